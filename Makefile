@@ -1,0 +1,33 @@
+# The two commands a newcomer needs:
+#   make run    set up, load the sample county, serve http://127.0.0.1:5000
+#   make test   set up (including PostGIS), run the whole test suite
+# Both install what the machine lacks (Debian packages, the virtualenv).
+
+VENV    := .venv
+GRIDSVC := $(VENV)/bin/gridsvc
+PYTEST  := $(VENV)/bin/python -m pytest
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+
+.PHONY: setup run test bench lock
+
+setup:
+	@scripts/bootstrap.sh
+
+run: setup
+	$(GRIDSVC) db upgrade
+	$(GRIDSVC) fixtures load
+	$(GRIDSVC) run --host $(HOST) --port $(PORT)
+
+test: setup
+	@scripts/ensure-postgis.sh
+	$(PYTEST) -n 2 $(PYTEST_ARGS)
+
+bench: setup
+	@scripts/ensure-postgis.sh
+	$(VENV)/bin/python -m bench.locate_bench $(BENCH_ARGS)
+
+# Re-pin the Python dependencies after editing pyproject.toml.
+lock:
+	$(VENV)/bin/python -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras --output-file requirements.lock pyproject.toml

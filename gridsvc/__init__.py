@@ -1,0 +1,49 @@
+"""gridsvc: the township grid-management service (镇村一张网).
+
+`create_app` is the Flask application factory; everything the web layer and
+the CLI need (engine, sessions, settings, the locate index) hangs off
+`app.extensions["gridsvc"]` as a `Runtime`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridsvc.config import Settings, default_database_url
+from gridsvc.db import make_engine, make_session_factory
+from gridsvc.locating import IndexCache
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    index: IndexCache
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.json.ensure_ascii = False  # zh-CN names stay readable in responses
+    settings = settings or Settings.from_env()
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url or default_database_url(app.instance_path))
+    sessions = make_session_factory(engine)
+    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings))
+
+    from gridsvc.api import api
+    from gridsvc.errors import register_error_handlers
+
+    app.register_blueprint(api)
+    register_error_handlers(app)
+    return app
+
+
+def runtime() -> Runtime:
+    """The running app's Runtime (inside a request or app context)."""
+    return current_app.extensions["gridsvc"]

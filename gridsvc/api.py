@@ -1,0 +1,173 @@
+"""Command-centre API v1 for the grid network: locate a point, browse the grids.
+
+Thin by design: parse and validate the query (marshmallow), call the domain
+functions, shape the JSON. All rules live in gridsvc.geo and gridsvc.network.
+"""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, jsonify, request
+from geoalchemy2.shape import to_shape
+from marshmallow import Schema, ValidationError, fields, validates, validates_schema
+from marshmallow.validate import Range
+from shapely.geometry import mapping
+
+from gridsvc import runtime
+from gridsvc.errors import ApiError
+from gridsvc.geo.crs import UnknownCRSError, check_lonlat, geometry_to_cgcs2000, parse_crs, to_cgcs2000
+from gridsvc.locate_service import locate, result_to_dict
+from gridsvc.network import as_utc, cell_at, cell_versions
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+DATUM_HELP = "wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>"
+
+
+class _CrsField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_crs(super()._deserialize(value, attr, data, **kwargs))
+        except UnknownCRSError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class LocateQuery(Schema):
+    lon = fields.Float(required=True, allow_nan=False)
+    lat = fields.Float(required=True, allow_nan=False)
+    crs = _CrsField(required=True, metadata={"description": DATUM_HELP})
+    accuracy = fields.Float(load_default=None, allow_nan=False, validate=Range(min=0, min_inclusive=False))
+
+    @validates("accuracy")
+    def _accuracy_cap(self, value, **_):
+        limit = runtime().settings.max_accuracy_m
+        if value is not None and value > limit:
+            raise ValidationError(f"accuracy must be at most {limit:g} m")
+
+    @validates_schema
+    def _coordinates_in_range(self, data, **_):
+        if "crs" not in data or "lon" not in data or "lat" not in data:
+            return
+        try:
+            if data["crs"].is_geographic:
+                check_lonlat(data["lon"], data["lat"])
+            lon, lat = to_cgcs2000(data["lon"], data["lat"], data["crs"])
+            check_lonlat(lon, lat)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field_name="lon") from exc
+
+
+class BboxQuery(Schema):
+    bbox = fields.String(load_default=None)
+    crs = _CrsField(load_default=None)
+
+    @validates_schema
+    def _bbox_shape(self, data, **_):
+        if data.get("bbox") is None:
+            return
+        parts = data["bbox"].split(",")
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+            raise ValidationError("bbox must be minx,miny,maxx,maxy (four numbers)", field_name="bbox")
+        if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+            raise ValidationError("bbox minimum must not exceed its maximum", field_name="bbox")
+
+
+class AtQuery(Schema):
+    at = fields.AwareDateTime(load_default=None, default_timezone=None)
+
+
+@api.get("/health")
+def health():
+    index = runtime().index.get()
+    return jsonify({"status": "ok", "grid_cells": len(index), "network_revision": index.revision})
+
+
+@api.get("/locate")
+def locate_point():
+    query = LocateQuery().load(request.args)
+    index = runtime().index.get()
+    result = locate(index, query["lon"], query["lat"], query["crs"], query["accuracy"])
+    return jsonify(result_to_dict(index, result, query["lon"], query["lat"], query["crs"]))
+
+
+def _feature(code: str, name: str, geometry, properties: dict) -> dict:
+    return {"type": "Feature", "id": code, "geometry": mapping(geometry), "properties": {"code": code, "name": name, **properties}}
+
+
+@api.get("/grids")
+def grids():
+    """The current network as GeoJSON (CGCS2000 lon/lat), optionally cut to a bounding box."""
+    query = BboxQuery().load(request.args)
+    index = runtime().index.get()
+    if query["bbox"]:
+        minx, miny, maxx, maxy = (float(p) for p in query["bbox"].split(","))
+        if query["crs"] is not None:
+            corners = geometry_to_cgcs2000(_box(minx, miny, maxx, maxy), query["crs"])
+            minx, miny, maxx, maxy = corners.bounds
+        positions = index.cells_in_bbox(minx, miny, maxx, maxy)
+    else:
+        positions = sorted(range(len(index)), key=lambda i: index.cells[i].code)
+    features = []
+    for position in positions:
+        cell = index.cells[position]
+        village, township, _ = index.hierarchy(cell.village_code)
+        features.append(
+            _feature(
+                cell.code,
+                cell.name,
+                index.geometry(position),
+                {
+                    "kind": cell.kind,
+                    "special_type": cell.special_type,
+                    "village_code": cell.village_code,
+                    "village_name": village.name if village else None,
+                    "township_code": township.code if township else None,
+                },
+            )
+        )
+    return jsonify({"type": "FeatureCollection", "network_revision": index.revision, "features": features})
+
+
+def _box(minx, miny, maxx, maxy):
+    from shapely import box
+
+    return box(minx, miny, maxx, maxy)
+
+
+@api.get("/grids/<code>")
+def grid(code: str):
+    """One cell as GeoJSON: the current version, or the one valid at `at`."""
+    at = AtQuery().load(request.args)["at"]
+    with runtime().sessions() as session:
+        cell = cell_at(session, code, at)
+        if cell is None:
+            raise ApiError(404, "grid_not_found", f"网格 {code} 不存在 / no grid {code}" + (f" at {at.isoformat()}" if at else ""))
+        return jsonify(_feature(cell.code, cell.name, to_shape(cell.boundary), _version_properties(cell)))
+
+
+@api.get("/grids/<code>/versions")
+def grid_versions(code: str):
+    with runtime().sessions() as session:
+        versions = cell_versions(session, code)
+        if not versions:
+            raise ApiError(404, "grid_not_found", f"网格 {code} 不存在 / no grid {code}")
+        return jsonify({"code": code, "versions": [_version_properties(v) for v in versions]})
+
+
+def _version_properties(cell) -> dict:
+    return {
+        "version": cell.version,
+        "kind": cell.kind,
+        "special_type": cell.special_type,
+        "village_code": cell.village_code,
+        "domains": list(cell.domains),
+        "households": cell.households,
+        "population": cell.population,
+        "valid_from": as_utc(cell.valid_from).isoformat(),
+        "valid_to": as_utc(cell.valid_to).isoformat() if cell.valid_to else None,
+    }

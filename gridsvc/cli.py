@@ -1,0 +1,217 @@
+"""The `gridsvc` command line (Flask CLI): database, fixtures, grid files, locate.
+
+    gridsvc db upgrade
+    gridsvc fixtures load
+    gridsvc grids validate FILE [--crs gcj02] [--encoding GBK] [--map code=WGBM ...]
+    gridsvc grids import FILE ...
+    gridsvc grids export OUT.gpkg [--crs gcj02] [--township CODE] [--at DATE]
+    gridsvc locate LON LAT --crs gcj02 [--accuracy 30]
+    gridsvc run
+
+Commands print for people; `--json` / `--report` write for machines.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from gridsvc import create_app, migrate, runtime
+from gridsvc.geo.crs import UnknownCRSError, parse_crs
+from gridsvc.geo.grid_records import AttributeMapping
+from gridsvc.geo.vector_io import VectorFileError
+from gridsvc.locate_service import locate, result_to_dict
+from gridsvc.network_import import check_grid_file, export_grids, import_grid_file
+
+
+class CrsParam(click.ParamType):
+    name = "datum"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_crs(value)
+        except UnknownCRSError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+CRS = CrsParam()
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app())
+def main() -> None:
+    """gridsvc: 镇村一张网 grid management service."""
+
+
+# -- db ------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Bring the schema to REVISION (default: latest)."""
+    migrate.upgrade(runtime().engine, revision)
+    click.echo(f"schema at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION (`base` empties it)."""
+    migrate.downgrade(runtime().engine, revision)
+    click.echo(f"schema at {revision}")
+
+
+# -- fixtures --------------------------------------------------------------------
+
+
+@main.group()
+def fixtures() -> None:
+    """Sample data."""
+
+
+@fixtures.command("load")
+@with_appcontext
+def fixtures_load() -> None:
+    """Load the sample county (双阳区) into the database: idempotent."""
+    from fixtures.sample import load_sample
+
+    rt = runtime()
+    migrate.upgrade(rt.engine)
+    with rt.sessions.begin() as session:
+        summary = load_sample(session, rt.settings)
+    rt.index.invalidate()
+    click.echo(
+        f"sample county loaded: {summary.admin_units} administrative units; grids "
+        f"{summary.grids.created} new, {summary.grids.changed} changed, {summary.grids.unchanged} unchanged"
+    )
+
+
+# -- grids ---------------------------------------------------------------------
+
+
+def grid_file_options(func):
+    options = [
+        click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--crs", type=CRS, help="Datum of the file's coordinates, if it does not declare one "
+                     "or declares the wrong one: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>."),
+        click.option("--encoding", help="Attribute table encoding (e.g. GBK) for Shapefiles without a .cpg."),
+        click.option("--layer", help="Layer name (GeoPackage)."),
+        click.option("--map", "mapping", multiple=True, metavar="FIELD=ATTRIBUTE",
+                     help="Which file attribute holds a field, e.g. --map code=WGBM --map village_code=CJDM."),
+        click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Also write the report as JSON here, and its problem areas as GeoJSON beside it."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _check(path, crs, encoding, layer, mapping, report_path):
+    rt = runtime()
+    try:
+        attribute_mapping = AttributeMapping.parse(mapping)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from exc
+    with rt.sessions() as session:
+        try:
+            # click's progress bar goes to stderr so --report JSON and piped output stay clean
+            with click.progressbar(length=_feature_count(path, layer), label="校验 validating", file=click.get_text_stream("stderr")) as bar:
+                check = check_grid_file(session, path, rt.settings, attribute_mapping, crs, encoding, layer, bar.update)
+        except VectorFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(check.report.format_text())
+    if report_path:
+        report_path.write_text(json.dumps(check.report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+        geojson_path = report_path.with_suffix(".geojson")
+        geojson_path.write_text(json.dumps(check.report.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        click.echo(f"report: {report_path}, problem areas: {geojson_path}")
+    return check
+
+
+def _feature_count(path, layer) -> int:
+    from pyogrio import read_info
+
+    return read_info(str(path), layer=layer)["features"]
+
+
+@main.group()
+def grids() -> None:
+    """Grid network files: validate, import, export."""
+
+
+@grids.command("validate")
+@grid_file_options
+@with_appcontext
+def grids_validate(path, crs, encoding, layer, mapping, report_path) -> None:
+    """Check a grid file against the stored villages and townships; exit 1 on errors."""
+    check = _check(path, crs, encoding, layer, mapping, report_path)
+    if not check.report.ok:
+        raise SystemExit(1)
+
+
+@grids.command("import")
+@grid_file_options
+@click.option("--retire-missing", is_flag=True,
+              help="The file is the whole network of its villages: close their cells it no longer has.")
+@with_appcontext
+def grids_import(path, crs, encoding, layer, mapping, report_path, retire_missing) -> None:
+    """Validate, then store the file as new grid versions: all or nothing."""
+    check = _check(path, crs, encoding, layer, mapping, report_path)
+    if not check.report.ok:
+        click.echo("导入已取消，数据库未改动 / import refused: nothing was written", err=True)
+        raise SystemExit(1)
+    rt = runtime()
+    with rt.sessions.begin() as session:
+        with click.progressbar(length=len(check.report.records), label="导入 importing", file=click.get_text_stream("stderr")) as bar:
+            result = import_grid_file(session, check, retire_missing=retire_missing, progress=bar.update)
+    rt.index.invalidate()
+    click.echo(
+        f"imported: {result.created} new, {result.changed} changed (new version), "
+        f"{result.unchanged} unchanged, {result.retired} retired; network revision {result.revision}"
+    )
+
+
+@grids.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crs", type=CRS, help="Output datum (default cgcs2000); gcj02 for AMap-based tools.")
+@click.option("--township", help="Only this township's grids (12-digit code).")
+@click.option("--at", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="The network as it stood at this date/time (UTC).")
+@with_appcontext
+def grids_export(path, crs, township, at: datetime | None) -> None:
+    """Write the grid network to GeoJSON (.geojson) or GeoPackage (.gpkg)."""
+    from gridsvc.network import as_utc
+
+    try:
+        with runtime().sessions() as session:
+            count = export_grids(session, path, crs, township, as_utc(at) if at else None)
+    except VectorFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{count} grid cells written to {path}")
+
+
+# -- locate --------------------------------------------------------------------
+
+
+@main.command("locate")
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+@click.option("--crs", type=CRS, required=True, help="Datum of LON LAT: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.")
+@click.option("--accuracy", type=click.FloatRange(min=0, min_open=True), help="Accuracy radius in metres.")
+@with_appcontext
+def locate_command(lon: float, lat: float, crs, accuracy) -> None:
+    """Which grid, village, township and county is this point in?"""
+    index = runtime().index.get()
+    result = locate(index, lon, lat, crs, accuracy)
+    click.echo(json.dumps(result_to_dict(index, result, lon, lat, crs), ensure_ascii=False, indent=2))

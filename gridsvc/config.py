@@ -1,0 +1,45 @@
+"""Configuration from environment variables, with an embedded default.
+
+Every setting has a `GRIDSVC_` environment variable; with none set the
+service runs on a SpatiaLite file in the Flask instance folder, so a newcomer
+needs no database server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings; `from_env` reads them, tests pass them directly."""
+
+    database_url: str | None = None  # None: SpatiaLite file under the instance folder
+    # Locate: how close to a shared edge counts as "on the boundary" (metres).
+    boundary_tolerance_m: float = 1.0
+    # Locate: how far outside every cell a point may be and still get the nearest cell.
+    nearest_max_distance_m: float = 200.0
+    # Largest accuracy radius accepted from a phone (metres).
+    max_accuracy_m: float = 5000.0
+    # How often a process re-checks whether another process changed the network (seconds).
+    index_refresh_seconds: float = 2.0
+    # Validation: overlaps, gaps and spill-outs smaller than this are ignored (square metres).
+    area_tolerance_m2: float = 1.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(f"GRIDSVC_{field.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[field.name] = float(raw) if isinstance(field.default, float) else raw
+        return cls(**values)
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """The embedded default: a SpatiaLite file in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'gridsvc.sqlite'}"

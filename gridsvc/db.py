@@ -1,0 +1,63 @@
+"""Database engines for SpatiaLite (embedded default) and PostGIS (production).
+
+This module is the dialect seam: SpatiaLite needs its extension loaded on every
+connection and a few PRAGMAs; PostGIS needs nothing. Everything above it uses
+plain SQLAlchemy 2 and GeoAlchemy2.
+"""
+
+from __future__ import annotations
+
+import os
+
+# SQLite loads mod_spatialite with RTLD_GLOBAL, which exports Debian's GEOS and
+# PROJ symbols to the whole process. The GEOS/PROJ/GDAL bundled in the shapely,
+# pyproj and pyogrio wheels must be loaded before that happens, or they bind to
+# the wrong library and the process crashes with heap corruption on exit.
+import pyogrio  # noqa: F401  (import order matters, see above)
+import pyproj  # noqa: F401
+import shapely  # noqa: F401
+import sqlalchemy as sa
+from geoalchemy2 import load_spatialite
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+# Debian's libsqlite3-mod-spatialite puts mod_spatialite on the loader path.
+os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+
+
+def is_sqlite(engine_or_url) -> bool:
+    url = getattr(engine_or_url, "url", engine_or_url)
+    return sa.engine.make_url(str(url)).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets the web process read while a CLI import writes; foreign keys
+    # are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; for SQLite the SpatiaLite extension is loaded on connect."""
+    url = _with_psycopg3(url)
+    engine = sa.create_engine(url, **kwargs)
+    if is_sqlite(engine):
+        event.listen(engine, "connect", load_spatialite)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _with_psycopg3(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (the driver the project installs)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

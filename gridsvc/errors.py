@@ -1,0 +1,41 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}.
+
+`code` is machine-readable, `message` is for people (zh-CN first, English
+after), `fields` maps each offending input field to its reasons. Handlers
+turn every HTTP error under the API into this shape, so clients never parse
+an HTML error page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return jsonify(error_body("invalid_parameters", "参数无效 / invalid parameters", fields)), 422
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error_body(code, exc.description or exc.name)), exc.code

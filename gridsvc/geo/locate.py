@@ -1,0 +1,223 @@
+"""Which grid cell is this point in? An in-memory index over the current network.
+
+The index holds every current cell as a prepared shapely geometry in a
+shapely 2 STRtree (CGCS2000 degrees). Degrees are used only to pick
+candidates; every decision about distance is made in metres in the point's
+Gauss–Krüger zone (`gridsvc.geo.metric`).
+
+How a point matches (`match`):
+
+- `inside`: one base cell covers the point and no other base cell comes
+  within the boundary tolerance.
+- `boundary`: two or more base cells lie within the tolerance (the point is on
+  or next to a shared edge). The deterministic rule: the cell whose interior
+  contains the point wins; if none does (the point lies exactly on the edge),
+  the nearest cell wins, and among equally near cells the lowest code. The
+  other cells are listed in `others`.
+- `nearest`: no base cell covers the point, but one lies within the
+  nearest-cell distance (a road just outside a village edge). Same tie rule.
+- `none`: nothing within that distance.
+
+Special grids (专属网格) overlap base grids by design; they never decide the
+match, but every special grid covering the point is listed. With an accuracy
+radius, every cell (base or special) the accuracy circle touches is listed too.
+
+The common case, a point well inside a cell, takes one tree query and one
+prepared `contains` test of a small box: if a cell contains the box whose
+half-width is the tolerance, no other cell can be within the tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridsvc.geo import metric
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the index knows about a cell besides its shape."""
+
+    code: str
+    name: str
+    kind: str
+    village_code: str
+    special_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AdminInfo:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True)
+class CellDistance:
+    cell: CellInfo
+    distance_m: float
+
+
+@dataclass
+class LocateResult:
+    """The answer for one point (lon/lat in CGCS2000)."""
+
+    match: str
+    lon: float
+    lat: float
+    grid: CellInfo | None = None
+    distance_m: float | None = None  # from the point to the chosen cell (0 when covered)
+    others: list[CellDistance] = field(default_factory=list)  # other cells within the tolerance
+    special_grids: list[CellInfo] = field(default_factory=list)
+    accuracy_m: float | None = None
+    accuracy_cells: list[CellInfo] = field(default_factory=list)
+
+
+class GridIndex:
+    """An immutable spatial index of one version of the grid network.
+
+    Build a new one when the network changes (see gridsvc.locating); an index
+    is never mutated, so readers need no locks.
+    """
+
+    def __init__(
+        self,
+        cells: Sequence[CellInfo],
+        geometries: Sequence[BaseGeometry] | np.ndarray,
+        admin: Mapping[str, AdminInfo] | None = None,
+        boundary_tolerance_m: float = 1.0,
+        nearest_max_distance_m: float = 200.0,
+        revision: int = 0,
+    ) -> None:
+        geometries = np.asarray(geometries, dtype=object)
+        kinds = np.array([c.kind for c in cells])
+        base = np.flatnonzero(kinds == "base")
+        special = np.flatnonzero(kinds == "special")
+        self.cells = list(cells)
+        self.admin = dict(admin or {})
+        self.revision = revision
+        self.boundary_tolerance_m = boundary_tolerance_m
+        self.nearest_max_distance_m = nearest_max_distance_m
+        self._base_cells = [self.cells[i] for i in base]
+        self._base_geoms = geometries[base]
+        self._special_cells = [self.cells[i] for i in special]
+        self._special_geoms = geometries[special]
+        self._all_geoms = geometries
+        shapely.prepare(geometries)
+        self._base_tree = shapely.STRtree(self._base_geoms)
+        self._special_tree = shapely.STRtree(self._special_geoms)
+        self._all_tree = shapely.STRtree(geometries)
+        self._by_code = {c.code: i for i, c in enumerate(self.cells)}
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    # -- locating -----------------------------------------------------------
+
+    def locate(self, lon: float, lat: float, accuracy_m: float | None = None) -> LocateResult:
+        """Locate one CGCS2000 point; see the module docstring for the rules."""
+        result = self._locate_base(lon, lat)
+        point = shapely.Point(lon, lat)
+        if len(self._special_geoms):
+            hits = self._special_tree.query(point, predicate="intersects")
+            result.special_grids = sorted((self._special_cells[i] for i in hits), key=_code)
+        if accuracy_m:
+            result.accuracy_m = accuracy_m
+            result.accuracy_cells = self.cells_within(point, accuracy_m)
+        return result
+
+    def locate_many(self, lons, lats) -> list[LocateResult]:
+        """Locate many points; the clear-interior ones are decided in one vectorised pass."""
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        boxes = self._tolerance_boxes(lons, lats)
+        point_idx, tree_idx = self._base_tree.query(boxes)
+        inside = shapely.contains(self._base_geoms[tree_idx], boxes[point_idx])
+        decided = dict(zip(point_idx[inside].tolist(), tree_idx[inside].tolist()))
+        results = []
+        for i, (lon, lat) in enumerate(zip(lons.tolist(), lats.tolist())):
+            if i in decided and not len(self._special_geoms):
+                results.append(LocateResult("inside", lon, lat, self._base_cells[decided[i]], 0.0))
+            else:
+                results.append(self.locate(lon, lat))
+        return results
+
+    def _tolerance_boxes(self, lons, lats):
+        dlon, dlat = metric.degree_window(lats, self.boundary_tolerance_m)
+        return shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
+
+    def _locate_base(self, lon: float, lat: float) -> LocateResult:
+        dlon, dlat = metric.degree_window(lat, self.boundary_tolerance_m)
+        tol_box = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+        candidates = self._base_tree.query(tol_box)
+        if len(candidates):
+            holds = shapely.contains(self._base_geoms[candidates], tol_box)
+            if holds.any():
+                return LocateResult("inside", lon, lat, self._base_cells[candidates[holds.argmax()]], 0.0)
+        return self._decide_near_edges(lon, lat)
+
+    def _decide_near_edges(self, lon: float, lat: float) -> LocateResult:
+        """The slow path: measure in metres to every cell near the point."""
+        point = shapely.Point(lon, lat)
+        reach = max(self.boundary_tolerance_m, self.nearest_max_distance_m)
+        dlon, dlat = metric.degree_window(lat, reach)
+        near = self._base_tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+        if not len(near):
+            return LocateResult("none", lon, lat)
+        distances = np.asarray(metric.distances_m(point, self._base_geoms[near]))
+        interior = shapely.contains_xy(self._base_geoms[near], lon, lat)
+        within_tol = distances <= self.boundary_tolerance_m
+        order = sorted(
+            range(len(near)),
+            key=lambda k: (not interior[k], distances[k], self._base_cells[near[k]].code),
+        )
+        best = order[0]
+        chosen = self._base_cells[near[best]]
+        if within_tol.sum() >= 2:
+            others = [
+                CellDistance(self._base_cells[near[k]], float(distances[k]))
+                for k in order[1:]
+                if within_tol[k]
+            ]
+            return LocateResult("boundary", lon, lat, chosen, float(distances[best]), others)
+        if distances[best] == 0.0:
+            return LocateResult("inside", lon, lat, chosen, 0.0)
+        if distances[best] <= self.nearest_max_distance_m:
+            return LocateResult("nearest", lon, lat, chosen, float(distances[best]))
+        return LocateResult("none", lon, lat)
+
+    def cells_within(self, point: BaseGeometry, radius_m: float) -> list[CellInfo]:
+        """Every cell (base or special) that a circle of `radius_m` metres touches."""
+        circle = metric.buffer_m(point, radius_m)
+        hits = self._all_tree.query(circle, predicate="intersects")
+        return sorted((self.cells[i] for i in hits), key=_code)
+
+    # -- browsing -----------------------------------------------------------
+
+    def cells_in_bbox(self, minx: float, miny: float, maxx: float, maxy: float) -> list[int]:
+        """Positions (in `cells`) of the cells that intersect a CGCS2000 bounding box."""
+        hits = self._all_tree.query(shapely.box(minx, miny, maxx, maxy), predicate="intersects")
+        return sorted(hits.tolist(), key=lambda i: self.cells[i].code)
+
+    def geometry(self, position: int) -> BaseGeometry:
+        return self._all_geoms[position]
+
+    def position_of(self, code: str) -> int | None:
+        return self._by_code.get(code)
+
+    def hierarchy(self, village_code: str) -> tuple[AdminInfo | None, AdminInfo | None, AdminInfo | None]:
+        """(village, township, county) of a village code."""
+        village = self.admin.get(village_code)
+        township = self.admin.get(village.parent_code) if village and village.parent_code else None
+        county = self.admin.get(township.parent_code) if township and township.parent_code else None
+        return village, township, county
+
+
+def _code(cell: CellInfo) -> str:
+    return cell.code

@@ -1,0 +1,98 @@
+"""Metres, never degrees: areas, distances and buffers in the right Gauss–Krüger zone.
+
+CGCS2000 3-degree Gauss–Krüger zones without zone prefix are EPSG:4534
+(central meridian 75°E, zone 25) to EPSG:4554 (135°E, zone 45). A point or a
+geometry is measured in the zone whose central meridian is nearest to it;
+within a zone the scale error is below 1/7000 (0.014 %), so a 1 m tolerance
+stays a 1 m tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridsvc.geo.crs import InputCRS, geometry_from_cgcs2000, geometry_to_cgcs2000
+
+_FIRST_ZONE, _FIRST_ZONE_EPSG = 25, 4534
+_LAST_ZONE = 45
+
+# Metres per degree of latitude, a lower bound (the meridian arc is 110574 m
+# at the equator and grows towards the poles). Used only to turn a metric
+# radius into a degree search window that is sure to be large enough.
+_MIN_METRES_PER_DEG_LAT = 110_500.0
+_METRES_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+def gauss_kruger_zone(lon: float) -> int:
+    """The 3-degree zone number for a longitude (zone 42 is CM 126°E)."""
+    zone = int(math.floor(lon / 3.0 + 0.5))
+    return min(max(zone, _FIRST_ZONE), _LAST_ZONE)
+
+
+def gauss_kruger_epsg(lon: float) -> int:
+    """EPSG code of the CGCS2000 3-degree GK zone (no zone prefix) for a longitude."""
+    return _FIRST_ZONE_EPSG + gauss_kruger_zone(lon) - _FIRST_ZONE
+
+
+def _zone_crs(lon: float) -> InputCRS:
+    epsg = gauss_kruger_epsg(lon)
+    return InputCRS(f"EPSG:{epsg}", epsg)
+
+
+def to_zone(geom: BaseGeometry, reference_lon: float | None = None) -> BaseGeometry:
+    """Project a CGCS2000 geometry into the GK zone of `reference_lon` (default: its centroid)."""
+    if reference_lon is None:
+        reference_lon = _reference_lon(geom)
+    return geometry_from_cgcs2000(geom, _zone_crs(reference_lon))
+
+
+def from_zone(geom: BaseGeometry, reference_lon: float) -> BaseGeometry:
+    """Back from the GK zone of `reference_lon` to CGCS2000."""
+    return geometry_to_cgcs2000(geom, _zone_crs(reference_lon))
+
+
+def _reference_lon(geom: BaseGeometry) -> float:
+    minx, _, maxx, _ = geom.bounds
+    return (minx + maxx) / 2.0
+
+
+def area_m2(geom: BaseGeometry) -> float:
+    """Area in square metres of a CGCS2000 geometry."""
+    if geom.is_empty:
+        return 0.0
+    return to_zone(geom).area
+
+
+def distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
+    """Shortest distance in metres between two CGCS2000 geometries."""
+    reference_lon = _reference_lon(a)
+    return to_zone(a, reference_lon).distance(to_zone(b, reference_lon))
+
+
+def distances_m(point: BaseGeometry, geoms) -> list[float]:
+    """Distances in metres from one CGCS2000 point to each of `geoms`."""
+    projected_point = to_zone(point, point.x)
+    projected = to_zone(shapely.GeometryCollection(list(geoms)), point.x).geoms
+    return [projected_point.distance(g) for g in projected]
+
+
+def buffer_m(geom: BaseGeometry, radius_m: float, quad_segs: int = 16) -> BaseGeometry:
+    """A buffer of `radius_m` metres, computed in the GK zone, returned in CGCS2000."""
+    reference_lon = _reference_lon(geom)
+    return from_zone(to_zone(geom, reference_lon).buffer(radius_m, quad_segs=quad_segs), reference_lon)
+
+
+def degree_window(lat, radius_m: float):
+    """Half-widths (dlon, dlat) in degrees of a box sure to contain a `radius_m` circle.
+
+    Only for choosing candidates from a spatial index: the decision itself is
+    always made in metres. `lat` may be a scalar or a numpy array.
+    """
+    dlat = radius_m / _MIN_METRES_PER_DEG_LAT
+    edge_lat = np.minimum(np.abs(lat) + dlat, 89.0)
+    dlon = radius_m / (_METRES_PER_DEG_LON_EQUATOR * np.cos(np.radians(edge_lat))) * 1.01
+    return dlon, dlat

@@ -1,0 +1,217 @@
+"""The stored grid network: administrative units, grid versions, the revision counter.
+
+Plain functions over a SQLAlchemy session, so the CLI, the web layer and the
+tests share them. Nothing here commits: the caller owns the transaction, which
+is what makes an import all-or-nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+import shapely
+import sqlalchemy as sa
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from gridsvc.geo.crs import STORAGE_EPSG
+from gridsvc.geo.grid_records import GridRecord
+from gridsvc.geo.locate import AdminInfo, CellInfo
+from gridsvc.geo.validation import AdminArea
+from gridsvc.models import AdminUnit, GridCell, NetworkRevision
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were written as UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def to_multipolygon(geom: BaseGeometry) -> BaseGeometry:
+    if geom.geom_type == "Polygon":
+        return shapely.MultiPolygon([geom])
+    return geom
+
+
+def db_geometry(geom: BaseGeometry):
+    return from_shape(to_multipolygon(geom), srid=STORAGE_EPSG)
+
+
+# -- administrative units ------------------------------------------------------
+
+
+def upsert_admin_unit(
+    session: Session, code: str, name: str, level: str, parent_code: str | None, boundary: BaseGeometry | None
+) -> AdminUnit:
+    unit = session.get(AdminUnit, code) or AdminUnit(code=code)
+    unit.name, unit.level, unit.parent_code = name, level, parent_code
+    unit.boundary = db_geometry(boundary) if boundary is not None else None
+    session.add(unit)
+    return unit
+
+
+def admin_areas(session: Session) -> tuple[dict[str, AdminArea], dict[str, AdminArea]]:
+    """Villages and townships with boundaries, as the validator wants them."""
+    villages, townships = {}, {}
+    rows = session.scalars(sa.select(AdminUnit).where(AdminUnit.level.in_(("village", "township"))))
+    for unit in rows:
+        if unit.boundary is None:
+            continue
+        area = AdminArea(unit.code, unit.name, unit.level, unit.parent_code, to_shape(unit.boundary))
+        (villages if unit.level == "village" else townships)[unit.code] = area
+    return villages, townships
+
+
+def admin_infos(session: Session) -> dict[str, AdminInfo]:
+    rows = session.execute(sa.select(AdminUnit.code, AdminUnit.name, AdminUnit.level, AdminUnit.parent_code))
+    return {code: AdminInfo(code, name, level, parent) for code, name, level, parent in rows}
+
+
+# -- grid versions -------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    revision: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.created + self.changed + self.retired
+
+
+def current_cells_query() -> sa.Select:
+    return sa.select(GridCell).where(GridCell.valid_to.is_(None)).order_by(GridCell.code)
+
+
+def cells_at_query(at: datetime) -> sa.Select:
+    """Cells as the network stood at `at` (for showing an old case on its old grid)."""
+    return (
+        sa.select(GridCell)
+        .where(GridCell.valid_from <= at)
+        .where(sa.or_(GridCell.valid_to.is_(None), GridCell.valid_to > at))
+        .order_by(GridCell.code)
+    )
+
+
+def cell_versions(session: Session, code: str) -> list[GridCell]:
+    return list(session.scalars(sa.select(GridCell).where(GridCell.code == code).order_by(GridCell.version)))
+
+
+def cell_at(session: Session, code: str, at: datetime | None = None) -> GridCell | None:
+    query = current_cells_query() if at is None else cells_at_query(at)
+    return session.scalars(query.where(GridCell.code == code)).first()
+
+
+# Vertices closer than this (about 1 cm) are the same vertex: re-importing a
+# network that went through a projection round trip must not open new versions.
+SAME_VERTEX_DEG = 1e-7
+
+
+def _same_cell(stored: GridCell, record: GridRecord, geometry: BaseGeometry) -> bool:
+    return (
+        stored.name == record.name
+        and stored.village_code == record.village_code
+        and stored.kind == record.kind
+        and stored.special_type == record.special_type
+        and tuple(stored.domains) == tuple(record.domains)
+        and stored.households == record.households
+        and stored.population == record.population
+        and shapely.equals_exact(
+            shapely.normalize(to_shape(stored.boundary)), shapely.normalize(geometry), tolerance=SAME_VERTEX_DEG
+        )
+    )
+
+
+def _new_version(record: GridRecord, geometry: BaseGeometry, version: int, at: datetime) -> GridCell:
+    return GridCell(
+        code=record.code,
+        version=version,
+        name=record.name or record.code,
+        village_code=record.village_code,
+        kind=record.kind,
+        special_type=record.special_type,
+        domains=list(record.domains),
+        households=record.households,
+        population=record.population,
+        boundary=db_geometry(geometry),
+        valid_from=at,
+        valid_to=None,
+    )
+
+
+def apply_grid_records(
+    session: Session,
+    records: Iterable[GridRecord],
+    at: datetime | None = None,
+    retire_missing_in: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Store validated records as new grid versions.
+
+    A new code opens version 1; a changed cell closes its current version at
+    `at` and opens the next; an unchanged one is left alone, so re-importing
+    the same file is a no-op. Cells of the villages in `retire_missing_in`
+    that the records no longer contain are closed. The caller commits.
+    """
+    at = at or utcnow()
+    result = ImportResult()
+    current = {cell.code: cell for cell in session.scalars(current_cells_query())}
+    seen = set()
+    for record in records:
+        seen.add(record.code)
+        geometry = to_multipolygon(record.geometry)
+        stored = current.get(record.code)
+        if stored is None:
+            latest = session.scalar(sa.select(sa.func.max(GridCell.version)).where(GridCell.code == record.code))
+            session.add(_new_version(record, geometry, (latest or 0) + 1, at))
+            result.created += 1
+        elif _same_cell(stored, record, geometry):
+            result.unchanged += 1
+        else:
+            stored.valid_to = at
+            session.flush([stored])  # close before opening: the current-code index is unique
+            session.add(_new_version(record, geometry, stored.version + 1, at))
+            result.changed += 1
+        if progress:
+            progress(1)
+    retire_villages = set(retire_missing_in)
+    for code, stored in current.items():
+        if code not in seen and stored.village_code in retire_villages:
+            stored.valid_to = at
+            result.retired += 1
+    if result.touched:
+        result.revision = bump_revision(session, at)
+    else:
+        result.revision = current_revision(session)
+    return result
+
+
+# -- revision ------------------------------------------------------------------
+
+
+def current_revision(session: Session) -> int:
+    return session.scalar(sa.select(NetworkRevision.revision).where(NetworkRevision.id == 1)) or 0
+
+
+def bump_revision(session: Session, at: datetime | None = None) -> int:
+    """Advance the network revision inside the caller's transaction."""
+    session.execute(
+        sa.update(NetworkRevision)
+        .where(NetworkRevision.id == 1)
+        .values(revision=NetworkRevision.revision + 1, changed_at=at or utcnow())
+    )
+    return current_revision(session)
+
+
+def cell_info(cell: GridCell) -> CellInfo:
+    return CellInfo(cell.code, cell.name, cell.kind, cell.village_code, cell.special_type)

@@ -1,0 +1,119 @@
+"""HTTP API v1: locate and grids, including every way a query can be wrong."""
+
+import pytest
+
+from gridsvc.geo.crs import from_cgcs2000, parse_crs
+
+
+def _some_cell_centre(rt):
+    index = rt.index.get()
+    position = next(i for i, c in enumerate(index.cells) if c.kind == "base")
+    point = index.geometry(position).representative_point()
+    return index.cells[position], point
+
+
+def test_locate_answers_grid_village_township_county(client, rt):
+    cell, point = _some_cell_centre(rt)
+    x, y = from_cgcs2000(point.x, point.y, parse_crs("gcj02"))
+    response = client.get(f"/api/v1/locate?lon={x}&lat={y}&crs=gcj02&accuracy=15")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["match"] == "inside"
+    assert body["grid"]["code"] == cell.code
+    assert body["village"]["code"] == cell.village_code
+    assert body["township"]["code"] == cell.village_code[:9] + "000"
+    assert body["county"] == {"code": "220112000000", "name": "双阳区"}
+    assert body["point"]["crs"] == "EPSG:4490"
+    assert abs(body["point"]["lon"] - point.x) < 1e-7
+    assert body["accuracy_m"] == 15 and cell.code in [g["code"] for g in body["accuracy_grids"]]
+    assert "双阳区" in response.get_data(as_text=True)  # zh-CN not escaped
+
+
+def test_locate_outside_network_is_none(client):
+    body = client.get("/api/v1/locate?lon=116.39&lat=39.9&crs=wgs84").get_json()
+    assert body["match"] == "none" and body["grid"] is None and body["township"] is None
+
+
+@pytest.mark.parametrize("query,field", [
+    ("lat=43.5&crs=wgs84", "lon"),
+    ("lon=125.6&crs=wgs84", "lat"),
+    ("lon=125.6&lat=43.5", "crs"),
+    ("lon=abc&lat=43.5&crs=wgs84", "lon"),
+    ("lon=125.6&lat=43.5&crs=mars", "crs"),
+    ("lon=125.6&lat=95&crs=wgs84", "lon"),
+    ("lon=nan&lat=43.5&crs=wgs84", "lon"),
+    ("lon=125.6&lat=43.5&crs=wgs84&accuracy=-3", "accuracy"),
+    ("lon=125.6&lat=43.5&crs=wgs84&accuracy=100000", "accuracy"),
+    ("lon=125.6&lat=43.5&crs=EPSG:999999", "crs"),
+])
+def test_bad_locate_queries_are_422_with_field(client, query, field):
+    response = client.get(f"/api/v1/locate?{query}")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_parameters"
+    assert field in error["fields"] and error["fields"][field]
+
+
+def test_locate_accepts_gauss_kruger_coordinates(client, rt):
+    cell, point = _some_cell_centre(rt)
+    x, y = from_cgcs2000(point.x, point.y, parse_crs("EPSG:4551"))
+    body = client.get(f"/api/v1/locate?lon={x}&lat={y}&crs=EPSG:4551").get_json()
+    assert body["grid"]["code"] == cell.code
+
+
+def test_grids_feature_collection_and_bbox(client, rt):
+    everything = client.get("/api/v1/grids").get_json()
+    assert everything["type"] == "FeatureCollection"
+    assert len(everything["features"]) == len(rt.index.get())
+    cell, point = _some_cell_centre(rt)
+    bbox = f"{point.x - 1e-4},{point.y - 1e-4},{point.x + 1e-4},{point.y + 1e-4}"
+    some = client.get(f"/api/v1/grids?bbox={bbox}").get_json()["features"]
+    assert cell.code in [f["properties"]["code"] for f in some]
+    assert 0 < len(some) < len(everything["features"])
+    feature = some[0]
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    assert {"code", "name", "kind", "village_code", "village_name", "township_code"} <= set(feature["properties"])
+
+
+def test_grids_bbox_in_gcj02(client, rt):
+    cell, point = _some_cell_centre(rt)
+    x, y = from_cgcs2000(point.x, point.y, parse_crs("gcj02"))
+    bbox = f"{x - 1e-5},{y - 1e-5},{x + 1e-5},{y + 1e-5}"
+    codes = [f["properties"]["code"] for f in client.get(f"/api/v1/grids?bbox={bbox}&crs=gcj02").get_json()["features"]]
+    assert cell.code in codes
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "5,5,1,1", "1,2,3,inf"])
+def test_bad_bbox_is_422(client, bbox):
+    response = client.get(f"/api/v1/grids?bbox={bbox}")
+    assert response.status_code == 422
+    assert "bbox" in response.get_json()["error"]["fields"]
+
+
+def test_single_grid_and_versions(client, rt):
+    cell, _ = _some_cell_centre(rt)
+    feature = client.get(f"/api/v1/grids/{cell.code}").get_json()
+    assert feature["type"] == "Feature" and feature["properties"]["code"] == cell.code
+    assert feature["properties"]["version"] == 1 and feature["properties"]["valid_to"] is None
+    versions = client.get(f"/api/v1/grids/{cell.code}/versions").get_json()["versions"]
+    assert [v["version"] for v in versions] == [1]
+    past = client.get(f"/api/v1/grids/{cell.code}?at=2000-01-01T00:00:00%2B08:00")
+    assert past.status_code == 404 and past.get_json()["error"]["code"] == "grid_not_found"
+
+
+def test_unknown_grid_and_bad_date(client):
+    assert client.get("/api/v1/grids/999999999999999").status_code == 404
+    assert client.get("/api/v1/grids/999999999999999/versions").status_code == 404
+    response = client.get("/api/v1/grids/220112100201001?at=yesterday")
+    assert response.status_code == 422 and "at" in response.get_json()["error"]["fields"]
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_health(client, rt):
+    body = client.get("/api/v1/health").get_json()
+    assert body["status"] == "ok" and body["grid_cells"] == len(rt.index.get())
