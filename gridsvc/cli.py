@@ -2,6 +2,7 @@
 
     gridsvc db upgrade
     gridsvc fixtures load
+    gridsvc admin import UNITS.geojson
     gridsvc grids validate FILE [--crs gcj02] [--encoding GBK] [--map code=WGBM ...]
     gridsvc grids import FILE ...
     gridsvc grids export OUT.gpkg [--crs gcj02] [--township CODE] [--at DATE]
@@ -25,7 +26,7 @@ from gridsvc.geo.crs import UnknownCRSError, parse_crs
 from gridsvc.geo.grid_records import AttributeMapping
 from gridsvc.geo.vector_io import VectorFileError
 from gridsvc.locate_service import locate, result_to_dict
-from gridsvc.network_import import check_grid_file, export_grids, import_grid_file
+from gridsvc.network_import import check_grid_file, export_grids, import_admin_file, import_grid_file
 
 
 class CrsParam(click.ParamType):
@@ -46,10 +47,16 @@ def main() -> None:
     """gridsvc: 镇村一张网 grid management service."""
 
 
+def register_commands(app) -> None:
+    """Attach the commands to the app's CLI (what `gridsvc` and Flask's test runner call)."""
+    for command in (db, fixtures, admin, grids, locate_command):
+        app.cli.add_command(command)
+
+
 # -- db ------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""
 
@@ -75,7 +82,7 @@ def db_downgrade(revision: str) -> None:
 # -- fixtures --------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def fixtures() -> None:
     """Sample data."""
 
@@ -95,6 +102,31 @@ def fixtures_load() -> None:
         f"sample county loaded: {summary.admin_units} administrative units; grids "
         f"{summary.grids.created} new, {summary.grids.changed} changed, {summary.grids.unchanged} unchanged"
     )
+
+
+# -- administrative units ---------------------------------------------------------
+
+
+@click.group()
+def admin() -> None:
+    """Administrative units (county, township, village boundaries)."""
+
+
+@admin.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", type=CRS, help="Datum of the file, if it does not declare one.")
+@click.option("--encoding", help="Attribute table encoding (e.g. GBK) for Shapefiles without a .cpg.")
+@with_appcontext
+def admin_import(path, crs, encoding) -> None:
+    """Load or update units from a file with code, name, level and parent_code attributes."""
+    rt = runtime()
+    try:
+        with rt.sessions.begin() as session:
+            count = import_admin_file(session, path, crs, encoding)
+    except VectorFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rt.index.invalidate()
+    click.echo(f"{count} administrative units loaded")
 
 
 # -- grids ---------------------------------------------------------------------
@@ -145,7 +177,7 @@ def _feature_count(path, layer) -> int:
     return read_info(str(path), layer=layer)["features"]
 
 
-@main.group()
+@click.group()
 def grids() -> None:
     """Grid network files: validate, import, export."""
 
@@ -204,7 +236,7 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
 # -- locate --------------------------------------------------------------------
 
 
-@main.command("locate")
+@click.command("locate")
 @click.argument("lon", type=float)
 @click.argument("lat", type=float)
 @click.option("--crs", type=CRS, required=True, help="Datum of LON LAT: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.")

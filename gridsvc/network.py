@@ -94,7 +94,12 @@ def current_cells_query() -> sa.Select:
 
 
 def cells_at_query(at: datetime) -> sa.Select:
-    """Cells as the network stood at `at` (for showing an old case on its old grid)."""
+    """Cells as the network stood at `at` (for showing an old case on its old grid).
+
+    `at` is normalised to UTC: SQLite stores datetimes without their offset, so
+    every stored and compared moment must be UTC.
+    """
+    at = as_utc(at)
     return (
         sa.select(GridCell)
         .where(GridCell.valid_from <= at)
@@ -163,27 +168,30 @@ def apply_grid_records(
     the same file is a no-op. Cells of the villages in `retire_missing_in`
     that the records no longer contain are closed. The caller commits.
     """
-    at = at or utcnow()
+    at = as_utc(at) if at else utcnow()
     result = ImportResult()
     current = {cell.code: cell for cell in session.scalars(current_cells_query())}
+    latest_version = dict(session.execute(sa.select(GridCell.code, sa.func.max(GridCell.version)).group_by(GridCell.code)).all())
     seen = set()
+    opened = []
     for record in records:
         seen.add(record.code)
         geometry = to_multipolygon(record.geometry)
         stored = current.get(record.code)
         if stored is None:
-            latest = session.scalar(sa.select(sa.func.max(GridCell.version)).where(GridCell.code == record.code))
-            session.add(_new_version(record, geometry, (latest or 0) + 1, at))
+            opened.append(_new_version(record, geometry, latest_version.get(record.code, 0) + 1, at))
             result.created += 1
         elif _same_cell(stored, record, geometry):
             result.unchanged += 1
         else:
             stored.valid_to = at
-            session.flush([stored])  # close before opening: the current-code index is unique
-            session.add(_new_version(record, geometry, stored.version + 1, at))
+            opened.append(_new_version(record, geometry, stored.version + 1, at))
             result.changed += 1
         if progress:
             progress(1)
+    # Close the old versions before opening the new: one current row per code (unique index).
+    session.flush()
+    session.add_all(opened)
     retire_villages = set(retire_missing_in)
     for code, stored in current.items():
         if code not in seen and stored.village_code in retire_villages:

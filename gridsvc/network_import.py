@@ -20,10 +20,39 @@ from gridsvc.config import Settings
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.grid_records import AttributeMapping
 from gridsvc.geo.validation import ValidationReport, validate_grids
-from gridsvc.geo.vector_io import VectorLayer, read_grid_records, write_layer
-from gridsvc.network import ImportResult, admin_areas, apply_grid_records, cells_at_query, current_cells_query
+from gridsvc.geo.vector_io import VectorFileError, VectorLayer, read_grid_records, read_layer, write_layer
+from gridsvc.network import (
+    ImportResult,
+    admin_areas,
+    apply_grid_records,
+    cells_at_query,
+    current_cells_query,
+    upsert_admin_unit,
+)
 
 Progress = Callable[[int], None]
+_LEVEL_ORDER = {"county": 0, "township": 1, "village": 2}
+
+
+def import_admin_file(
+    session: Session, path: str | Path, crs: InputCRS | None = None, encoding: str | None = None
+) -> int:
+    """Upsert counties, townships and villages from a file with code/name/level/parent_code.
+
+    Parents are written before children, for the foreign key. The caller commits.
+    """
+    layer = read_layer(path, crs=crs, encoding=encoding)
+    rows = list(zip(layer.attributes, layer.geometries))
+    for attributes, _ in rows:
+        if attributes.get("level") not in _LEVEL_ORDER or not attributes.get("code"):
+            raise VectorFileError(f"{path}: every feature needs a code and a level (county, township or village)")
+    for attributes, geometry in sorted(rows, key=lambda row: _LEVEL_ORDER[row[0]["level"]]):
+        upsert_admin_unit(
+            session, str(attributes["code"]), attributes["name"], attributes["level"],
+            attributes.get("parent_code"), geometry,
+        )
+    session.flush()
+    return len(rows)
 
 
 @dataclass

@@ -77,3 +77,21 @@ def test_bad_mapping_is_a_usage_error(runner, sample_app):
 def test_db_upgrade_is_idempotent(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+
+
+def test_admin_import_from_file(runner, rt):
+    from fixtures.sample import ADMIN_FILE
+
+    result = runner.invoke(args=["admin", "import", str(ADMIN_FILE)])
+    assert result.exit_code == 0, result.output
+    assert "administrative units loaded" in result.output
+    index = rt.index.get()
+    assert index.admin["220112000000"].name == "双阳区"
+
+
+def test_admin_import_refuses_file_without_levels(runner, tmp_path):
+    from fixtures.sample import GRIDS_FILE
+
+    result = runner.invoke(args=["admin", "import", str(GRIDS_FILE)])
+    assert result.exit_code == 1
+    assert "level" in result.output

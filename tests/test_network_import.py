@@ -1,7 +1,6 @@
 """Importing grid files: versions, all-or-nothing, formats, encodings — on both backends."""
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -59,7 +58,6 @@ def test_boundary_change_closes_old_version_and_opens_new(sample_app, rt, tmp_pa
     # keep it inside its village: shrink it by 5 m, leaving a small gap warning.)
     shrunk = metric.from_zone(metric.to_zone(old).buffer(-5.0), old.centroid.x)
     path = _changed_file(tmp_path, code, shrunk)
-    before = datetime.now(timezone.utc)
     with rt.sessions.begin() as session:
         check = check_grid_file(session, path, rt.settings)
         assert check.report.ok, check.report.format_text()
@@ -73,7 +71,7 @@ def test_boundary_change_closes_old_version_and_opens_new(sample_app, rt, tmp_pa
         assert current.version == 2
         assert metric.area_m2(to_shape(current.boundary)) < metric.area_m2(old)
         # The network as it was before the change still has the old boundary.
-        then = cell_at(session, code, before - timedelta(seconds=1))
+        then = cell_at(session, code, versions[0].valid_from)
         assert then.version == 1
         assert to_shape(then.boundary).equals_exact(shapely.MultiPolygon([old]) if old.geom_type == "Polygon" else old, 1e-9)
 
@@ -138,7 +136,7 @@ def test_gbk_shapefile_with_cpg_and_with_encoding_option(sample_app, rt, tmp_pat
     from pyogrio import raw
     import numpy as np
 
-    columns = ["code", "name", "village_code"]
+    columns = ["code", "name", "village_code", "kind"]
     raw.write(
         str(shp), shapely.to_wkb(np.array(geoms, dtype=object)),
         [np.array([r[c] for r in rows], dtype=object) for c in columns], columns,
@@ -216,3 +214,16 @@ def test_export_one_township_in_gcj02(sample_app, rt, tmp_path):
     data = json.loads((tmp_path / "qijia.geojson").read_text())
     assert count == len(data["features"]) > 0
     assert all(f["properties"]["code"].startswith("220112100") for f in data["features"])
+
+
+def test_at_with_china_offset_means_the_same_moment(sample_app, rt):
+    """08:00+08:00 is 00:00 UTC: SQLite keeps no offsets, so every query must convert."""
+    from datetime import datetime, timedelta, timezone
+
+    with rt.sessions() as session:
+        code = session.scalar(sa.select(GridCell.code).limit(1))
+        opened = cell_versions(session, code)[0].valid_from
+        opened_utc = opened.replace(tzinfo=timezone.utc) if opened.tzinfo is None else opened
+        beijing = timezone(timedelta(hours=8))
+        assert cell_at(session, code, opened_utc.astimezone(beijing)) is not None
+        assert cell_at(session, code, (opened_utc - timedelta(seconds=1)).astimezone(beijing)) is None

@@ -9,13 +9,14 @@ anything unparseable is kept as `None` for the validator to report.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from shapely.geometry.base import BaseGeometry
 
 from gridsvc.models import DOMAINS, GRID_KINDS
 
 GRID_CODE_PATTERN = re.compile(r"^\d{15}$")
+DBF_FIELD_NAME_LENGTH = 10
 ADMIN_CODE_PATTERN = re.compile(r"^\d{12}$")
 
 _DOMAIN_ALIASES = {
@@ -66,13 +67,12 @@ class AttributeMapping:
     domains: str = "domains"
     households: str = "households"
     population: str = "population"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, pairs: list[str] | tuple[str, ...]) -> "AttributeMapping":
         """Parse CLI options like `code=WGBM name=WGMC village_code=CJDM`."""
         values = {}
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = set(cls.__dataclass_fields__)
         for pair in pairs:
             target, sep, source = pair.partition("=")
             target = target.strip()
@@ -85,16 +85,21 @@ class AttributeMapping:
 
     def record(self, source_row: int, attributes: dict, geometry: BaseGeometry | None) -> GridRecord:
         """Build a GridRecord from one feature's attributes."""
+
+        def get(name: str):
+            # DBF field names stop at 10 characters: `village_code` arrives as `village_co`.
+            return attributes.get(name, attributes.get(name[:DBF_FIELD_NAME_LENGTH]))
+
         return GridRecord(
             source_row=source_row,
-            code=_text(attributes.get(self.code)),
-            name=_text(attributes.get(self.name)),
-            village_code=_text(attributes.get(self.village_code)),
-            kind=parse_kind(attributes.get(self.kind)),
-            special_type=_text(attributes.get(self.special_type)),
-            domains=parse_domains(attributes.get(self.domains)),
-            households=_integer(attributes.get(self.households)),
-            population=_integer(attributes.get(self.population)),
+            code=_text(get(self.code)),
+            name=_text(get(self.name)),
+            village_code=_text(get(self.village_code)),
+            kind=parse_kind(get(self.kind)),
+            special_type=_text(get(self.special_type)),
+            domains=parse_domains(get(self.domains)),
+            households=_integer(get(self.households)),
+            population=_integer(get(self.population)),
             geometry=geometry,
         )
 
