@@ -9,7 +9,7 @@ PYTEST  := $(VENV)/bin/python -m pytest
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: setup run test bench lock
+.PHONY: setup run test lint bench lock
 
 setup:
 	@scripts/bootstrap.sh
@@ -19,9 +19,12 @@ run: setup
 	$(GRIDSVC) fixtures load
 	$(GRIDSVC) run --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup lint
 	@scripts/ensure-postgis.sh
 	$(PYTEST) -n 2 $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/flake8 gridsvc mobile_api fixtures bench tests
 
 bench: setup
 	@scripts/ensure-postgis.sh

@@ -96,7 +96,12 @@ def locate_point():
 
 
 def _feature(code: str, name: str, geometry, properties: dict) -> dict:
-    return {"type": "Feature", "id": code, "geometry": mapping(geometry), "properties": {"code": code, "name": name, **properties}}
+    return {
+        "type": "Feature",
+        "id": code,
+        "geometry": mapping(geometry),
+        "properties": {"code": code, "name": name, **properties},
+    }
 
 
 @api.get("/grids")
@@ -146,7 +151,8 @@ def grid(code: str):
     with runtime().sessions() as session:
         cell = cell_at(session, code, at)
         if cell is None:
-            raise ApiError(404, "grid_not_found", f"网格 {code} 不存在 / no grid {code}" + (f" at {at.isoformat()}" if at else ""))
+            when = f" at {at.isoformat()}" if at else ""
+            raise ApiError(404, "grid_not_found", f"网格 {code} 不存在 / no grid {code}{when}")
         return jsonify(_feature(cell.code, cell.name, to_shape(cell.boundary), _version_properties(cell)))
 
 

@@ -157,8 +157,7 @@ def _check(path, crs, encoding, layer, mapping, report_path):
         raise click.BadParameter(str(exc), param_hint="--map") from exc
     with rt.sessions() as session:
         try:
-            # click's progress bar goes to stderr so --report JSON and piped output stay clean
-            with click.progressbar(length=_feature_count(path, layer), label="校验 validating", file=click.get_text_stream("stderr")) as bar:
+            with _progress(_feature_count(path, layer), "校验 validating") as bar:
                 check = check_grid_file(session, path, rt.settings, attribute_mapping, crs, encoding, layer, bar.update)
         except VectorFileError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -169,6 +168,11 @@ def _check(path, crs, encoding, layer, mapping, report_path):
         geojson_path.write_text(json.dumps(check.report.to_geojson(), ensure_ascii=False), encoding="utf-8")
         click.echo(f"report: {report_path}, problem areas: {geojson_path}")
     return check
+
+
+def _progress(length: int, label: str):
+    """A progress bar on stderr, so piped output stays clean."""
+    return click.progressbar(length=length, label=label, file=click.get_text_stream("stderr"))
 
 
 def _feature_count(path, layer) -> int:
@@ -205,7 +209,7 @@ def grids_import(path, crs, encoding, layer, mapping, report_path, retire_missin
         raise SystemExit(1)
     rt = runtime()
     with rt.sessions.begin() as session:
-        with click.progressbar(length=len(check.report.records), label="导入 importing", file=click.get_text_stream("stderr")) as bar:
+        with _progress(len(check.report.records), "导入 importing") as bar:
             result = import_grid_file(session, check, retire_missing=retire_missing, progress=bar.update)
     rt.index.invalidate()
     click.echo(

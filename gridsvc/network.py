@@ -171,7 +171,9 @@ def apply_grid_records(
     at = as_utc(at) if at else utcnow()
     result = ImportResult()
     current = {cell.code: cell for cell in session.scalars(current_cells_query())}
-    latest_version = dict(session.execute(sa.select(GridCell.code, sa.func.max(GridCell.version)).group_by(GridCell.code)).all())
+    latest_version = dict(
+        session.execute(sa.select(GridCell.code, sa.func.max(GridCell.version)).group_by(GridCell.code)).all()
+    )
     seen = set()
     opened = []
     for record in records:

@@ -5,7 +5,6 @@ to shared edges included, and the datum of the input must decide the answer.
 """
 
 import numpy as np
-import pytest
 import shapely
 from shapely import Point
 

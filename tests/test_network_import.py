@@ -73,7 +73,8 @@ def test_boundary_change_closes_old_version_and_opens_new(sample_app, rt, tmp_pa
         # The network as it was before the change still has the old boundary.
         then = cell_at(session, code, versions[0].valid_from)
         assert then.version == 1
-        assert to_shape(then.boundary).equals_exact(shapely.MultiPolygon([old]) if old.geom_type == "Polygon" else old, 1e-9)
+        old_multi = shapely.MultiPolygon([old]) if old.geom_type == "Polygon" else old
+        assert to_shape(then.boundary).equals_exact(old_multi, 1e-9)
 
 
 def test_import_with_errors_writes_nothing(sample_app, rt):
@@ -218,7 +219,7 @@ def test_export_one_township_in_gcj02(sample_app, rt, tmp_path):
 
 def test_at_with_china_offset_means_the_same_moment(sample_app, rt):
     """08:00+08:00 is 00:00 UTC: SQLite keeps no offsets, so every query must convert."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta, timezone
 
     with rt.sessions() as session:
         code = session.scalar(sa.select(GridCell.code).limit(1))
