@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request
 from geoalchemy2.shape import to_shape
 from marshmallow import Schema, ValidationError, fields, validates, validates_schema
 from marshmallow.validate import Range
+from shapely import box
 from shapely.geometry import mapping
 
 from gridsvc import runtime
@@ -112,7 +113,7 @@ def grids():
     if query["bbox"]:
         minx, miny, maxx, maxy = (float(p) for p in query["bbox"].split(","))
         if query["crs"] is not None:
-            corners = geometry_to_cgcs2000(_box(minx, miny, maxx, maxy), query["crs"])
+            corners = geometry_to_cgcs2000(box(minx, miny, maxx, maxy), query["crs"])
             minx, miny, maxx, maxy = corners.bounds
         positions = index.cells_in_bbox(minx, miny, maxx, maxy)
     else:
@@ -136,12 +137,6 @@ def grids():
             )
         )
     return jsonify({"type": "FeatureCollection", "network_revision": index.revision, "features": features})
-
-
-def _box(minx, miny, maxx, maxy):
-    from shapely import box
-
-    return box(minx, miny, maxx, maxy)
 
 
 @api.get("/grids/<code>")

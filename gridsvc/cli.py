@@ -53,6 +53,14 @@ def register_commands(app) -> None:
         app.cli.add_command(command)
 
 
+def _runtime_with_schema():
+    """The runtime, after making sure the schema exists (a clear message instead of a traceback)."""
+    rt = runtime()
+    if not migrate.is_current(rt.engine):
+        raise click.ClickException("the database schema is missing or old: run `gridsvc db upgrade` first")
+    return rt
+
+
 # -- db ------------------------------------------------------------------------
 
 
@@ -119,7 +127,7 @@ def admin() -> None:
 @with_appcontext
 def admin_import(path, crs, encoding) -> None:
     """Load or update units from a file with code, name, level and parent_code attributes."""
-    rt = runtime()
+    rt = _runtime_with_schema()
     try:
         with rt.sessions.begin() as session:
             count = import_admin_file(session, path, crs, encoding)
@@ -150,7 +158,7 @@ def grid_file_options(func):
 
 
 def _check(path, crs, encoding, layer, mapping, report_path):
-    rt = runtime()
+    rt = _runtime_with_schema()
     try:
         attribute_mapping = AttributeMapping.parse(mapping)
     except ValueError as exc:
@@ -161,8 +169,11 @@ def _check(path, crs, encoding, layer, mapping, report_path):
                 check = check_grid_file(session, path, rt.settings, attribute_mapping, crs, encoding, layer, bar.update)
         except VectorFileError as exc:
             raise click.ClickException(str(exc)) from exc
+    declared = check.layer.declared_crs or "nothing"
+    click.echo(f"坐标系 datum: read as {check.layer.source_crs} (the file declares {declared[:60]})")
     click.echo(check.report.format_text())
     if report_path:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(json.dumps(check.report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         geojson_path = report_path.with_suffix(".geojson")
         geojson_path.write_text(json.dumps(check.report.to_geojson(), ensure_ascii=False), encoding="utf-8")
@@ -230,7 +241,7 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
     from gridsvc.network import as_utc
 
     try:
-        with runtime().sessions() as session:
+        with _runtime_with_schema().sessions() as session:
             count = export_grids(session, path, crs, township, as_utc(at) if at else None)
     except VectorFileError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -248,6 +259,6 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
 @with_appcontext
 def locate_command(lon: float, lat: float, crs, accuracy) -> None:
     """Which grid, village, township and county is this point in?"""
-    index = runtime().index.get()
+    index = _runtime_with_schema().index.get()
     result = locate(index, lon, lat, crs, accuracy)
     click.echo(json.dumps(result_to_dict(index, result, lon, lat, crs), ensure_ascii=False, indent=2))

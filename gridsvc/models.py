@@ -19,8 +19,7 @@ from gridsvc.geo.crs import STORAGE_EPSG
 
 ADMIN_LEVELS = ("county", "township", "village")
 GRID_KINDS = ("base", "special")
-DOMAINS = ("governance", "enforcement", "services")  # 综治, 执法, 服务
-DOMAIN_NAMES_ZH = {"governance": "综治", "enforcement": "执法", "services": "服务"}
+DOMAINS = ("governance", "enforcement", "services")  # 综治, 执法, 服务 (zh names in docs/grid-network.md)
 
 
 def multipolygon_column(nullable: bool = True):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.config import Settings
 from gridsvc.geo.crs import InputCRS
-from gridsvc.geo.grid_records import AttributeMapping
+from gridsvc.geo.grid_records import ADMIN_CODE_PATTERN, AttributeMapping
 from gridsvc.geo.validation import ValidationReport, validate_grids
 from gridsvc.geo.vector_io import VectorFileError, VectorLayer, read_grid_records, read_layer, write_layer
 from gridsvc.network import (
@@ -44,8 +44,10 @@ def import_admin_file(
     layer = read_layer(path, crs=crs, encoding=encoding)
     rows = list(zip(layer.attributes, layer.geometries))
     for attributes, _ in rows:
-        if attributes.get("level") not in _LEVEL_ORDER or not attributes.get("code"):
-            raise VectorFileError(f"{path}: every feature needs a code and a level (county, township or village)")
+        if attributes.get("level") not in _LEVEL_ORDER or not ADMIN_CODE_PATTERN.match(str(attributes.get("code"))):
+            raise VectorFileError(
+                f"{path}: every feature needs a 12-digit code and a level (county, township or village)"
+            )
     for attributes, geometry in sorted(rows, key=lambda row: _LEVEL_ORDER[row[0]["level"]]):
         upsert_admin_unit(
             session, str(attributes["code"]), attributes["name"], attributes["level"],

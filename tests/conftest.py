@@ -20,7 +20,9 @@ from gridsvc.config import Settings
 from gridsvc.db import make_engine
 from gridsvc import migrate
 
-POSTGRES_ADMIN_URL = os.environ.get("GRIDSVC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "GRIDSVC_TEST_POSTGRES_URL", "postgresql://gridsvc_test:gridsvc_test@127.0.0.1:5432/postgres"
+)
 BACKENDS = ["spatialite", "postgis"]
 
 

@@ -27,7 +27,6 @@ STORAGE_EPSG = 4490
 
 OFFSET_DATUMS = ("gcj02", "bd09")
 _NAMED_EPSG = {"wgs84": 4326, "cgcs2000": 4490}
-DATUM_NAMES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
 class UnknownCRSError(ValueError):
@@ -89,12 +88,15 @@ def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
     return Transformer.from_crs(_crs(src_epsg), _crs(dst_epsg), always_xy=True)
 
 
+# The offset datums have no EPSG code; their published transforms stand in for PROJ.
+_OFFSET_TO_CGCS2000 = {"gcj02": chinese_offsets.gcj02_to_wgs84, "bd09": chinese_offsets.bd09_to_wgs84}
+_OFFSET_FROM_CGCS2000 = {"gcj02": chinese_offsets.wgs84_to_gcj02, "bd09": chinese_offsets.wgs84_to_bd09}
+
+
 def to_cgcs2000(x, y, crs: InputCRS):
     """Convert coordinates (scalars or arrays) in `crs` to CGCS2000 lon/lat."""
-    if crs.name == "gcj02":
-        return chinese_offsets.gcj02_to_wgs84(x, y)
-    if crs.name == "bd09":
-        return chinese_offsets.bd09_to_wgs84(x, y)
+    if crs.is_offset_datum:
+        return _OFFSET_TO_CGCS2000[crs.name](x, y)
     if crs.epsg == STORAGE_EPSG:
         return x, y
     return transformer(crs.epsg, STORAGE_EPSG).transform(x, y)
@@ -102,10 +104,8 @@ def to_cgcs2000(x, y, crs: InputCRS):
 
 def from_cgcs2000(lon, lat, crs: InputCRS):
     """Convert CGCS2000 lon/lat to `crs` (e.g. GCJ-02 for drawing on an AMap base map)."""
-    if crs.name == "gcj02":
-        return chinese_offsets.wgs84_to_gcj02(lon, lat)
-    if crs.name == "bd09":
-        return chinese_offsets.wgs84_to_bd09(lon, lat)
+    if crs.is_offset_datum:
+        return _OFFSET_FROM_CGCS2000[crs.name](lon, lat)
     if crs.epsg == STORAGE_EPSG:
         return lon, lat
     return transformer(STORAGE_EPSG, crs.epsg).transform(lon, lat)

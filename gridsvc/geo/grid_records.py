@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from shapely.geometry.base import BaseGeometry
 
-from gridsvc.models import DOMAINS, GRID_KINDS
+from gridsvc.models import DOMAINS
 
 GRID_CODE_PATTERN = re.compile(r"^\d{15}$")
 DBF_FIELD_NAME_LENGTH = 10
@@ -140,7 +140,3 @@ def parse_domains(value) -> tuple[str, ...]:
 
 def is_grid_code(code: str | None) -> bool:
     return bool(code) and GRID_CODE_PATTERN.match(code) is not None
-
-
-def valid_kind(kind: str | None) -> bool:
-    return kind in GRID_KINDS

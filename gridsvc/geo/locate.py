@@ -104,6 +104,7 @@ class GridIndex:
         self.revision = revision
         self.boundary_tolerance_m = boundary_tolerance_m
         self.nearest_max_distance_m = nearest_max_distance_m
+        self._base_positions, self._special_positions = base, special
         self._base_cells = [self.cells[i] for i in base]
         self._base_geoms = geometries[base]
         self._special_cells = [self.cells[i] for i in special]
@@ -112,7 +113,6 @@ class GridIndex:
         shapely.prepare(geometries)
         self._base_tree = shapely.STRtree(self._base_geoms)
         self._special_tree = shapely.STRtree(self._special_geoms)
-        self._all_tree = shapely.STRtree(geometries)
         self._by_code = {c.code: i for i, c in enumerate(self.cells)}
 
     def __len__(self) -> int:
@@ -195,15 +195,20 @@ class GridIndex:
     def cells_within(self, point: BaseGeometry, radius_m: float) -> list[CellInfo]:
         """Every cell (base or special) that a circle of `radius_m` metres touches."""
         circle = metric.buffer_m(point, radius_m)
-        hits = self._all_tree.query(circle, predicate="intersects")
-        return sorted((self.cells[i] for i in hits), key=_code)
+        return sorted((self.cells[i] for i in self._positions_intersecting(circle)), key=_code)
 
     # -- browsing -----------------------------------------------------------
 
     def cells_in_bbox(self, minx: float, miny: float, maxx: float, maxy: float) -> list[int]:
         """Positions (in `cells`) of the cells that intersect a CGCS2000 bounding box."""
-        hits = self._all_tree.query(shapely.box(minx, miny, maxx, maxy), predicate="intersects")
-        return sorted(hits.tolist(), key=lambda i: self.cells[i].code)
+        hits = self._positions_intersecting(shapely.box(minx, miny, maxx, maxy))
+        return sorted(hits, key=lambda i: self.cells[i].code)
+
+    def _positions_intersecting(self, geom: BaseGeometry) -> list[int]:
+        """Positions in `cells` of base and special cells intersecting `geom`."""
+        base = self._base_positions[self._base_tree.query(geom, predicate="intersects")]
+        special = self._special_positions[self._special_tree.query(geom, predicate="intersects")]
+        return base.tolist() + special.tolist()
 
     def geometry(self, position: int) -> BaseGeometry:
         return self._all_geoms[position]

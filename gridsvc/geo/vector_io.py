@@ -136,6 +136,8 @@ def write_layer(
     with warnings.catch_warnings():
         # GCJ-02/BD-09 output has no CRS to declare: that is the point of asking for it.
         warnings.filterwarnings("ignore", message="'crs' was not provided")
+        # DBF field names stop at 10 characters; the reader finds them truncated too.
+        warnings.filterwarnings("ignore", message="Normalized/laundered field name")
         raw.write(
             str(path),
             shapely.to_wkb(out_geoms),
