@@ -71,13 +71,19 @@ def test_boundary_picks_the_cell_containing_the_point(index, x, expected):
 
 
 def test_point_exactly_on_shared_edge_takes_lowest_code(index):
-    lon, lat = at(200, 50)
-    # Make the point lie exactly on the stored edge (the metric-to-degree trip rounds).
-    edge = index.geometry(index.position_of(VILLAGE + "003")).boundary
-    snapped = edge.interpolate(edge.project(Point(lon, lat)))
-    result = index.locate(snapped.x, snapped.y)
+    # A vertex both cells share lies exactly on both boundaries, in neither interior.
+    shared = set(_coords(index, "003")) & set(_coords(index, "004"))
+    lon, lat = min(shared, key=lambda c: Point(c).distance(Point(*at(200, 50))))
+    result = index.locate(lon, lat)
     assert result.match == "boundary"
     assert result.grid.code.endswith("003")
+    assert [o.cell.code[-3:] for o in result.others] == ["004"]
+    assert result.distance_m == 0.0 and result.others[0].distance_m == 0.0
+
+
+def _coords(index, suffix):
+    geom = index.geometry(index.position_of(VILLAGE + suffix))
+    return [c for polygon in getattr(geom, "geoms", [geom]) for c in polygon.exterior.coords]
 
 
 def test_corner_of_four_cells_lists_all_others(index):

@@ -48,3 +48,22 @@ def test_degree_window_contains_the_metric_circle():
         dlon, dlat = metric.degree_window(lat, 200.0)
         circle = metric.buffer_m(Point(120.0, lat), 200.0)
         assert box(120.0 - dlon, lat - dlat, 120.0 + dlon, lat + dlat).contains(circle)
+
+
+def test_edges_straight_in_degrees_are_followed_in_metres():
+    """A long edge stored with two vertices must not become a chord in the GK zone."""
+    from shapely import LineString
+
+    edge = LineString([(125.4, 43.5), (125.6, 43.5)])
+    middle = Point(125.5, 43.5)  # on the stored edge
+    assert metric.to_zone(edge, 125.5).distance(metric.to_zone(middle, 125.5)) < 0.001
+
+
+def test_projection_keeps_invalid_shapes_invalid():
+    """Densifying must not repair a bow-tie behind validation's back."""
+    from shapely import Polygon
+
+    bow_tie = Polygon([(125.50, 43.50), (125.52, 43.52), (125.52, 43.50), (125.50, 43.519)])
+    assert not bow_tie.is_valid
+    assert not metric.to_zone(bow_tie, 125.5).is_valid
+    assert not metric.from_zone(metric.to_zone(bow_tie, 125.5), 125.5).is_valid
