@@ -163,34 +163,35 @@ class GridIndex:
         return self._decide_near_edges(lon, lat)
 
     def _decide_near_edges(self, lon: float, lat: float) -> LocateResult:
-        """The slow path: measure in metres to every cell near the point."""
+        """The slow path: measure in metres, first within the tolerance, then out to the nearest-cell reach."""
         point = shapely.Point(lon, lat)
-        reach = max(self.boundary_tolerance_m, self.nearest_max_distance_m)
-        dlon, dlat = metric.degree_window(lat, reach)
-        near = self._base_tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
-        if not len(near):
-            return LocateResult("none", lon, lat)
-        distances = np.asarray(metric.distances_m(point, self._base_geoms[near]))
-        interior = shapely.contains_xy(self._base_geoms[near], lon, lat)
-        within_tol = distances <= self.boundary_tolerance_m
-        order = sorted(
-            range(len(near)),
-            key=lambda k: (not interior[k], distances[k], self._base_cells[near[k]].code),
-        )
-        best = order[0]
-        chosen = self._base_cells[near[best]]
-        if within_tol.sum() >= 2:
-            others = [
-                CellDistance(self._base_cells[near[k]], float(distances[k]))
-                for k in order[1:]
-                if within_tol[k]
-            ]
-            return LocateResult("boundary", lon, lat, chosen, float(distances[best]), others)
-        if distances[best] == 0.0:
-            return LocateResult("inside", lon, lat, chosen, 0.0)
-        if distances[best] <= self.nearest_max_distance_m:
-            return LocateResult("nearest", lon, lat, chosen, float(distances[best]))
+        near, distances = self._measure(point, self.boundary_tolerance_m)
+        within = [k for k in range(len(near)) if distances[k] <= self.boundary_tolerance_m]
+        if within:
+            interior = shapely.contains_xy(self._base_geoms[near[within]], lon, lat)
+            order = sorted(
+                range(len(within)),
+                key=lambda j: (not interior[j], distances[within[j]], self._base_cells[near[within[j]]].code),
+            )
+            ranked = [(self._base_cells[near[within[j]]], float(distances[within[j]])) for j in order]
+            chosen, distance = ranked[0]
+            if len(ranked) >= 2:
+                others = [CellDistance(cell, d) for cell, d in ranked[1:]]
+                return LocateResult("boundary", lon, lat, chosen, distance, others)
+            return LocateResult("inside" if distance == 0.0 else "nearest", lon, lat, chosen, distance)
+        near, distances = self._measure(point, self.nearest_max_distance_m)
+        if len(near) and distances.min() <= self.nearest_max_distance_m:
+            best = min(range(len(near)), key=lambda k: (distances[k], self._base_cells[near[k]].code))
+            return LocateResult("nearest", lon, lat, self._base_cells[near[best]], float(distances[best]))
         return LocateResult("none", lon, lat)
+
+    def _measure(self, point: shapely.Point, reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Base cells whose boxes come within `reach_m` of the point, and their distances in metres."""
+        dlon, dlat = metric.degree_window(point.y, reach_m)
+        near = self._base_tree.query(shapely.box(point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+        if not len(near):
+            return near, np.empty(0)
+        return near, np.asarray(metric.distances_m(point, self._base_geoms[near]))
 
     def cells_within(self, point: BaseGeometry, radius_m: float) -> list[CellInfo]:
         """Every cell (base or special) that a circle of `radius_m` metres touches."""
