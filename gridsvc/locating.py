@@ -13,6 +13,7 @@ reference the index is tested against.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from datetime import datetime
@@ -61,6 +62,9 @@ class IndexCache:
                 revision = current_revision(session)
                 if self._index is None or self._index.revision != revision:
                     self._index = build_index(session, self._settings)
+                    # A large index is millions of long-lived objects: keep the cyclic
+                    # garbage collector from rescanning them (pauses of ~0.2 s at 1 M cells).
+                    gc.freeze()
             self._checked_at = time.monotonic()
             return self._index
 

@@ -44,8 +44,13 @@ def test_buffer_is_round_in_metres_not_in_degrees():
 
 
 def test_degree_window_contains_the_metric_circle():
-    for lat in (20.0, 43.5, 53.0):
+    import numpy as np
+
+    lats = np.array([20.0, 43.5, 53.0])
+    dlons, dlat_all = metric.degree_windows(lats, 200.0)
+    for lat, dlon_all in zip(lats.tolist(), dlons.tolist()):
         dlon, dlat = metric.degree_window(lat, 200.0)
+        assert (dlon, dlat) == pytest.approx((dlon_all, dlat_all))
         circle = metric.buffer_m(Point(120.0, lat), 200.0)
         assert box(120.0 - dlon, lat - dlat, 120.0 + dlon, lat + dlat).contains(circle)
 

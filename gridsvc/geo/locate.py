@@ -64,7 +64,7 @@ class CellDistance:
     distance_m: float
 
 
-@dataclass
+@dataclass(slots=True)
 class LocateResult:
     """The answer for one point (lon/lat in CGCS2000)."""
 
@@ -123,43 +123,44 @@ class GridIndex:
     def locate(self, lon: float, lat: float, accuracy_m: float | None = None) -> LocateResult:
         """Locate one CGCS2000 point; see the module docstring for the rules."""
         result = self._locate_base(lon, lat)
-        point = shapely.Point(lon, lat)
-        if len(self._special_geoms):
+        if self._special_cells or accuracy_m:
+            point = shapely.Point(lon, lat)
             hits = self._special_tree.query(point, predicate="intersects")
             result.special_grids = sorted((self._special_cells[i] for i in hits), key=_code)
-        if accuracy_m:
-            result.accuracy_m = accuracy_m
-            result.accuracy_cells = self.cells_within(point, accuracy_m)
+            if accuracy_m:
+                result.accuracy_m = accuracy_m
+                result.accuracy_cells = self.cells_within(point, accuracy_m)
         return result
 
     def locate_many(self, lons, lats) -> list[LocateResult]:
         """Locate many points; the clear-interior ones are decided in one vectorised pass."""
         lons = np.asarray(lons, dtype=float)
         lats = np.asarray(lats, dtype=float)
-        boxes = self._tolerance_boxes(lons, lats)
+        dlon, dlat = metric.degree_windows(lats, self.boundary_tolerance_m)
+        boxes = shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
         point_idx, tree_idx = self._base_tree.query(boxes)
         inside = shapely.contains(self._base_geoms[tree_idx], boxes[point_idx])
         decided = dict(zip(point_idx[inside].tolist(), tree_idx[inside].tolist()))
+        specials: dict[int, list[CellInfo]] = {}
+        for i, j in zip(*self._special_tree.query(shapely.points(lons, lats), predicate="intersects").tolist()):
+            specials.setdefault(i, []).append(self._special_cells[j])
         results = []
         for i, (lon, lat) in enumerate(zip(lons.tolist(), lats.tolist())):
-            if i in decided and not len(self._special_geoms):
-                results.append(LocateResult("inside", lon, lat, self._base_cells[decided[i]], 0.0))
+            if i in decided:
+                result = LocateResult("inside", lon, lat, self._base_cells[decided[i]], 0.0)
+                result.special_grids = sorted(specials.get(i, ()), key=_code)
             else:
-                results.append(self.locate(lon, lat))
+                result = self.locate(lon, lat)
+            results.append(result)
         return results
-
-    def _tolerance_boxes(self, lons, lats):
-        dlon, dlat = metric.degree_window(lats, self.boundary_tolerance_m)
-        return shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
 
     def _locate_base(self, lon: float, lat: float) -> LocateResult:
         dlon, dlat = metric.degree_window(lat, self.boundary_tolerance_m)
         tol_box = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
         candidates = self._base_tree.query(tol_box)
-        if len(candidates):
-            holds = shapely.contains(self._base_geoms[candidates], tol_box)
-            if holds.any():
-                return LocateResult("inside", lon, lat, self._base_cells[candidates[holds.argmax()]], 0.0)
+        holds = candidates[shapely.contains(self._base_geoms[candidates], tol_box)]
+        if len(holds):
+            return LocateResult("inside", lon, lat, self._base_cells[holds[0]], 0.0)
         return self._decide_near_edges(lon, lat)
 
     def _decide_near_edges(self, lon: float, lat: float) -> LocateResult:

@@ -112,13 +112,19 @@ def buffer_m(geom: BaseGeometry, radius_m: float, quad_segs: int = 16) -> BaseGe
     return from_zone(to_zone(geom, reference_lon).buffer(radius_m, quad_segs=quad_segs), reference_lon)
 
 
-def degree_window(lat, radius_m: float):
+def degree_window(lat: float, radius_m: float) -> tuple[float, float]:
     """Half-widths (dlon, dlat) in degrees of a box sure to contain a `radius_m` circle.
 
     Only for choosing candidates from a spatial index: the decision itself is
-    always made in metres. `lat` may be a scalar or a numpy array.
+    always made in metres. Scalar and plain `math`: it sits on the locate hot path.
     """
     dlat = radius_m / _MIN_METRES_PER_DEG_LAT
-    edge_lat = np.minimum(np.abs(lat) + dlat, 89.0)
-    dlon = radius_m / (_METRES_PER_DEG_LON_EQUATOR * np.cos(np.radians(edge_lat))) * 1.01
-    return dlon, dlat
+    edge_lat = min(abs(lat) + dlat, 89.0)
+    return radius_m / (_METRES_PER_DEG_LON_EQUATOR * math.cos(math.radians(edge_lat))) * 1.01, dlat
+
+
+def degree_windows(lats: np.ndarray, radius_m: float) -> tuple[np.ndarray, float]:
+    """`degree_window` for an array of latitudes at once."""
+    dlat = radius_m / _MIN_METRES_PER_DEG_LAT
+    edge_lat = np.minimum(np.abs(lats) + dlat, 89.0)
+    return radius_m / (_METRES_PER_DEG_LON_EQUATOR * np.cos(np.radians(edge_lat))) * 1.01, dlat
