@@ -15,6 +15,7 @@ Commands print for people; `--json` / `--report` write for machines.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def _check(path, crs, encoding, layer, mapping, report_path):
 
 def _progress(length: int, label: str):
     """A progress bar on stderr, so piped output stays clean."""
-    return click.progressbar(length=length, label=label, file=click.get_text_stream("stderr"))
+    return click.progressbar(length=length, label=label, file=sys.stderr)
 
 
 def _feature_count(path, layer) -> int:

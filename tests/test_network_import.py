@@ -137,10 +137,10 @@ def test_gbk_shapefile_with_cpg_and_with_encoding_option(sample_app, rt, tmp_pat
     from pyogrio import raw
     import numpy as np
 
-    columns = ["code", "name", "village_code", "kind"]
+    columns = ["code", "name", "village_co", "kind"]  # DBF names stop at 10 characters
     raw.write(
         str(shp), shapely.to_wkb(np.array(geoms, dtype=object)),
-        [np.array([r[c] for r in rows], dtype=object) for c in columns], columns,
+        [np.array([r[c] for r in rows], dtype=object) for c in ("code", "name", "village_code", "kind")], columns,
         driver="ESRI Shapefile", geometry_type="MultiPolygon", crs="EPSG:4490", encoding="GBK",
     )
     assert shp.with_suffix(".cpg").read_text().strip().upper() in ("GBK", "CP936", "936")
