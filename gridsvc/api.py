@@ -10,15 +10,14 @@ import math
 
 from flask import Blueprint, jsonify, request
 from geoalchemy2.shape import to_shape
-from marshmallow import Schema, ValidationError, fields, validates, validates_schema
-from marshmallow.validate import Range
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 from shapely import box
 from shapely.geometry import mapping
 
 from gridsvc import runtime
 from gridsvc.errors import ApiError
-from gridsvc.geo.crs import UnknownCRSError, check_lonlat, geometry_to_cgcs2000, parse_crs, to_cgcs2000
-from gridsvc.locate_service import locate, result_to_dict
+from gridsvc.geo.crs import UnknownCRSError, geometry_to_cgcs2000, parse_crs
+from gridsvc.locate_service import PointError, check_accuracy, result_to_dict, storage_point
 from gridsvc.network import as_utc, cell_at, cell_versions
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -35,31 +34,19 @@ class _CrsField(fields.String):
 
 
 class LocateQuery(Schema):
-    lon = fields.Float(required=True, allow_nan=False)
-    lat = fields.Float(required=True, allow_nan=False)
+    class Meta:
+        unknown = EXCLUDE  # cache-busting or tracking parameters are not errors
+
+    lon = fields.Float(required=True, allow_nan=True)  # NaN/inf get the same reason as in the CLI
+    lat = fields.Float(required=True, allow_nan=True)
     crs = _CrsField(required=True, metadata={"description": DATUM_HELP})
-    accuracy = fields.Float(load_default=None, allow_nan=False, validate=Range(min=0, min_inclusive=False))
-
-    @validates("accuracy")
-    def _accuracy_cap(self, value, **_):
-        limit = runtime().settings.max_accuracy_m
-        if value is not None and value > limit:
-            raise ValidationError(f"accuracy must be at most {limit:g} m")
-
-    @validates_schema
-    def _coordinates_in_range(self, data, **_):
-        if "crs" not in data or "lon" not in data or "lat" not in data:
-            return
-        try:
-            if data["crs"].is_geographic:
-                check_lonlat(data["lon"], data["lat"])
-            lon, lat = to_cgcs2000(data["lon"], data["lat"], data["crs"])
-            check_lonlat(lon, lat)
-        except ValueError as exc:
-            raise ValidationError(str(exc), field_name="lon") from exc
+    accuracy = fields.Float(load_default=None, allow_nan=True)
 
 
 class BboxQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     bbox = fields.String(load_default=None)
     crs = _CrsField(load_default=None)
 
@@ -79,6 +66,9 @@ class BboxQuery(Schema):
 
 
 class AtQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     at = fields.AwareDateTime(load_default=None, default_timezone=None)
 
 
@@ -91,8 +81,13 @@ def health():
 @api.get("/locate")
 def locate_point():
     query = LocateQuery().load(request.args)
+    try:
+        check_accuracy(query["accuracy"], runtime().settings.max_accuracy_m)
+        lon, lat = storage_point(query["lon"], query["lat"], query["crs"])
+    except PointError as exc:
+        raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters", {exc.field: [str(exc)]}) from exc
     index = runtime().index.get()
-    result = locate(index, query["lon"], query["lat"], query["crs"], query["accuracy"])
+    result = index.locate(lon, lat, accuracy_m=query["accuracy"])
     return jsonify(result_to_dict(index, result, query["lon"], query["lat"], query["crs"]))
 
 

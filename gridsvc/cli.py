@@ -25,8 +25,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from gridsvc import create_app, migrate, runtime
 from gridsvc.geo.crs import UnknownCRSError, parse_crs
 from gridsvc.geo.grid_records import AttributeMapping
-from gridsvc.geo.vector_io import VectorFileError
-from gridsvc.locate_service import locate, result_to_dict
+from gridsvc.geo.vector_io import VectorFileError, feature_count
+from gridsvc.locate_service import PointError, check_accuracy, result_to_dict, storage_point
 from gridsvc.network_import import check_grid_file, export_grids, import_admin_file, import_grid_file
 
 
@@ -152,13 +152,15 @@ def grid_file_options(func):
                      help="Which file attribute holds a field, e.g. --map code=WGBM --map village_code=CJDM."),
         click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
                      help="Also write the report as JSON here, and its problem areas as GeoJSON beside it."),
+        click.option("--retire-missing", is_flag=True,
+                     help="The file is the whole network of its villages: their stored cells it lacks are closed."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _check(path, crs, encoding, layer, mapping, report_path):
+def _check(path, crs, encoding, layer, mapping, report_path, retire_missing):
     rt = _runtime_with_schema()
     try:
         attribute_mapping = AttributeMapping.parse(mapping)
@@ -166,8 +168,10 @@ def _check(path, crs, encoding, layer, mapping, report_path):
         raise click.BadParameter(str(exc), param_hint="--map") from exc
     with rt.sessions() as session:
         try:
-            with _progress(_feature_count(path, layer), "校验 validating") as bar:
-                check = check_grid_file(session, path, rt.settings, attribute_mapping, crs, encoding, layer, bar.update)
+            with _progress(feature_count(path, layer), "校验 validating") as bar:
+                check = check_grid_file(
+                    session, path, rt.settings, attribute_mapping, crs, encoding, layer, retire_missing, bar.update
+                )
         except VectorFileError as exc:
             raise click.ClickException(str(exc)) from exc
     declared = check.layer.declared_crs or "nothing"
@@ -187,12 +191,6 @@ def _progress(length: int, label: str):
     return click.progressbar(length=length, label=label, file=sys.stderr)
 
 
-def _feature_count(path, layer) -> int:
-    from pyogrio import read_info
-
-    return read_info(str(path), layer=layer)["features"]
-
-
 @click.group()
 def grids() -> None:
     """Grid network files: validate, import, export."""
@@ -201,21 +199,19 @@ def grids() -> None:
 @grids.command("validate")
 @grid_file_options
 @with_appcontext
-def grids_validate(path, crs, encoding, layer, mapping, report_path) -> None:
-    """Check a grid file against the stored villages and townships; exit 1 on errors."""
-    check = _check(path, crs, encoding, layer, mapping, report_path)
+def grids_validate(path, crs, encoding, layer, mapping, report_path, retire_missing) -> None:
+    """Check a grid file against the stored network as it would stand after importing it; exit 1 on errors."""
+    check = _check(path, crs, encoding, layer, mapping, report_path, retire_missing)
     if not check.report.ok:
         raise SystemExit(1)
 
 
 @grids.command("import")
 @grid_file_options
-@click.option("--retire-missing", is_flag=True,
-              help="The file is the whole network of its villages: close their cells it no longer has.")
 @with_appcontext
 def grids_import(path, crs, encoding, layer, mapping, report_path, retire_missing) -> None:
     """Validate, then store the file as new grid versions: all or nothing."""
-    check = _check(path, crs, encoding, layer, mapping, report_path)
+    check = _check(path, crs, encoding, layer, mapping, report_path, retire_missing)
     if not check.report.ok:
         click.echo("导入已取消，数据库未改动 / import refused: nothing was written", err=True)
         raise SystemExit(1)
@@ -256,10 +252,16 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
 @click.argument("lon", type=float)
 @click.argument("lat", type=float)
 @click.option("--crs", type=CRS, required=True, help="Datum of LON LAT: wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>.")
-@click.option("--accuracy", type=click.FloatRange(min=0, min_open=True), help="Accuracy radius in metres.")
+@click.option("--accuracy", type=float, help="Accuracy radius in metres.")
 @with_appcontext
 def locate_command(lon: float, lat: float, crs, accuracy) -> None:
     """Which grid, village, township and county is this point in?"""
-    index = _runtime_with_schema().index.get()
-    result = locate(index, lon, lat, crs, accuracy)
+    rt = _runtime_with_schema()
+    try:
+        check_accuracy(accuracy, rt.settings.max_accuracy_m)
+        x, y = storage_point(lon, lat, crs)
+    except PointError as exc:
+        raise click.BadParameter(str(exc), param_hint=exc.field.upper() if exc.field != "accuracy" else "--accuracy")
+    index = rt.index.get()
+    result = index.locate(x, y, accuracy_m=accuracy)
     click.echo(json.dumps(result_to_dict(index, result, lon, lat, crs), ensure_ascii=False, indent=2))

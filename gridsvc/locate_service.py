@@ -1,15 +1,51 @@
-"""Locating a point given in any datum, and the answer as the API and CLI show it."""
+"""Locating a point given in any datum, and the answer as the API and CLI show it.
+
+The API and the CLI share these checks, so a point the one refuses the other
+refuses too, for the same reason.
+"""
 
 from __future__ import annotations
 
-from gridsvc.geo.crs import InputCRS, to_cgcs2000
+import math
+
+from gridsvc.geo.crs import InputCRS, check_lonlat, to_cgcs2000
 from gridsvc.geo.locate import AdminInfo, CellInfo, GridIndex, LocateResult
 
 
-def locate(index: GridIndex, x: float, y: float, crs: InputCRS, accuracy_m: float | None = None) -> LocateResult:
-    """Convert the point to CGCS2000, then locate it."""
+class PointError(ValueError):
+    """An input point that cannot be located; `field` names the offending input."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+def storage_point(x: float, y: float, crs: InputCRS) -> tuple[float, float]:
+    """The CGCS2000 lon/lat of an input point, or PointError saying what is wrong with it."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise PointError("lon" if not math.isfinite(x) else "lat", "coordinates must be finite numbers")
+    if crs.is_geographic:
+        _check(x, y)
     lon, lat = to_cgcs2000(x, y, crs)
-    return index.locate(lon, lat, accuracy_m=accuracy_m)
+    _check(lon, lat, f" after conversion from {crs}")
+    return float(lon), float(lat)
+
+
+def _check(lon: float, lat: float, suffix: str = "") -> None:
+    try:
+        check_lonlat(lon, lat)
+    except ValueError as exc:
+        field = "lat" if "latitude" in str(exc) else "lon"
+        raise PointError(field, f"{exc}{suffix}") from exc
+
+
+def check_accuracy(accuracy_m: float | None, limit_m: float) -> None:
+    if accuracy_m is None:
+        return
+    if not math.isfinite(accuracy_m) or accuracy_m <= 0:
+        raise PointError("accuracy", "accuracy must be a positive number of metres")
+    if accuracy_m > limit_m:
+        raise PointError("accuracy", f"accuracy must be at most {limit_m:g} m")
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -47,13 +47,19 @@ def db_geometry(geom: BaseGeometry):
 
 
 def upsert_admin_unit(
-    session: Session, code: str, name: str, level: str, parent_code: str | None, boundary: BaseGeometry | None
-) -> AdminUnit:
-    unit = session.get(AdminUnit, code) or AdminUnit(code=code)
+    session: Session, code: str, name: str, level: str, parent_code: str | None, boundary: BaseGeometry
+) -> bool:
+    """Insert or update a unit; True when anything about it changed."""
+    unit = session.get(AdminUnit, code)
+    if unit is not None and (unit.name, unit.level, unit.parent_code) == (name, level, parent_code) and (
+        _same_shape(to_shape(unit.boundary), boundary) if unit.boundary is not None else False
+    ):
+        return False
+    unit = unit or AdminUnit(code=code)
     unit.name, unit.level, unit.parent_code = name, level, parent_code
-    unit.boundary = db_geometry(boundary) if boundary is not None else None
+    unit.boundary = db_geometry(boundary)
     session.add(unit)
-    return unit
+    return True
 
 
 def admin_areas(session: Session) -> tuple[dict[str, AdminArea], dict[str, AdminArea]]:
@@ -124,16 +130,20 @@ SAME_VERTEX_DEG = 1e-7
 
 def _same_cell(stored: GridCell, record: GridRecord, geometry: BaseGeometry) -> bool:
     return (
-        stored.name == record.name
+        stored.name == (record.name or record.code)  # a nameless cell is stored under its code
         and stored.village_code == record.village_code
         and stored.kind == record.kind
         and stored.special_type == record.special_type
         and tuple(stored.domains) == tuple(record.domains)
         and stored.households == record.households
         and stored.population == record.population
-        and shapely.equals_exact(
-            shapely.normalize(to_shape(stored.boundary)), shapely.normalize(geometry), tolerance=SAME_VERTEX_DEG
-        )
+        and _same_shape(to_shape(stored.boundary), geometry)
+    )
+
+
+def _same_shape(a: BaseGeometry, b: BaseGeometry) -> bool:
+    return shapely.equals_exact(
+        shapely.normalize(to_multipolygon(a)), shapely.normalize(to_multipolygon(b)), tolerance=SAME_VERTEX_DEG
     )
 
 
@@ -221,6 +231,22 @@ def bump_revision(session: Session, at: datetime | None = None) -> int:
         .values(revision=NetworkRevision.revision + 1, changed_at=at or utcnow())
     )
     return current_revision(session)
+
+
+def stored_record(cell: GridCell) -> GridRecord:
+    """A stored cell as a GridRecord, to validate a file together with the cells it keeps."""
+    return GridRecord(
+        source_row=0,
+        code=cell.code,
+        name=cell.name,
+        village_code=cell.village_code,
+        kind=cell.kind,
+        special_type=cell.special_type,
+        domains=tuple(cell.domains),
+        households=cell.households,
+        population=cell.population,
+        geometry=to_shape(cell.boundary),
+    )
 
 
 def cell_info(cell: GridCell) -> CellInfo:

@@ -117,6 +117,17 @@ def sample_app(app, rt):
 
 
 @pytest.fixture
+def admin_app(app, rt):
+    """An app with the sample county's townships and villages, but no grids."""
+    from fixtures.sample import ADMIN_FILE
+    from gridsvc.network_import import import_admin_file
+
+    with rt.sessions.begin() as session:
+        import_admin_file(session, ADMIN_FILE)
+    return app
+
+
+@pytest.fixture
 def client(sample_app):
     return sample_app.test_client()
 

@@ -29,6 +29,10 @@ def test_locate_answers_grid_village_township_county(client, rt):
     assert "双阳区" in response.get_data(as_text=True)  # zh-CN not escaped
 
 
+def test_unknown_query_parameters_are_ignored(client):
+    assert client.get("/api/v1/locate?lon=125.6&lat=43.6&crs=wgs84&_=1700000000").status_code == 200
+
+
 def test_locate_outside_network_is_none(client):
     body = client.get("/api/v1/locate?lon=116.39&lat=39.9&crs=wgs84").get_json()
     assert body["match"] == "none" and body["grid"] is None and body["township"] is None
@@ -40,11 +44,16 @@ def test_locate_outside_network_is_none(client):
     ("lon=125.6&lat=43.5", "crs"),
     ("lon=abc&lat=43.5&crs=wgs84", "lon"),
     ("lon=125.6&lat=43.5&crs=mars", "crs"),
-    ("lon=125.6&lat=95&crs=wgs84", "lon"),
+    ("lon=125.6&lat=95&crs=wgs84", "lat"),
     ("lon=nan&lat=43.5&crs=wgs84", "lon"),
     ("lon=125.6&lat=43.5&crs=wgs84&accuracy=-3", "accuracy"),
     ("lon=125.6&lat=43.5&crs=wgs84&accuracy=100000", "accuracy"),
     ("lon=125.6&lat=43.5&crs=EPSG:999999", "crs"),
+    ("lon=125.6&lat=43.5&crs=EPSG:4978", "crs"),
+    ("lon=1e30&lat=1e30&crs=EPSG:4551", "lon"),
+    ("lon=inf&lat=43.5&crs=wgs84", "lon"),
+    ("lon=125.6&lat=43.5&crs=wgs84&accuracy=nan", "accuracy"),
+    ("lon=&lat=43.5&crs=wgs84", "lon"),
 ])
 def test_bad_locate_queries_are_422_with_field(client, query, field):
     response = client.get(f"/api/v1/locate?{query}")

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.geo.vector_io import read_layer
 
@@ -29,6 +31,18 @@ def test_locate_rejects_unknown_datum(runner):
     result = runner.invoke(args=["locate", "125.6", "43.5", "--crs", "mars"])
     assert result.exit_code == 2
     assert "unknown datum" in result.output
+
+
+@pytest.mark.parametrize("args,reason", [
+    (["nan", "43.6", "--crs", "wgs84"], "finite"),
+    (["1e30", "1e30", "--crs", "EPSG:4551"], "after conversion"),
+    (["500", "43.6", "--crs", "wgs84"], "longitude"),
+    (["125.6", "43.6", "--crs", "wgs84", "--accuracy", "1e7"], "at most"),
+])
+def test_locate_rejects_impossible_points_like_the_api(sample_app, runner, args, reason):
+    result = runner.invoke(args=["locate", *args])
+    assert result.exit_code == 2
+    assert reason in result.output
 
 
 def test_validate_broken_file_reports_and_writes_json_and_geojson(runner, sample_app, tmp_path):
@@ -92,9 +106,9 @@ def test_admin_import_from_file(runner, rt):
 def test_admin_import_refuses_file_without_levels(runner, tmp_path):
     from fixtures.sample import GRIDS_FILE
 
-    result = runner.invoke(args=["admin", "import", str(GRIDS_FILE)])
+    result = runner.invoke(args=["admin", "import", str(GRIDS_FILE)])  # grid codes, no levels
     assert result.exit_code == 1
-    assert "level" in result.output
+    assert "code must be a 12-digit" in result.output
 
 
 def test_commands_on_an_empty_database_say_what_to_do(tmp_path):
@@ -105,3 +119,45 @@ def test_commands_on_an_empty_database_say_what_to_do(tmp_path):
     result = app.test_cli_runner().invoke(args=["locate", "125.6", "43.5", "--crs", "wgs84"])
     assert result.exit_code == 1
     assert "gridsvc db upgrade" in result.output
+
+
+@pytest.mark.parametrize("content,options,reason", [
+    ('{"type": "FeatureCollection", "features": [', [], "grids.geojson"),
+    ("", [], "grids.geojson"),
+    (None, ["--layer", "nope"], "nope"),
+    (None, ["--encoding", "NOPE"], "NOPE"),
+])
+def test_unreadable_files_are_reported_not_crashed_on(runner, admin_app, tmp_path, content, options, reason):
+    from fixtures.sample import GRIDS_FILE
+
+    path = tmp_path / "grids.geojson"
+    path.write_text(GRIDS_FILE.read_text(encoding="utf-8") if content is None else content, encoding="utf-8")
+    result = runner.invoke(args=["grids", "validate", str(path), *options])
+    assert result.exit_code == 1, result.output
+    assert "Error: " in result.output and reason in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_export_into_missing_folder_is_an_error_not_a_crash(runner, sample_app, tmp_path):
+    result = runner.invoke(args=["grids", "export", str(tmp_path / "no" / "such" / "out.gpkg")])
+    assert result.exit_code == 1 and "Error: " in result.output
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"parent_code": "220112999000"}, "parent 220112999000"),
+    ({"name": None}, "name is missing"),
+    ({"level": "province"}, "level must be"),
+])
+def test_admin_import_checks_every_row_before_writing(runner, rt, tmp_path, change, reason):
+    from fixtures.sample import ADMIN_FILE
+    from gridsvc.geo.vector_io import read_layer, write_layer
+
+    layer = read_layer(ADMIN_FILE)
+    rows = [dict(a) for a in layer.attributes]
+    township = next(i for i, r in enumerate(rows) if r["level"] == "township")
+    rows[township].update(change)
+    path = tmp_path / "units.geojson"
+    write_layer(path, rows, layer.geometries)
+    result = runner.invoke(args=["admin", "import", str(path)])
+    assert result.exit_code == 1 and reason in result.output
+    assert rt.index.get().admin == {}  # nothing was written

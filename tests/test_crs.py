@@ -65,3 +65,20 @@ def test_check_lonlat():
     for lon, lat in [(181, 0), (0, 91), (float("nan"), 0), (float("inf"), 0)]:
         with pytest.raises(ValueError):
             check_lonlat(lon, lat)
+
+
+@pytest.mark.parametrize("code,reason", [
+    ("EPSG:4978", "2-D"),       # WGS84 geocentric
+    ("EPSG:4979", "2-D"),       # WGS84 3-D
+    ("EPSG:4214", "CGCS2000"),  # Beijing 1954: PROJ would only guess
+    ("EPSG:4610", "CGCS2000"),  # Xian 1980
+    ("EPSG:2436", "CGCS2000"),  # Beijing 1954 Gauss-Krüger
+])
+def test_parse_crs_refuses_what_cannot_be_converted_accurately(code, reason):
+    with pytest.raises(UnknownCRSError, match=reason):
+        parse_crs(code)
+
+
+@pytest.mark.parametrize("code", ["EPSG:32651", "EPSG:3857", "EPSG:4547"])
+def test_parse_crs_accepts_wgs84_and_cgcs2000_projections(code):
+    assert parse_crs(code).epsg == int(code.split(":")[1])

@@ -10,7 +10,7 @@ from shapely import Point
 
 from gridsvc.geo import metric
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.locate_service import locate
+from gridsvc.locate_service import storage_point
 from gridsvc.locating import cells_covering_in_db
 
 
@@ -85,9 +85,9 @@ def test_gcj02_report_near_boundary_lands_in_same_cell_as_wgs84_original(sample_
     probes = shared_edge_points(index, 3.0)
     for code_a, _code_b, point in probes:
         x, y = from_cgcs2000(point.x, point.y, gcj02)  # what AMap on the phone reports
-        assert locate(index, point.x, point.y, wgs84).grid.code == code_a
-        assert locate(index, x, y, gcj02).grid.code == code_a
-        wrong = locate(index, x, y, wgs84)  # the same numbers taken as raw GPS
+        assert index.locate(*storage_point(point.x, point.y, wgs84)).grid.code == code_a
+        assert index.locate(*storage_point(x, y, gcj02)).grid.code == code_a
+        wrong = index.locate(*storage_point(x, y, wgs84))  # the same numbers taken as raw GPS
         misplaced += wrong.grid is None or wrong.grid.code != code_a
     # Declaring the datum wrongly moves the point hundreds of metres: it lands elsewhere.
     assert misplaced == len(probes)

@@ -23,7 +23,8 @@ def test_clean_sample_has_no_findings(sample_app, rt):
     assert report.issues == []
 
 
-def test_every_planted_defect_is_found_and_nothing_else(sample_app, rt):
+def test_every_planted_defect_is_found_and_nothing_else(admin_app, rt):
+    """The file on its own (no grids stored yet), as the expected file describes it."""
     expected = json.loads((DATA / "broken_grids.expected.json").read_text(encoding="utf-8"))
     with rt.sessions() as session:
         report = check_grid_file(session, DATA / "broken_grids.geojson", rt.settings).report
@@ -40,3 +41,40 @@ def test_every_planted_defect_is_found_and_nothing_else(sample_app, rt):
         assert abs(matching[0].area_m2 - defect["area_m2"]) < 0.05 * defect["area_m2"]
     spatial = {i.township_code for i in report.issues if i.kind in ("overlap", "gap", "outside_village")}
     assert spatial == {expected["township_code"]}
+
+
+def _one_cell_file(tmp_path, code, geometry, **attributes):
+    from gridsvc.geo.vector_io import write_layer
+
+    path = tmp_path / "one.geojson"
+    write_layer(path, [{"code": code, "village_code": code[:12], "kind": "base", **attributes}], [geometry])
+    return path
+
+
+def test_partial_file_is_checked_against_the_stored_cells_it_keeps(sample_app, rt, tmp_path):
+    """A single new cell drawn over a stored one overlaps it; the rest of the township is no gap."""
+    index = rt.index.get()
+    position = next(i for i, c in enumerate(index.cells) if c.kind == "base")
+    stored = index.cells[position]
+    copy = _one_cell_file(tmp_path, stored.code[:12] + "099", index.geometry(position), name="重画的网格")
+    with rt.sessions() as session:
+        report = check_grid_file(session, copy, rt.settings).report
+    assert _findings(report) == [("overlap", tuple(sorted((stored.code, stored.code[:12] + "099"))))]
+    assert len(report.records) == 1
+
+    # The same file changing the stored cell itself (same code) is no overlap and no gap.
+    same = _one_cell_file(tmp_path, stored.code, index.geometry(position), name=stored.name)
+    with rt.sessions() as session:
+        assert check_grid_file(session, same, rt.settings).report.issues == []
+
+
+def test_retire_missing_validates_without_the_cells_it_retires(sample_app, rt, tmp_path):
+    index = rt.index.get()
+    position = next(i for i, c in enumerate(index.cells) if c.kind == "base")
+    stored = index.cells[position]
+    only = _one_cell_file(tmp_path, stored.code, index.geometry(position), name=stored.name)
+    with rt.sessions() as session:
+        report = check_grid_file(session, only, rt.settings, retire_missing=True).report
+    # The file would become the whole village: the rest of the village is then uncovered.
+    gaps = [i for i in report.issues if i.kind == "gap"]
+    assert gaps and all(stored.village_code in i.message for i in gaps)

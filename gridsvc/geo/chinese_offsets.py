@@ -13,11 +13,13 @@ or numpy arrays, so whole geometries convert in one call.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 KRASOVSKY_A = 6378245.0
 KRASOVSKY_EE = 0.00669342162296594323
-BD_X_PI = np.pi * 3000.0 / 180.0
+BD_X_PI = math.pi * 3000.0 / 180.0
 
 # The bounding box the published algorithm uses for "inside China".
 _CHINA_LON = (72.004, 137.8347)
@@ -31,62 +33,63 @@ _INVERSE_MAX_STEPS = 30
 
 def in_china(lon, lat):
     """True where the published algorithm applies an offset."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
     return (
         (lon >= _CHINA_LON[0]) & (lon <= _CHINA_LON[1])
         & (lat >= _CHINA_LAT[0]) & (lat <= _CHINA_LAT[1])
     )
 
 
-def _offset_lat(x, y):
-    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-    ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    ret += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    ret += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+def _offset_lat(x, y, m):
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * m.sqrt(abs(x))
+    ret += (20.0 * m.sin(6.0 * x * m.pi) + 20.0 * m.sin(2.0 * x * m.pi)) * 2.0 / 3.0
+    ret += (20.0 * m.sin(y * m.pi) + 40.0 * m.sin(y / 3.0 * m.pi)) * 2.0 / 3.0
+    ret += (160.0 * m.sin(y / 12.0 * m.pi) + 320.0 * m.sin(y * m.pi / 30.0)) * 2.0 / 3.0
     return ret
 
 
-def _offset_lon(x, y):
-    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-    ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    ret += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    ret += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+def _offset_lon(x, y, m):
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * m.sqrt(abs(x))
+    ret += (20.0 * m.sin(6.0 * x * m.pi) + 20.0 * m.sin(2.0 * x * m.pi)) * 2.0 / 3.0
+    ret += (20.0 * m.sin(x * m.pi) + 40.0 * m.sin(x / 3.0 * m.pi)) * 2.0 / 3.0
+    ret += (150.0 * m.sin(x / 12.0 * m.pi) + 300.0 * m.sin(x / 30.0 * m.pi)) * 2.0 / 3.0
     return ret
 
 
-def _unwrap(lon, lat, scalar):
-    if scalar:
-        return float(lon), float(lat)
-    return lon, lat
+def _math_for(lon, lat):
+    """`math` for plain numbers (a phone's single point: ~20x faster), numpy for arrays.
+
+    The formulas below are written once and evaluated with either module.
+    """
+    if np.ndim(lon) == 0 and np.ndim(lat) == 0:
+        return math, float(lon), float(lat)
+    return np, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def _where(m, condition, yes, no):
+    return (yes if condition else no) if m is math else np.where(condition, yes, no)
 
 
 def wgs84_to_gcj02(lon, lat):
     """Forward GCJ-02 transform (the published algorithm)."""
-    scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    dlat = _offset_lat(lon - 105.0, lat - 35.0)
-    dlon = _offset_lon(lon - 105.0, lat - 35.0)
-    rad_lat = np.radians(lat)
-    magic = 1.0 - KRASOVSKY_EE * np.sin(rad_lat) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * np.pi)
-    dlon = (dlon * 180.0) / (KRASOVSKY_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    m, lon, lat = _math_for(lon, lat)
+    dlat = _offset_lat(lon - 105.0, lat - 35.0, m)
+    dlon = _offset_lon(lon - 105.0, lat - 35.0, m)
+    rad_lat = lat / 180.0 * m.pi
+    magic = 1.0 - KRASOVSKY_EE * m.sin(rad_lat) ** 2
+    sqrt_magic = m.sqrt(magic)
+    dlat = (dlat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * m.pi)
+    dlon = (dlon * 180.0) / (KRASOVSKY_A / sqrt_magic * m.cos(rad_lat) * m.pi)
     inside = in_china(lon, lat)
-    return _unwrap(
-        np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat), scalar
-    )
+    return _where(m, inside, lon + dlon, lon), _where(m, inside, lat + dlat, lat)
 
 
 def gcj02_to_bd09(lon, lat):
     """Forward BD-09 transform from GCJ-02 (Baidu's published shift)."""
-    scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * BD_X_PI)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * BD_X_PI)
-    return _unwrap(z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006, scalar)
+    m, lon, lat = _math_for(lon, lat)
+    atan2 = math.atan2 if m is math else np.arctan2
+    z = m.sqrt(lon * lon + lat * lat) + 0.00002 * m.sin(lat * BD_X_PI)
+    theta = atan2(lat, lon) + 0.000003 * m.cos(lon * BD_X_PI)
+    return z * m.cos(theta) + 0.0065, z * m.sin(theta) + 0.006
 
 
 def wgs84_to_bd09(lon, lat):
@@ -101,21 +104,23 @@ def _invert(forward, lon, lat):
     x <- x + (target - forward(x)) converges geometrically; about four steps
     reach 1e-9 degree anywhere in China.
     """
-    scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
-    target_lon = np.asarray(lon, dtype=float)
-    target_lat = np.asarray(lat, dtype=float)
-    est_lon, est_lat = target_lon.copy(), target_lat.copy()
+    m, target_lon, target_lat = _math_for(lon, lat)
+    est_lon, est_lat = target_lon, target_lat
     for _ in range(_INVERSE_MAX_STEPS):
         fwd_lon, fwd_lat = forward(est_lon, est_lat)
         err_lon = target_lon - fwd_lon
         err_lat = target_lat - fwd_lat
         est_lon = est_lon + err_lon
         est_lat = est_lat + err_lat
-        if np.all(np.abs(err_lon) < _INVERSE_TOLERANCE_DEG) and np.all(
-            np.abs(err_lat) < _INVERSE_TOLERANCE_DEG
-        ):
+        if _largest(m, err_lon, err_lat) < _INVERSE_TOLERANCE_DEG:
             break
-    return _unwrap(est_lon, est_lat, scalar)
+    return est_lon, est_lat
+
+
+def _largest(m, err_lon, err_lat) -> float:
+    if m is math:
+        return max(abs(err_lon), abs(err_lat))
+    return max(float(np.max(np.abs(err_lon), initial=0.0)), float(np.max(np.abs(err_lat), initial=0.0)))
 
 
 def gcj02_to_wgs84(lon, lat):

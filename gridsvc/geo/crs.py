@@ -27,6 +27,7 @@ STORAGE_EPSG = 4490
 
 OFFSET_DATUMS = ("gcj02", "bd09")
 _NAMED_EPSG = {"wgs84": 4326, "cgcs2000": 4490}
+_CONVERTIBLE_GEODETIC = (4490, 4326)  # CGCS2000, WGS84 (centimetres apart)
 
 
 class UnknownCRSError(ValueError):
@@ -71,10 +72,28 @@ def parse_crs(value: str | int | None) -> InputCRS:
         )
     epsg = int(code)
     try:
-        _crs(epsg)
+        crs = _crs(epsg)
     except CRSError as exc:
         raise UnknownCRSError(f"EPSG:{epsg} is not a known coordinate reference system") from exc
+    _check_usable(epsg, crs)
     return InputCRS(f"EPSG:{epsg}", epsg)
+
+
+def _check_usable(epsg: int, crs: CRS) -> None:
+    """Only 2-D CRSs on CGCS2000 or WGS84 can be converted to storage without guessing.
+
+    PROJ knows no real transformation from Beijing 1954 or Xian 1980 to
+    CGCS2000 (only a "ballpark" no-op, tens of metres off), and a geocentric
+    or 3-D CRS is not a map coordinate at all.
+    """
+    if len(crs.axis_info) != 2 or not (crs.is_geographic or crs.is_projected):
+        raise UnknownCRSError(f"EPSG:{epsg} ({crs.name}) is not a 2-D geographic or projected CRS")
+    geodetic = crs.geodetic_crs.to_epsg() if crs.geodetic_crs else None
+    if geodetic not in _CONVERTIBLE_GEODETIC:
+        raise UnknownCRSError(
+            f"EPSG:{epsg} ({crs.name}) is not on CGCS2000 or WGS84; PROJ has no accurate transformation "
+            "to CGCS2000 for it: convert the data with the official parameters first"
+        )
 
 
 @lru_cache(maxsize=None)

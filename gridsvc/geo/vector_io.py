@@ -14,12 +14,13 @@ file, and `encoding` overrides it for files that lack one.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
-from pyogrio import raw
+from pyogrio import raw, read_info
 from pyogrio.errors import DataSourceError, DataLayerError
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -59,10 +60,8 @@ def read_layer(
     layer: str | None = None,
 ) -> VectorLayer:
     """Read one layer and convert its geometry to CGCS2000."""
-    try:
+    with _gdal_errors(path):
         meta, _fids, wkb, field_data = raw.read(str(path), layer=layer, encoding=encoding)
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise VectorFileError(f"{path}: {exc}") from exc
     declared = meta.get("crs")
     source_crs = crs or _declared_crs(path, declared)
     geometries = shapely.from_wkb(wkb) if wkb is not None else np.full(len(field_data[0]) if field_data else 0, None)
@@ -73,6 +72,21 @@ def read_layer(
         for i in range(len(converted))
     ]
     return VectorLayer(attributes, list(converted), source_crs, declared)
+
+
+@contextmanager
+def _gdal_errors(path):
+    """GDAL's complaints about a file (unreadable, no such layer, unknown encoding) as VectorFileError."""
+    try:
+        yield
+    except (DataSourceError, DataLayerError, OSError, LookupError) as exc:
+        raise VectorFileError(f"{path}: {exc}") from exc
+
+
+def feature_count(path: str | Path, layer: str | None = None) -> int:
+    """How many features a layer has (for a progress bar), without reading them."""
+    with _gdal_errors(path):
+        return read_info(str(path), layer=layer)["features"]
 
 
 def _declared_crs(path, declared: str | None) -> InputCRS:
@@ -133,7 +147,7 @@ def write_layer(
     columns = list(rows[0].keys()) if rows else []
     typed = [_column([row[c] for row in rows]) for c in columns]
     Path(path).unlink(missing_ok=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _gdal_errors(path):
         # GCJ-02/BD-09 output has no CRS to declare: that is the point of asking for it.
         warnings.filterwarnings("ignore", message="'crs' was not provided")
         # DBF field names stop at 10 characters; the reader finds them truncated too.
