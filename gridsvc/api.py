@@ -7,16 +7,26 @@ functions, shape the JSON. All rules live in gridsvc.geo and gridsvc.network.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from flask import Blueprint, jsonify, request
 from geoalchemy2.shape import to_shape
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+import shapely
 from shapely import box
 from shapely.geometry import mapping
 
 from gridsvc import runtime
 from gridsvc.errors import ApiError
-from gridsvc.geo.crs import UnknownCRSError, geometry_to_cgcs2000, parse_crs
+from gridsvc.geo.crs import (
+    STORAGE_EPSG,
+    InputCRS,
+    UnknownCRSError,
+    geometry_from_cgcs2000,
+    geometry_to_cgcs2000,
+    parse_crs,
+)
+from gridsvc.geo.grid_records import is_grid_code
 from gridsvc.locate_service import PointError, check_accuracy, result_to_dict, storage_point
 from gridsvc.network import as_utc, cell_at, cell_versions
 
@@ -43,12 +53,23 @@ class LocateQuery(Schema):
     accuracy = fields.Float(load_default=None, allow_nan=True)
 
 
+class _MomentField(fields.Field):
+    """An ISO 8601 date or date-time; without an offset it means UTC (as in the CLI)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return as_utc(datetime.fromisoformat(str(value)))
+        except (ValueError, OverflowError) as exc:
+            raise ValidationError("must be an ISO 8601 date or date-time, e.g. 2026-05-01T08:00:00+08:00") from exc
+
+
 class BboxQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
     bbox = fields.String(load_default=None)
     crs = _CrsField(load_default=None)
+    out_crs = _CrsField(load_default=None, metadata={"description": "datum of the output, e.g. gcj02 for AMap"})
 
     @validates_schema
     def _bbox_shape(self, data, **_):
@@ -63,13 +84,25 @@ class BboxQuery(Schema):
             raise ValidationError("bbox must be minx,miny,maxx,maxy (four numbers)", field_name="bbox")
         if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
             raise ValidationError("bbox minimum must not exceed its maximum", field_name="bbox")
+        bounds = storage_bounds(numbers, data.get("crs"))
+        if not all(math.isfinite(n) for n in bounds):
+            raise ValidationError("bbox lies outside the area its crs can describe", field_name="bbox")
+        data["bounds"] = bounds
 
 
 class AtQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    at = fields.AwareDateTime(load_default=None, default_timezone=None)
+    at = _MomentField(load_default=None)
+
+
+def storage_bounds(bbox: list[float], crs: InputCRS | None) -> tuple[float, float, float, float]:
+    """A bbox given in `crs` as CGCS2000 bounds, its edges densified so curved images are covered."""
+    if crs is None or crs.epsg == STORAGE_EPSG:
+        return tuple(bbox)
+    outline = geometry_to_cgcs2000(shapely.segmentize(box(*bbox), (bbox[2] - bbox[0] + bbox[3] - bbox[1]) / 40), crs)
+    return tuple(float(v) for v in shapely.bounds(outline))
 
 
 @api.get("/health")
@@ -106,22 +139,20 @@ def grids():
     query = BboxQuery().load(request.args)
     index = runtime().index.get()
     if query["bbox"]:
-        minx, miny, maxx, maxy = (float(p) for p in query["bbox"].split(","))
-        if query["crs"] is not None:
-            corners = geometry_to_cgcs2000(box(minx, miny, maxx, maxy), query["crs"])
-            minx, miny, maxx, maxy = corners.bounds
-        positions = index.cells_in_bbox(minx, miny, maxx, maxy)
+        positions = index.cells_in_bbox(*query["bounds"])
     else:
         positions = sorted(range(len(index)), key=lambda i: index.cells[i].code)
+    out_crs = query["out_crs"]
     features = []
     for position in positions:
         cell = index.cells[position]
         village, township, _ = index.hierarchy(cell.village_code)
+        geometry = index.geometry(position)
         features.append(
             _feature(
                 cell.code,
                 cell.name,
-                index.geometry(position),
+                geometry if out_crs is None else geometry_from_cgcs2000(geometry, out_crs),
                 {
                     "kind": cell.kind,
                     "special_type": cell.special_type,
@@ -131,13 +162,21 @@ def grids():
                 },
             )
         )
-    return jsonify({"type": "FeatureCollection", "network_revision": index.revision, "features": features})
+    collection = {"type": "FeatureCollection", "network_revision": index.revision, "features": features}
+    collection["crs"] = str(out_crs) if out_crs else "EPSG:4490"
+    return jsonify(collection)
+
+
+def _check_code(code: str) -> None:
+    if not is_grid_code(code):
+        raise ApiError(404, "grid_not_found", f"网格编码须为 15 位数字 / a grid code has 15 digits: {code!r}")
 
 
 @api.get("/grids/<code>")
 def grid(code: str):
     """One cell as GeoJSON: the current version, or the one valid at `at`."""
     at = AtQuery().load(request.args)["at"]
+    _check_code(code)
     with runtime().sessions() as session:
         cell = cell_at(session, code, at)
         if cell is None:
@@ -148,6 +187,7 @@ def grid(code: str):
 
 @api.get("/grids/<code>/versions")
 def grid_versions(code: str):
+    _check_code(code)
     with runtime().sessions() as session:
         versions = cell_versions(session, code)
         if not versions:

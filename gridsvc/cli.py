@@ -237,8 +237,11 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
     """Write the grid network to GeoJSON (.geojson) or GeoPackage (.gpkg)."""
     from gridsvc.network import as_utc
 
+    rt = _runtime_with_schema()
+    if township and township not in rt.index.get().admin:
+        raise click.BadParameter(f"{township} is not a known township code", param_hint="--township")
     try:
-        with _runtime_with_schema().sessions() as session:
+        with rt.sessions() as session:
             count = export_grids(session, path, crs, township, as_utc(at) if at else None)
     except VectorFileError as exc:
         raise click.ClickException(str(exc)) from exc

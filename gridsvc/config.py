@@ -7,6 +7,7 @@ needs no database server.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -33,11 +34,23 @@ class Settings:
         environ = os.environ if environ is None else environ
         values = {}
         for field in fields(cls):
-            raw = environ.get(f"GRIDSVC_{field.name.upper()}")
+            name = f"GRIDSVC_{field.name.upper()}"
+            raw = environ.get(name)
             if raw is None or raw == "":
                 continue
-            values[field.name] = float(raw) if isinstance(field.default, float) else raw
+            values[field.name] = _positive(name, raw) if isinstance(field.default, float) else raw
         return cls(**values)
+
+
+def _positive(name: str, raw: str) -> float:
+    """A setting in metres, seconds or m²: a finite number, not negative."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be zero or more, not {raw!r}")
+    return value
 
 
 def default_database_url(instance_path: str | Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -32,6 +33,12 @@ def register_error_handlers(app: Flask) -> None:
     def _validation_error(exc: ValidationError):
         fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return jsonify(error_body("invalid_parameters", "参数无效 / invalid parameters", fields)), 422
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        app.logger.exception("database error")
+        message = "数据库不可用 / the database is unavailable or its schema is missing (run `gridsvc db upgrade`)"
+        return jsonify(error_body("database_unavailable", message)), 503
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

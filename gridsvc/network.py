@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
-from gridsvc.geo.locate import AdminInfo, CellInfo
+from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
 from gridsvc.models import AdminUnit, GridCell, NetworkRevision
 
@@ -247,7 +247,3 @@ def stored_record(cell: GridCell) -> GridRecord:
         population=cell.population,
         geometry=to_shape(cell.boundary),
     )
-
-
-def cell_info(cell: GridCell) -> CellInfo:
-    return CellInfo(cell.code, cell.name, cell.kind, cell.village_code, cell.special_type)

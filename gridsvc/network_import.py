@@ -28,6 +28,7 @@ from gridsvc.network import (
     admin_areas,
     apply_grid_records,
     cells_at_query,
+    as_utc,
     bump_revision,
     current_cells_query,
     stored_record,
@@ -188,7 +189,7 @@ def export_grids(
             "households": c.households,
             "population": c.population,
             "version": c.version,
-            "valid_from": c.valid_from.isoformat(),
+            "valid_from": as_utc(c.valid_from).isoformat(),
         }
         for c in cells
     ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gridsvc.geo.crs import from_cgcs2000, parse_crs
+from gridsvc.geo.crs import from_cgcs2000, geometry_from_cgcs2000, parse_crs
 
 
 def _some_cell_centre(rt):
@@ -126,3 +126,46 @@ def test_unknown_api_path_is_json_404(client):
 def test_health(client, rt):
     body = client.get("/api/v1/health").get_json()
     assert body["status"] == "ok" and body["grid_cells"] == len(rt.index.get())
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/v1/grids/220112100201003?at=0001-01-01T00:00:00%2B08:00", 422),
+    ("/api/v1/grids/220112100201003?at=9999-12-31T23:59:59-08:00", 422),
+    ("/api/v1/grids/%00", 404),
+    ("/api/v1/grids/abc%00/versions", 404),
+    ("/api/v1/grids?bbox=-1e30,-1e30,1e30,1e30%26crs=EPSG:4551", 422),
+    ("/api/v1/grids?bbox=-1e30,-1e30,1e30,1e30&crs=EPSG:4551", 422),
+])
+def test_odd_inputs_are_4xx_never_500(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert "error" in response.get_json()
+
+
+def test_at_without_offset_means_utc_and_plain_dates_work(client, rt):
+    cell, _ = _some_cell_centre(rt)
+    assert client.get(f"/api/v1/grids/{cell.code}?at=2000-01-01").status_code == 404
+    assert client.get(f"/api/v1/grids/{cell.code}?at=2999-01-01T00:00:00").status_code == 200
+
+
+def test_grids_out_crs_gcj02_shifts_every_vertex(client, rt):
+    from shapely.geometry import shape
+
+    cell, _ = _some_cell_centre(rt)
+    plain = client.get("/api/v1/grids").get_json()
+    shifted = client.get("/api/v1/grids?out_crs=gcj02").get_json()
+    assert shifted["crs"] == "gcj02" and plain["crs"] == "EPSG:4490"
+    a = next(shape(f["geometry"]) for f in plain["features"] if f["id"] == cell.code)
+    b = next(shape(f["geometry"]) for f in shifted["features"] if f["id"] == cell.code)
+    expected = geometry_from_cgcs2000(a, parse_crs("gcj02"))
+    assert b.equals_exact(expected, 1e-9) and not b.equals_exact(a, 1e-4)
+
+
+def test_unmigrated_database_is_503_not_500(tmp_path):
+    from gridsvc import create_app
+    from gridsvc.config import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    response = app.test_client().get("/api/v1/grids/220112100201003")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "database_unavailable"

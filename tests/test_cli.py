@@ -161,3 +161,8 @@ def test_admin_import_checks_every_row_before_writing(runner, rt, tmp_path, chan
     result = runner.invoke(args=["admin", "import", str(path)])
     assert result.exit_code == 1 and reason in result.output
     assert rt.index.get().admin == {}  # nothing was written
+
+
+def test_export_unknown_township_is_a_usage_error(runner, sample_app, tmp_path):
+    result = runner.invoke(args=["grids", "export", str(tmp_path / "x.gpkg"), "--township", "220112999000"])
+    assert result.exit_code == 2 and "not a known township" in result.output

@@ -1,6 +1,7 @@
 """Importing grid files: versions, all-or-nothing, formats, encodings — on both backends."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
 from gridsvc.geo.vector_io import VectorFileError, read_layer, write_layer
 from gridsvc.models import GridCell
-from gridsvc.network import cell_at, cell_versions, current_revision
+from gridsvc.locating import cells_covering_in_db
+from gridsvc.network import as_utc, cell_at, cell_versions, current_revision
 from gridsvc.network_import import check_grid_file, export_grids, import_grid_file
 
 DATA = Path(__file__).parent / "data"
@@ -75,6 +77,23 @@ def test_boundary_change_closes_old_version_and_opens_new(sample_app, rt, tmp_pa
         assert then.version == 1
         old_multi = shapely.MultiPolygon([old]) if old.geom_type == "Polygon" else old
         assert to_shape(then.boundary).equals_exact(old_multi, 1e-9)
+        # The moment of the change belongs to the new version; a microsecond before, to the old.
+        change = versions[1].valid_from
+        assert versions[0].valid_to == change
+        assert cell_at(session, code, change).version == 2
+        assert cell_at(session, code, as_utc(change) - timedelta(microseconds=1)).version == 1
+        # A point in the strip the change gave up: in the cell then, in no cell now.
+        strip = old.difference(shrunk).representative_point()
+        before = as_utc(change) - timedelta(microseconds=1)
+        assert [c.code for c in cells_covering_in_db(session, strip.x, strip.y, at=before)] == [code]
+        assert code not in [c.code for c in cells_covering_in_db(session, strip.x, strip.y)]
+    # The API shows both.
+    client = sample_app.test_client()
+    moment = before.isoformat().replace("+", "%2B")
+    assert client.get(f"/api/v1/grids/{code}?at={moment}").get_json()["properties"]["version"] == 1
+    assert client.get(f"/api/v1/grids/{code}").get_json()["properties"]["version"] == 2
+    versions_json = client.get(f"/api/v1/grids/{code}/versions").get_json()["versions"]
+    assert versions_json[0]["valid_to"] == versions_json[1]["valid_from"]
 
 
 def test_import_with_errors_writes_nothing(sample_app, rt):
