@@ -45,8 +45,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from fixtures.scale import generate_network
-from gridsvc.geo.crs import STORAGE_EPSG
+from gridsvc.geo.crs import STORAGE_EPSG, from_cgcs2000, parse_crs
 from gridsvc.geo.locate import CellInfo, GridIndex
+from gridsvc.locate_service import storage_point
 
 SEED = 0  # network layout
 POINT_SEED = 1  # the measured points
@@ -401,7 +402,37 @@ def machine(results: list[SizeResult]) -> list[str]:
     ]
 
 
-def render(results: list[SizeResult], command: str, total_s: float) -> str:
+DATUMS = ("cgcs2000", "wgs84", "gcj02", "bd09", "EPSG:4551")
+
+
+def datum_costs(n_points: int) -> dict[str, float]:
+    """Mean µs per point of `storage_point` (checks + conversion to CGCS2000) for each input datum.
+
+    The API and CLI pay this before `locate`; it does not depend on the network size.
+    """
+    lons, lats = generate_network(1_000).sample_points(n_points, seed=POINT_SEED)
+    costs = {}
+    for name in DATUMS:
+        crs = parse_crs(name)
+        xs, ys = from_cgcs2000(lons, lats, crs)
+        pairs = list(zip(np.asarray(xs, dtype=float).tolist(), np.asarray(ys, dtype=float).tolist()))
+        best = float("inf")
+        for _ in range(REPEATS):
+            started = time.perf_counter_ns()
+            for x, y in pairs:
+                storage_point(x, y, crs)
+            best = min(best, (time.perf_counter_ns() - started) / len(pairs) / 1000)
+        costs[name] = best
+    return costs
+
+
+def datum_table(costs: dict[str, float]) -> str:
+    rows = ["| input datum | " + " | ".join(costs) + " |", "|---|" + "---:|" * len(costs)]
+    rows.append("| µs per point | " + " | ".join(f"{v:.1f}" for v in costs.values()) + " |")
+    return "\n".join(rows)
+
+
+def render(results: list[SizeResult], command: str, total_s: float, costs: dict[str, float]) -> str:
     """The generated part of docs/benchmarks.md (between the locate markers)."""
     lines = [
         "For each network size N, a synthetic jittered lattice of 300 m cells "
@@ -443,6 +474,13 @@ def render(results: list[SizeResult], command: str, total_s: float) -> str:
         "Details:",
         "",
         detail_table(results),
+        "",
+        "Before `locate`, the API and the CLI check the input point and convert it to CGCS2000 "
+        "(`gridsvc.locate_service.storage_point`); per point, best of "
+        f"{REPEATS} runs over {results[0].points:,} points (GCJ-02 and BD-09 iterate their published forward "
+        "transform, see docs/grid-network.md):",
+        "",
+        datum_table(costs),
         "",
     ]
     disagreements = disagreement_lines(results)
@@ -495,10 +533,13 @@ def main(argv: list[str] | None = None) -> None:
     for n_cells in args.sizes:
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             results.append(pool.submit(measure_size, n_cells, args.points, args.db_points, postgres_url).result())
+    costs = datum_costs(args.points)
     total_s = time.perf_counter() - started
 
     print()
     print(main_table(results))
+    print()
+    print(datum_table(costs))
     print()
     print(detail_table(results))
     for line in disagreement_lines(results):
@@ -507,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(targets(results)))
     print(f"\ntotal {total_s:.0f} s")
     if args.write_docs:
-        write_docs(render(results, command, total_s))
+        write_docs(render(results, command, total_s, costs))
         print(f"wrote {DOCS}")
 
 
