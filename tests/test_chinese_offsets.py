@@ -69,3 +69,18 @@ def test_scalars_stay_scalars_and_arrays_stay_arrays():
     assert isinstance(co.gcj02_to_wgs84(125.0, 43.0)[0], float)
     lons, lats = co.gcj02_to_wgs84(np.array([125.0, 126.0]), np.array([43.0, 44.0]))
     assert lons.shape == (2,)
+
+
+def test_agrees_with_an_independent_implementation_across_china():
+    """eviltransform (PyPI) implements the same published algorithms independently."""
+    import eviltransform
+
+    rng = np.random.default_rng(3)
+    for lon, lat in zip(rng.uniform(74.0, 135.0, 500), rng.uniform(18.0, 53.0, 500)):
+        ref_lat, ref_lon = eviltransform.wgs2gcj(lat, lon)
+        assert co.wgs84_to_gcj02(lon, lat) == pytest.approx((ref_lon, ref_lat), abs=5e-7)  # < 6 cm
+        ref_lat, ref_lon = eviltransform.wgs2bd(lat, lon)
+        assert co.wgs84_to_bd09(lon, lat) == pytest.approx((ref_lon, ref_lat), abs=5e-7)
+        # Its inverse stops once within 1e-6 degree (about 0.1 m); ours goes on to 1e-9.
+        ref_lat, ref_lon = eviltransform.gcj2wgs_exact(lat, lon)
+        assert co.gcj02_to_wgs84(lon, lat) == pytest.approx((ref_lon, ref_lat), abs=2e-6)
