@@ -218,7 +218,7 @@ def grids_import(path, crs, encoding, layer, mapping, report_path, retire_missin
     rt = runtime()
     with rt.sessions.begin() as session:
         with _progress(len(check.report.records), "导入 importing") as bar:
-            result = import_grid_file(session, check, retire_missing=retire_missing, progress=bar.update)
+            result = import_grid_file(session, check, progress=bar.update)
     rt.index.invalidate()
     click.echo(
         f"imported: {result.created} new, {result.changed} changed (new version), "

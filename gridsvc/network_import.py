@@ -1,9 +1,9 @@
-"""Import and export of grid files: read, validate, store as new versions, all or nothing.
+"""Import and export of network files: administrative units, and grids as new versions.
 
-The GIS office's file goes through the same path whatever its format or
+The GIS office's grid file goes through the same path whatever its format or
 datum: `vector_io` reads it into CGCS2000 records, `validation` checks it
-against the stored villages and townships, and only a file without errors is
-stored, in the caller's single transaction.
+against the stored villages, townships and the cells it keeps, and only a
+file without errors is stored, in the caller's single transaction.
 """
 
 from __future__ import annotations
@@ -13,23 +13,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from geoalchemy2.shape import to_shape
 import sqlalchemy as sa
+from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
 from gridsvc.config import Settings
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.grid_records import ADMIN_CODE_PATTERN, AttributeMapping, GridRecord
 from gridsvc.geo.validation import ValidationReport, validate_grids
-from gridsvc.models import AdminUnit
 from gridsvc.geo.vector_io import VectorFileError, VectorLayer, read_grid_records, read_layer, write_layer
+from gridsvc.models import AdminUnit
 from gridsvc.network import (
     ImportResult,
     admin_areas,
     apply_grid_records,
-    cells_at_query,
     as_utc,
     bump_revision,
+    cells_at_query,
     current_cells_query,
     stored_record,
     upsert_admin_unit,
@@ -91,10 +91,14 @@ def _admin_row_problem(attributes: dict, geometry, levels: dict[str, str]) -> st
 
 @dataclass
 class GridFileCheck:
-    """A file read and validated, not yet stored."""
+    """A file read and validated, not yet stored.
+
+    `retire_missing` travels with the check: the import does what was validated.
+    """
 
     layer: VectorLayer
     report: ValidationReport
+    retire_missing: bool = False
 
 
 def check_grid_file(
@@ -123,7 +127,7 @@ def check_grid_file(
     kept_codes = {r.code for r in kept}
     report.records = report.records[: len(records)]
     report.issues = [i for i in report.issues if not i.grid_codes or not set(i.grid_codes) <= kept_codes]
-    return GridFileCheck(data, report)
+    return GridFileCheck(data, report, retire_missing)
 
 
 def _stored_cells_kept(
@@ -149,19 +153,18 @@ def import_grid_file(
     session: Session,
     check: GridFileCheck,
     at: datetime | None = None,
-    retire_missing: bool = False,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Store a checked file; refuses a file whose report has errors. The caller commits.
 
-    With `retire_missing`, current cells of the file's villages that the file
-    no longer contains are closed: the file is then the whole network of
-    those villages.
+    If the check was made with `retire_missing`, current cells of the file's
+    villages that the file no longer contains are closed: the file is then the
+    whole network of those villages.
     """
     if not check.report.ok:
         raise ValueError(f"the file has {len(check.report.errors)} validation errors; nothing was imported")
     records = check.report.records
-    villages = {r.village_code for r in records} if retire_missing else ()
+    villages = {r.village_code for r in records} if check.retire_missing else ()
     return apply_grid_records(session, records, at=at, retire_missing_in=villages, progress=progress)
 
 

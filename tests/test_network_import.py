@@ -139,10 +139,15 @@ def test_retire_missing_closes_cells_no_longer_in_file(sample_app, rt, tmp_path)
     keep = [(r, g) for r, g in zip(rows, geoms) if r["code"] != dropped]
     path = tmp_path / "fewer.geojson"
     write_layer(path, [r for r, _ in keep], [g for _, g in keep])
+    with rt.sessions() as session:
+        keeping = check_grid_file(session, path, rt.settings)
+        assert keeping.report.issues == []  # the stored cell stays, so the file leaves no gap
+        assert import_grid_file(session, keeping).retired == 0
+        session.rollback()
     with rt.sessions.begin() as session:
-        check = check_grid_file(session, path, rt.settings)
-        assert not any(i.kind not in ("gap",) for i in check.report.issues)
-        result = import_grid_file(session, check, retire_missing=True)
+        check = check_grid_file(session, path, rt.settings, retire_missing=True)
+        assert [i.kind for i in check.report.issues] == ["gap"]  # where the retired cell was
+        result = import_grid_file(session, check)
     assert result.retired == 1
     with rt.sessions() as session:
         assert cell_at(session, dropped) is None
