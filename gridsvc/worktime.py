@@ -1,0 +1,128 @@
+"""Working time on China's official calendar: deadlines in working hours and working days.
+
+"限时办结" deadlines are counted in working time: office hours on working days,
+where working days follow the State Council's yearly notice (public holidays
+off, adjusted workdays 调休 on, even on a Saturday or Sunday). The notice's
+data come from the `chinese-calendar` package (chinesecalendar on PyPI),
+which covers each year once it has been announced. For a year it does not
+cover yet, Monday–Friday are taken as working days and `is_official` says so;
+administrators can enter a notice early as overrides.
+
+A working day is one day's office hours: "3 working days" from Thursday 10:00
+ends at the same office time three working days later. All computation is in
+China's time zone (Asia/Shanghai); any aware datetime may come in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# Far enough for the longest handling limits (20 working days) with room to spare;
+# a loop that runs past it means the calendar has no working time at all.
+_SEARCH_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """The office periods of a working day, in China time. Default: a township office's day."""
+
+    periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
+
+    def __post_init__(self) -> None:
+        previous_end = time(0, 0)
+        for start, end in self.periods:
+            if not previous_end <= start < end:
+                raise ValueError("office periods must be increasing and not overlap")
+            previous_end = end
+
+    @property
+    def seconds_per_day(self) -> float:
+        return sum(_seconds(start, end) for start, end in self.periods)
+
+
+def _seconds(start: time, end: time) -> float:
+    return (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds()
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Which days are working days, and how much office time lies between two moments."""
+
+    office_hours: OfficeHours = OfficeHours()
+    # Days declared by an administrator (True: a working day), taking precedence over the package.
+    overrides: Mapping[date, bool] = field(default_factory=dict)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:  # a year the package has no notice for yet
+            return day.weekday() < 5
+
+    def is_official(self, day: date) -> bool:
+        """True when the day's status comes from the official notice or an override, not a guess."""
+        if day in self.overrides:
+            return True
+        try:
+            chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return False
+        return True
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """The moment `hours` of office time after `start` (counting from the next office opening)."""
+        return self._add_seconds(start, hours * 3600.0)
+
+    def add_working_days(self, start: datetime, days: float) -> datetime:
+        """The moment `days` days' worth of office time after `start`."""
+        return self._add_seconds(start, days * self.office_hours.seconds_per_day)
+
+    def working_seconds_between(self, start: datetime, end: datetime) -> float:
+        """Office time between two moments (0 if `end` is not after `start`)."""
+        start, end = _local(start), _local(end)
+        total = 0.0
+        for opens, closes in self._office_periods_from(start.date()):
+            if opens >= end:
+                break
+            total += max(0.0, (min(closes, end) - max(opens, start)).total_seconds())
+        return total
+
+    def _add_seconds(self, start: datetime, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("working time to add must not be negative")
+        start = _local(start)
+        remaining = seconds
+        for opens, closes in self._office_periods_from(start.date()):
+            if closes <= start:
+                continue
+            begin = max(opens, start)
+            available = (closes - begin).total_seconds()
+            if remaining <= available:
+                return begin + timedelta(seconds=remaining)
+            remaining -= available
+        raise ValueError("no working time found in the next three years: check the calendar overrides")
+
+    def _office_periods_from(self, first_day: date):
+        """(opens, closes) of every office period from `first_day` on, for up to three years."""
+        for offset in range(_SEARCH_DAYS):
+            day = first_day + timedelta(days=offset)
+            if not self.is_workday(day):
+                continue
+            for opens, closes in self.office_hours.periods:
+                yield (
+                    datetime.combine(day, opens, tzinfo=CHINA),
+                    datetime.combine(day, closes, tzinfo=CHINA),
+                )
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("working time needs aware datetimes (a time zone), not naive ones")
+    return moment.astimezone(CHINA)
