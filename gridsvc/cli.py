@@ -50,11 +50,13 @@ def main() -> None:
 
 def register_commands(app) -> None:
     """Attach the commands to the app's CLI (what `gridsvc` and Flask's test runner call)."""
-    for command in (db, fixtures, admin, grids, locate_command):
+    from gridsvc.catalogue_cli import catalogue
+
+    for command in (db, fixtures, admin, grids, locate_command, catalogue):
         app.cli.add_command(command)
 
 
-def _runtime_with_schema():
+def runtime_with_schema():
     """The runtime, after making sure the schema exists (a clear message instead of a traceback)."""
     rt = runtime()
     if not migrate.is_current(rt.engine):
@@ -109,7 +111,9 @@ def fixtures_load() -> None:
     rt.index.invalidate()
     click.echo(
         f"sample county loaded: {summary.admin_units} administrative units; grids "
-        f"{summary.grids.created} new, {summary.grids.changed} changed, {summary.grids.unchanged} unchanged"
+        f"{summary.grids.created} new, {summary.grids.changed} changed, {summary.grids.unchanged} unchanged; "
+        f"categories {summary.categories.created} new, {summary.categories.changed} changed; "
+        f"{summary.departments} departments, {summary.rules} responsibility rules"
     )
 
 
@@ -128,7 +132,7 @@ def admin() -> None:
 @with_appcontext
 def admin_import(path, crs, encoding) -> None:
     """Load or update units from a file with code, name, level and parent_code attributes."""
-    rt = _runtime_with_schema()
+    rt = runtime_with_schema()
     try:
         with rt.sessions.begin() as session:
             count = import_admin_file(session, path, crs, encoding)
@@ -161,7 +165,7 @@ def grid_file_options(func):
 
 
 def _check(path, crs, encoding, layer, mapping, report_path, retire_missing):
-    rt = _runtime_with_schema()
+    rt = runtime_with_schema()
     try:
         attribute_mapping = AttributeMapping.parse(mapping)
     except ValueError as exc:
@@ -237,7 +241,7 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
     """Write the grid network to GeoJSON (.geojson) or GeoPackage (.gpkg)."""
     from gridsvc.network import as_utc
 
-    rt = _runtime_with_schema()
+    rt = runtime_with_schema()
     if township and township not in rt.index.get().admin:
         raise click.BadParameter(f"{township} is not a known township code", param_hint="--township")
     try:
@@ -259,7 +263,7 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
 @with_appcontext
 def locate_command(lon: float, lat: float, crs, accuracy) -> None:
     """Which grid, village, township and county is this point in?"""
-    rt = _runtime_with_schema()
+    rt = runtime_with_schema()
     try:
         check_accuracy(accuracy, rt.settings.max_accuracy_m)
         x, y = storage_point(lon, lat, crs)

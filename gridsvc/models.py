@@ -110,3 +110,105 @@ class NetworkRevision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(sa.Integer, default=0)
     changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+# -- the case catalogue and who answers for what (issue 3, items 1-3) ------------------
+
+CATEGORY_LIMIT_UNITS = ("hours", "days")  # working hours / working days (gridsvc.worktime)
+DEPARTMENT_LEVELS = ("county", "township")
+
+
+class CategoryMajor(Base):
+    """A major class of the catalogue (2-digit code)."""
+
+    __tablename__ = "category_majors"
+
+    code: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+
+
+class Category(Base):
+    """One version of a catalogue entry (公共服务事项目录清单), code = major (2) + subclass (3).
+
+    Versioned like grid cells: an edit closes the current row and opens the
+    next, so a case keeps the deadline rule it was filed under.
+    """
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(sa.String(5), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    major_code: Mapped[str] = mapped_column(sa.String(2), sa.ForeignKey("category_majors.code"))
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    domain: Mapped[str] = mapped_column(sa.String(16))
+    limit_value: Mapped[float] = mapped_column(sa.Float)
+    limit_unit: Mapped[str] = mapped_column(sa.String(8))
+    urgent_limit_value: Mapped[float | None] = mapped_column(sa.Float)
+    urgent_limit_unit: Mapped[str | None] = mapped_column(sa.String(8))
+    township_may_act: Mapped[bool] = mapped_column(sa.Boolean)
+    reserved_power: Mapped[str | None] = mapped_column(sa.String(40))
+    description_zh: Mapped[str | None] = mapped_column(sa.Text)
+    valid_from: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (
+        sa.UniqueConstraint("code", "version", name="uq_categories_code_version"),
+        sa.Index(
+            "uq_categories_current_code",
+            "code",
+            unique=True,
+            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL"),
+        ),
+        sa.CheckConstraint(f"domain IN {DOMAINS!r}", name="ck_categories_domain"),
+        sa.CheckConstraint(f"limit_unit IN {CATEGORY_LIMIT_UNITS!r}", name="ck_categories_limit_unit"),
+    )
+
+
+class Department(Base):
+    """A township body (综治中心, 综合行政执法队 …) or a county department (市场监管局 …)."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    admin_code: Mapped[str] = mapped_column(sa.String(12), sa.ForeignKey("admin_units.code"), index=True)
+
+    teams: Mapped[list["Team"]] = relationship(back_populates="department", order_by="Team.code")
+
+    __table_args__ = (sa.CheckConstraint(f"level IN {DEPARTMENT_LEVELS!r}", name="ck_departments_level"),)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    code: Mapped[str] = mapped_column(sa.String(48), primary_key=True)
+    department_code: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"), index=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+
+    department: Mapped[Department] = relationship(back_populates="teams")
+
+
+class ResponsibilityRule(Base):
+    """责任清单: in this area (grid, village, township or county code), for this category or
+    domain (`subject`), this department answers."""
+
+    __tablename__ = "responsibility_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    area_code: Mapped[str] = mapped_column(sa.String(15), index=True)
+    subject_kind: Mapped[str] = mapped_column(sa.String(8))  # 'category' | 'domain'
+    subject: Mapped[str] = mapped_column(sa.String(16))  # a category code or a domain
+    department_code: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"))
+    note_zh: Mapped[str | None] = mapped_column(sa.String(200))
+
+    __table_args__ = (
+        sa.UniqueConstraint("area_code", "subject_kind", "subject", name="uq_responsibility_rules_area_subject"),
+        sa.CheckConstraint("subject_kind IN ('category', 'domain')", name="ck_responsibility_rules_kind"),
+    )
