@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gridsvc.config import Settings, default_database_url
 from gridsvc.db import make_engine, make_session_factory
 from gridsvc.locating import IndexCache
+from gridsvc.worktime import WorkCalendar
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     index: IndexCache
+    calendar: WorkCalendar
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -34,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
-    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings))
+    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), WorkCalendar())
 
     from gridsvc.api import api
     from gridsvc.catalogue_api import catalogue_api

@@ -53,7 +53,7 @@ class LocateQuery(Schema):
     accuracy = fields.Float(load_default=None, allow_nan=True)
 
 
-class _MomentField(fields.Field):
+class MomentField(fields.Field):
     """An ISO 8601 date or date-time; without an offset it means UTC (as in the CLI)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -94,7 +94,7 @@ class AtQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    at = _MomentField(load_default=None)
+    at = MomentField(load_default=None)
 
 
 def storage_bounds(bbox: list[float], crs: InputCRS | None) -> tuple[float, float, float, float]:

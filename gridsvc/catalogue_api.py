@@ -11,10 +11,12 @@ from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
 
 from gridsvc import runtime
+from gridsvc.api import MomentField
 from gridsvc.catalogue import area_chain, current_categories, grid_area_chains, responsibility_list
 from gridsvc.errors import ApiError
 from gridsvc.models import CategoryMajor, Department
-from gridsvc.network import as_utc
+from gridsvc.network import as_utc, utcnow
+from gridsvc.worktime import WorkCalendar
 
 catalogue_api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
 
@@ -106,16 +108,18 @@ class RouteQuery(Schema):
 
     grid = fields.String(required=True)
     category = fields.String(required=True)
+    at = MomentField(load_default=None, metadata={"description": "when the report came in (default: now)"})
 
 
 @catalogue_api.get("/route")
 def route():
-    """Which department answers for `category` in `grid` (what intake will do for a report)."""
+    """Which department answers for `category` in `grid`, and when handling is due (what intake will do)."""
     query = RouteQuery().load(request.args)
     index = runtime().index.get()
     with runtime().sessions() as session:
         rules = responsibility_list(session)
-    if query["category"] not in rules.categories:
+        category = next((c for c in current_categories(session) if c.code == query["category"]), None)
+    if category is None:
         raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters",
                        {"category": [f"{query['category']} is not in the current catalogue"]})
     try:
@@ -123,15 +127,31 @@ def route():
     except KeyError:
         raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters",
                        {"grid": [f"{query['grid']} is not a current grid"]}) from None
-    found = rules.route(areas, query["category"])
+    found = rules.route(areas, category.code)
     if found is None:
         raise ApiError(404, "no_responsible_department",
                        "责任清单未覆盖 / no rule of the responsibility list covers this grid and category")
     return jsonify({
         "grid": query["grid"],
-        "category": query["category"],
+        "category": category.code,
         "department": _department(found.department),
         "reserved_to_county": found.reserved_to_county,
         "rule": {"area_code": found.rule.area_code, "subject_kind": found.rule.subject_kind,
                  "subject": found.rule.subject},
+        "deadlines": _deadlines(runtime().calendar, query["at"] or utcnow(), category),
     })
+
+
+def _deadlines(calendar: WorkCalendar, received, category) -> dict:
+    """When handling is due if the report came in at `received`, on the official calendar."""
+    due = calendar.add(received, category.limit_value, category.limit_unit)
+    urgent = (
+        calendar.add(received, category.urgent_limit_value, category.urgent_limit_unit)
+        if category.urgent_limit_unit else None
+    )
+    return {
+        "received_at": as_utc(received).isoformat(),
+        "handling_due_at": due.isoformat(),
+        "urgent_handling_due_at": urgent.isoformat() if urgent else None,
+        "calendar_official": calendar.is_official(due.date()),
+    }

@@ -84,6 +84,14 @@ class WorkCalendar:
         """The moment `days` days' worth of office time after `start`."""
         return self._add_seconds(start, days * self.office_hours.seconds_per_day)
 
+    def add(self, start: datetime, value: float, unit: str) -> datetime:
+        """Add a limit as the catalogue states it: `value` working 'hours' or 'days'."""
+        if unit == "hours":
+            return self.add_working_hours(start, value)
+        if unit == "days":
+            return self.add_working_days(start, value)
+        raise ValueError(f"unknown working-time unit {unit!r} (hours or days)")
+
     def working_seconds_between(self, start: datetime, end: datetime) -> float:
         """Office time between two moments (0 if `end` is not after `start`)."""
         start, end = _local(start), _local(end)

@@ -160,3 +160,21 @@ def test_cli_coverage_and_loads(runner, sample_app, tmp_path):
     broken.write_text("{", encoding="utf-8")
     result = runner.invoke(args=["catalogue", "load-rules", str(broken)])
     assert result.exit_code == 1 and "Error:" in result.output
+
+
+def test_api_route_gives_deadlines_in_working_time(client, rt):
+    """A report received the afternoon before National Day is due after the holiday."""
+    from datetime import datetime
+
+    from gridsvc.worktime import CHINA
+
+    grid = next(c for c in rt.index.get().cells if c.kind == "base")
+    with rt.sessions() as session:
+        # 1.5 office hours are left on 30 September after 16:00: a longer limit must cross the holiday.
+        hours = next(c for c in current_categories(session) if c.limit_unit == "hours" and 1.5 < c.limit_value <= 7)
+    at = "2026-09-30T16:00:00%2B08:00"
+    body = client.get(f"/api/v1/route?grid={grid.code}&category={hours.code}&at={at}").get_json()
+    due = datetime.fromisoformat(body["deadlines"]["handling_due_at"])
+    expected = rt.calendar.add_working_hours(datetime(2026, 9, 30, 16, 0, tzinfo=CHINA), hours.limit_value)
+    assert due == expected and due.date().isoformat() >= "2026-10-08"
+    assert body["deadlines"]["calendar_official"] is True
