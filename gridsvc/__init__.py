@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gridsvc.config import Settings, default_database_url
 from gridsvc.db import make_engine, make_session_factory
 from gridsvc.locating import IndexCache
-from gridsvc.worktime import WorkCalendar
+from gridsvc.worktime import OfficeHours, WorkCalendar
 
 
 @dataclass
@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
-    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), WorkCalendar())
+    calendar = WorkCalendar(OfficeHours.parse(settings.office_hours))
+    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar)
 
     from gridsvc.api import api
     from gridsvc.catalogue_api import catalogue_api

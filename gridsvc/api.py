@@ -7,7 +7,7 @@ functions, shape the JSON. All rules live in gridsvc.geo and gridsvc.network.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, request
 from geoalchemy2.shape import to_shape
@@ -54,13 +54,19 @@ class LocateQuery(Schema):
 
 
 class MomentField(fields.Field):
-    """An ISO 8601 date or date-time; without an offset it means UTC (as in the CLI)."""
+    """An ISO 8601 date or date-time between 2000 and 2100; without an offset it means UTC (as in the CLI)."""
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return as_utc(datetime.fromisoformat(str(value)))
+            moment = as_utc(datetime.fromisoformat(str(value)))
         except (ValueError, OverflowError) as exc:
             raise ValidationError("must be an ISO 8601 date or date-time, e.g. 2026-05-01T08:00:00+08:00") from exc
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise ValidationError("must lie between 2000 and 2100")
+        return moment
 
 
 class BboxQuery(Schema):

@@ -10,12 +10,13 @@ the same file again changes nothing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length, OneOf, Range, Regexp
 from sqlalchemy.orm import Session
 
 from gridsvc.geo.locate import GridIndex
@@ -27,18 +28,16 @@ from gridsvc.models import (
     Category,
     CategoryMajor,
     Department,
+    GridCell,
     ResponsibilityRule,
     Team,
 )
 from gridsvc.network import as_utc, utcnow
 from gridsvc.responsibility import CategoryInfo, DepartmentInfo, ResponsibilityList, Rule
 
-CATEGORY_CODE = re.compile(r"^\d{5}$")
-AREA_CODE = re.compile(r"^\d{12}(\d{3})?$")
-_CATEGORY_FIELDS = (
-    "major_code", "name_zh", "name_en", "domain", "limit_value", "limit_unit", "urgent_limit_value",
-    "urgent_limit_unit", "township_may_act", "reserved_power", "description_zh",
-)
+RESERVED_POWERS = ("administrative_penalty", "administrative_license", "criminal")
+# Upper bounds that keep deadlines sane: a year of office time either way.
+MAX_LIMIT = {"hours": 2000.0, "days": 250.0}
 
 
 class CatalogueError(ValueError):
@@ -52,6 +51,111 @@ def read_json(path: str | Path) -> dict:
         raise CatalogueError(f"{path}: {exc}") from exc
 
 
+# -- file shapes: every field typed and bounded, unknown keys refused -------------------------
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _name(length: int) -> fields.String:
+    return fields.String(required=True, validate=Length(1, length))
+
+
+class MajorSchema(_Strict):
+    code = fields.String(required=True, validate=Regexp(r"^\d{2}$", error="2 digits"))
+    name_zh = _name(100)
+    name_en = _name(200)
+
+
+class CategorySchema(_Strict):
+    code = fields.String(required=True, validate=Regexp(r"^\d{5}$", error="5 digits (2 major + 3 subclass)"))
+    name_zh = _name(100)
+    name_en = _name(200)
+    domain = fields.String(required=True, validate=OneOf(DOMAINS))
+    limit_value = fields.Float(required=True, allow_nan=False, validate=Range(min=0, min_inclusive=False))
+    limit_unit = fields.String(required=True, validate=OneOf(CATEGORY_LIMIT_UNITS))
+    urgent_limit_value = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                                      validate=Range(min=0, min_inclusive=False))
+    urgent_limit_unit = fields.String(load_default=None, allow_none=True, validate=OneOf(CATEGORY_LIMIT_UNITS))
+    township_may_act = fields.Boolean(required=True, truthy={True}, falsy={False})
+    reserved_power = fields.String(load_default=None, allow_none=True, validate=OneOf(RESERVED_POWERS))
+    description_zh = fields.String(load_default=None, allow_none=True, validate=Length(max=2000))
+
+    @validates_schema
+    def _consistent(self, data, **_):
+        for prefix in ("limit", "urgent_limit"):
+            value, unit = data.get(f"{prefix}_value"), data.get(f"{prefix}_unit")
+            if (value is None) != (unit is None):
+                raise ValidationError(f"{prefix}_value and {prefix}_unit go together")
+            if value is not None and value > MAX_LIMIT[unit]:
+                raise ValidationError(f"{prefix} is at most {MAX_LIMIT[unit]:g} working {unit}")
+        if data["township_may_act"] == (data.get("reserved_power") is not None):
+            raise ValidationError("reserved_power is set exactly when township_may_act is false")
+
+
+class CatalogueSchema(_Strict):
+    majors = fields.List(fields.Nested(MajorSchema), load_default=list)
+    categories = fields.List(fields.Nested(CategorySchema), required=True)
+
+
+class TeamSchema(_Strict):
+    code = fields.String(required=True, validate=Length(1, 48))
+    name_zh = _name(100)
+    name_en = _name(200)
+
+
+class DepartmentSchema(_Strict):
+    code = fields.String(required=True, validate=Regexp(r"^\d{12}-[A-Z0-9]{1,20}$", error="<unit code>-<LETTERS>"))
+    name_zh = _name(100)
+    name_en = _name(200)
+    level = fields.String(required=True, validate=OneOf(DEPARTMENT_LEVELS))
+    admin_code = fields.String(required=True, validate=Regexp(r"^\d{12}$", error="12 digits"))
+    teams = fields.List(fields.Nested(TeamSchema), load_default=list)
+
+
+class DepartmentsSchema(_Strict):
+    departments = fields.List(fields.Nested(DepartmentSchema), required=True)
+
+
+class RuleSchema(_Strict):
+    area_code = fields.String(
+        required=True, validate=Regexp(r"^\d{12}(\d{3})?$", error="a 12-digit unit or 15-digit grid code")
+    )
+    category_code = fields.String(load_default=None, allow_none=True)
+    domain = fields.String(load_default=None, allow_none=True, validate=OneOf(DOMAINS))
+    department_code = fields.String(required=True, validate=Length(1, 40))
+    note_zh = fields.String(load_default=None, allow_none=True, validate=Length(max=200))
+
+    @validates_schema
+    def _one_subject(self, data, **_):
+        if (data.get("category_code") is None) == (data.get("domain") is None):
+            raise ValidationError("give exactly one of category_code and domain")
+
+
+class RulesSchema(_Strict):
+    rules = fields.List(fields.Nested(RuleSchema), required=True)
+
+
+def _parse(schema: Schema, data, what: str) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise CatalogueError(f"{what}: {_first_problem(exc.messages)}") from exc
+
+
+def _first_problem(messages, path: str = "") -> str:
+    """The first message of marshmallow's nested dict, with where it is (categories.3.limit_value)."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        where = path if key == "_schema" else f"{path}.{key}" if path else str(key)
+        return _first_problem(value, where)
+    if isinstance(messages, list) and messages and not isinstance(messages[0], str):
+        return _first_problem(messages[0], path)
+    return f"{path}: {'; '.join(messages) if isinstance(messages, list) else messages}"
+
+
 # -- catalogue -------------------------------------------------------------------------
 
 
@@ -62,48 +166,28 @@ class CatalogueResult:
     unchanged: int = 0
 
 
-def _category_values(entry: dict) -> dict:
-    code = str(entry.get("code", ""))
-    if not CATEGORY_CODE.match(code):
-        raise CatalogueError(f"category {code!r}: the code must be 5 digits (2 major + 3 subclass)")
-    values = {"major_code": code[:2], **{k: entry.get(k) for k in _CATEGORY_FIELDS if k != "major_code"}}
-    if not values["name_zh"] or not values["name_en"]:
-        raise CatalogueError(f"category {code}: both name_zh and name_en are needed")
-    if values["domain"] not in DOMAINS:
-        raise CatalogueError(f"category {code}: domain must be one of {', '.join(DOMAINS)}")
-    for prefix, required in (("limit", True), ("urgent_limit", False)):
-        value, unit = values[f"{prefix}_value"], values[f"{prefix}_unit"]
-        if value is None and unit is None and not required:
-            continue
-        if not isinstance(value, (int, float)) or value <= 0 or unit not in CATEGORY_LIMIT_UNITS:
-            raise CatalogueError(f"category {code}: {prefix} needs a positive value and a unit (hours or days)")
-        values[f"{prefix}_value"] = float(value)
-    if not isinstance(values["township_may_act"], bool):
-        raise CatalogueError(f"category {code}: township_may_act must be true or false")
-    return values
-
-
 def load_catalogue(session: Session, data: dict, at: datetime | None = None) -> CatalogueResult:
     """Upsert the major classes and categories; a changed category opens a new version."""
     at = as_utc(at) if at else utcnow()
-    majors = {str(m.get("code")): m for m in data.get("majors", [])}
-    entries = [(str(e.get("code")), _category_values(e)) for e in data.get("categories", [])]
-    codes = [code for code, _ in entries]
-    if len(set(codes)) != len(codes):
-        raise CatalogueError("a category code appears twice")
+    parsed = _parse(CatalogueSchema(), data, "catalogue")
+    majors = {m["code"]: m for m in parsed["majors"]}
+    entries = {}
+    for entry in parsed["categories"]:
+        if entry["code"] in entries:
+            raise CatalogueError(f"category {entry['code']} appears twice")
+        entries[entry["code"]] = {"major_code": entry["code"][:2], **{k: v for k, v in entry.items() if k != "code"}}
     known_majors = majors.keys() | set(session.scalars(sa.select(CategoryMajor.code)))
-    for code, values in entries:
+    current = {c.code: c for c in session.scalars(sa.select(Category).where(Category.valid_to.is_(None)))}
+    for code, values in entries.items():
         if values["major_code"] not in known_majors:
             raise CatalogueError(f"category {code}: major class {values['major_code']} is not defined")
-    for code, major in majors.items():
-        if not re.match(r"^\d{2}$", code) or not major.get("name_zh") or not major.get("name_en"):
-            raise CatalogueError(f"major class {code!r}: needs a 2-digit code, name_zh and name_en")
-        session.merge(CategoryMajor(code=code, name_zh=major["name_zh"], name_en=major["name_en"]))
-    session.flush()
-    current = {c.code: c for c in session.scalars(sa.select(Category).where(Category.valid_to.is_(None)))}
+        if code in current and as_utc(current[code].valid_from) > at:
+            raise CatalogueError(f"category {code}: its current version starts after {at.isoformat()}")
+    for major in majors.values():
+        session.merge(CategoryMajor(**major))
     result = CatalogueResult()
     opened = []
-    for code, values in entries:
+    for code, values in entries.items():
         stored = current.get(code)
         if stored is not None and all(getattr(stored, k) == v for k, v in values.items()):
             result.unchanged += 1
@@ -113,16 +197,12 @@ def load_catalogue(session: Session, data: dict, at: datetime | None = None) -> 
             result.changed += 1
         else:
             result.created += 1
-        version = (stored.version if stored else _latest_version(session, code)) + 1
+        version = stored.version + 1 if stored else 1
         opened.append(Category(code=code, version=version, valid_from=at, valid_to=None, **values))
     session.flush()  # close old versions before opening new ones (one current row per code)
     session.add_all(opened)
     session.flush()
     return result
-
-
-def _latest_version(session: Session, code: str) -> int:
-    return session.scalar(sa.select(sa.func.max(Category.version)).where(Category.code == code)) or 0
 
 
 def current_categories(session: Session) -> list[Category]:
@@ -133,27 +213,27 @@ def current_categories(session: Session) -> list[Category]:
 
 
 def load_departments(session: Session, data: dict) -> int:
-    """Upsert departments and their teams."""
-    units = set(session.scalars(sa.select(AdminUnit.code)))
-    departments = data.get("departments", [])
+    """Upsert departments and their teams, every one checked before anything is written."""
+    departments = _parse(DepartmentsSchema(), data, "departments")["departments"]
+    levels = dict(session.execute(sa.select(AdminUnit.code, AdminUnit.level)).all())
+    team_owner = dict(session.execute(sa.select(Team.code, Team.department_code)).all())
+    seen_teams: set[str] = set()
     for entry in departments:
-        code = str(entry.get("code", ""))
-        if not code or not entry.get("name_zh") or not entry.get("name_en"):
-            raise CatalogueError(f"department {code!r}: needs a code, name_zh and name_en")
-        if entry.get("level") not in DEPARTMENT_LEVELS:
-            raise CatalogueError(f"department {code}: level must be county or township")
-        if entry.get("admin_code") not in units:
-            raise CatalogueError(f"department {code}: admin_code {entry.get('admin_code')} is not a known unit")
+        code = entry["code"]
+        if levels.get(entry["admin_code"]) != entry["level"]:
+            raise CatalogueError(f"department {code}: admin_code {entry['admin_code']} is not a known {entry['level']}")
+        if not code.startswith(entry["admin_code"] + "-"):
+            raise CatalogueError(f"department {code}: the code must start with its unit's code")
+        for team in entry["teams"]:
+            if team["code"] in seen_teams or team_owner.get(team["code"], code) != code:
+                raise CatalogueError(f"team {team['code']}: the code belongs to another department")
+            seen_teams.add(team["code"])
     for entry in departments:
-        session.merge(Department(
-            code=entry["code"], name_zh=entry["name_zh"], name_en=entry["name_en"],
-            level=entry["level"], admin_code=entry["admin_code"],
-        ))
+        teams = entry.pop("teams")
+        session.merge(Department(**entry))
         session.flush()
-        for team in entry.get("teams", []):
-            session.merge(Team(
-                code=team["code"], department_code=entry["code"], name_zh=team["name_zh"], name_en=team["name_en"],
-            ))
+        for team in teams:
+            session.merge(Team(department_code=entry["code"], **team))
     session.flush()
     return len(departments)
 
@@ -161,27 +241,21 @@ def load_departments(session: Session, data: dict) -> int:
 # -- responsibility list ----------------------------------------------------------------
 
 
-def _rule(entry: dict, departments: set[str], categories: set[str]) -> Rule:
-    area, category, domain = str(entry.get("area_code", "")), entry.get("category_code"), entry.get("domain")
-    if not AREA_CODE.match(area):
-        raise CatalogueError(f"rule for area {area!r}: the area must be a 12-digit unit or 15-digit grid code")
-    if (category is None) == (domain is None):
-        raise CatalogueError(f"rule for area {area}: give exactly one of category_code and domain")
-    if category is not None and category not in categories:
-        raise CatalogueError(f"rule for area {area}: category {category} is not in the catalogue")
-    if domain is not None and domain not in DOMAINS:
-        raise CatalogueError(f"rule for area {area}: domain must be one of {', '.join(DOMAINS)}")
-    if entry.get("department_code") not in departments:
-        raise CatalogueError(f"rule for area {area}: department {entry.get('department_code')} is not known")
-    kind, subject = ("category", category) if category is not None else ("domain", domain)
-    return Rule(area, kind, subject, entry["department_code"], entry.get("note_zh"))
-
-
 def load_rules(session: Session, data: dict) -> int:
-    """Replace the responsibility list with the file's rules (checked first, all or nothing)."""
-    departments = set(session.scalars(sa.select(Department.code)))
-    categories = {c.code for c in current_categories(session)}
-    rules = [_rule(entry, departments, categories) for entry in data.get("rules", [])]
+    """Replace the responsibility list with the file's rules (all checked first, all or nothing).
+
+    Refused: areas that do not exist, departments of another township or
+    county than the area's, category rules for reserved matters naming a
+    township body (they would be published but never route).
+    """
+    parsed = _parse(RulesSchema(), data, "responsibility list")["rules"]
+    departments = {d.code: d for d in session.scalars(sa.select(Department))}
+    categories = {c.code: c for c in current_categories(session)}
+    units = {u.code: u for u in session.scalars(sa.select(AdminUnit))}
+    grids = dict(session.execute(
+        sa.select(GridCell.code, GridCell.village_code).where(GridCell.valid_to.is_(None))
+    ).all())
+    rules = [_rule(entry, departments, categories, units, grids) for entry in parsed]
     keys = [(r.area_code, r.subject_kind, r.subject) for r in rules]
     if len(set(keys)) != len(keys):
         raise CatalogueError("two rules name the same area and category/domain")
@@ -192,6 +266,34 @@ def load_rules(session: Session, data: dict) -> int:
     ) for r in rules)
     session.flush()
     return len(rules)
+
+
+def _rule(entry: dict, departments: dict, categories: dict, units: dict, grids: dict) -> Rule:
+    area, category_code = entry["area_code"], entry["category_code"]
+    where = f"rule for area {area}"
+    unit_code = grids.get(area, area)  # a grid answers to its village's units
+    if unit_code not in units:
+        raise CatalogueError(f"{where}: no such unit or current grid")
+    if category_code is not None and category_code not in categories:
+        raise CatalogueError(f"{where}: category {category_code} is not in the catalogue")
+    department = departments.get(entry["department_code"])
+    if department is None:
+        raise CatalogueError(f"{where}: department {entry['department_code']} is not known")
+    if department.admin_code not in _units_above(units, unit_code):
+        raise CatalogueError(f"{where}: {department.code} is not a body of this area's township or county")
+    if category_code is not None and not categories[category_code].township_may_act and department.level != "county":
+        raise CatalogueError(f"{where}: category {category_code} is reserved to the county; name a county department")
+    kind, subject = ("category", category_code) if category_code is not None else ("domain", entry["domain"])
+    return Rule(area, kind, subject, department.code, entry["note_zh"])
+
+
+def _units_above(units: dict, code: str) -> set[str]:
+    """A unit's code and those of every unit above it."""
+    found = set()
+    while code is not None and code in units and code not in found:
+        found.add(code)
+        code = units[code].parent_code
+    return found
 
 
 def responsibility_list(session: Session) -> ResponsibilityList:
@@ -205,7 +307,7 @@ def responsibility_list(session: Session) -> ResponsibilityList:
         for d in session.scalars(sa.select(Department))
     }
     categories = {
-        c.code: CategoryInfo(c.code, c.name_zh, c.name_en, c.domain, c.township_may_act, c.reserved_power)
+        c.code: CategoryInfo(c.code, c.name_zh, c.name_en, c.domain, c.township_may_act)
         for c in current_categories(session)
     }
     return ResponsibilityList(rules, departments, categories)

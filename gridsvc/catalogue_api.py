@@ -16,7 +16,7 @@ from gridsvc.catalogue import area_chain, current_categories, grid_area_chains, 
 from gridsvc.errors import ApiError
 from gridsvc.models import CategoryMajor, Department
 from gridsvc.network import as_utc, utcnow
-from gridsvc.worktime import WorkCalendar
+from gridsvc.worktime import CHINA, WorkCalendar
 
 catalogue_api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
 
@@ -95,9 +95,12 @@ def coverage():
     """Every (grid, category) pair of the current network that no rule covers."""
     index = runtime().index.get()
     with runtime().sessions() as session:
-        gaps = responsibility_list(session).coverage_gaps(grid_area_chains(index))
+        rules = responsibility_list(session)
+    gaps = rules.coverage_gaps(grid_area_chains(index))
     return jsonify({
         "complete": not gaps,
+        "grids": len(index),
+        "categories": len(rules.categories),
         "gaps": [{"grid_code": g.grid_code, "category_code": g.category_code} for g in gaps],
     })
 
@@ -136,6 +139,7 @@ def route():
         "category": category.code,
         "department": _department(found.department),
         "reserved_to_county": found.reserved_to_county,
+        "reserved_power": category.reserved_power,
         "rule": {"area_code": found.rule.area_code, "subject_kind": found.rule.subject_kind,
                  "subject": found.rule.subject},
         "deadlines": _deadlines(runtime().calendar, query["at"] or utcnow(), category),
@@ -149,8 +153,8 @@ def _deadlines(calendar: WorkCalendar, received, category) -> dict:
         calendar.add(received, category.urgent_limit_value, category.urgent_limit_unit)
         if category.urgent_limit_unit else None
     )
-    return {
-        "received_at": as_utc(received).isoformat(),
+    return {  # in China time, like the office hours they are counted in
+        "received_at": received.astimezone(CHINA).isoformat(),
         "handling_due_at": due.isoformat(),
         "urgent_handling_due_at": urgent.isoformat() if urgent else None,
         "calendar_official": calendar.is_official(due.date()),

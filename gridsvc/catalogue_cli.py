@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from gridsvc.catalogue import (
     CatalogueError,
@@ -33,6 +34,8 @@ def _load(loader, path: Path) -> object:
             return loader(session, read_json(path))
     except CatalogueError as exc:
         raise click.ClickException(str(exc)) from exc
+    except SQLAlchemyError as exc:  # a limit the checks did not foresee: nothing was written
+        raise click.ClickException(f"{path}: the database refused the file: {exc.orig or exc}") from exc
 
 
 @catalogue.command("load-categories")

@@ -242,7 +242,8 @@ def grids_export(path, crs, township, at: datetime | None) -> None:
     from gridsvc.network import as_utc
 
     rt = runtime_with_schema()
-    if township and township not in rt.index.get().admin:
+    unit = rt.index.get().admin.get(township) if township else None
+    if township and (unit is None or unit.level != "township"):
         raise click.BadParameter(f"{township} is not a known township code", param_hint="--township")
     try:
         with rt.sessions() as session:

@@ -28,6 +28,8 @@ class Settings:
     index_refresh_seconds: float = 2.0
     # Validation: overlaps, gaps and spill-outs smaller than this are ignored (square metres).
     area_tolerance_m2: float = 1.0
+    # Office hours of working days, in China time: deadlines are counted in them.
+    office_hours: str = "08:30-12:00,13:30-17:30"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -7,9 +7,12 @@ the most specific rule wins: the smallest area first, and within one area a
 rule for the category before a rule for its domain.
 
 Where the township has no authority over a category (行政处罚, 行政许可 reserved
-to the county: `township_may_act` false), only rules naming a county
-department count: the report goes up to the county (上报县级) by the list
-itself, not by a special case in the code.
+to the county: `township_may_act` false), only a rule for that very category
+naming a county department counts: a reserved power belongs to a named
+bureau, so a domain catch-all never answers for it, and a missing rule shows
+up in the coverage check instead of landing with the wrong office. The
+report goes up to the county (上报县级) by the list itself, not by a special
+case in the code.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ class CategoryInfo:
     name_en: str
     domain: str
     township_may_act: bool
-    reserved_power: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,14 @@ class ResponsibilityList:
     def route(self, areas: Sequence[str], category_code: str) -> Route | None:
         """Route a report in `areas` (most specific first: grid, village, township, county codes)."""
         category = self.categories[category_code]
+        subjects = [("category", category.code)]
+        if category.township_may_act:
+            subjects.append(("domain", category.domain))
         for area in areas:
             rules = self._by_area.get(area)
             if not rules:
                 continue
-            for key in (("category", category.code), ("domain", category.domain)):
+            for key in subjects:
                 rule = rules.get(key)
                 if rule is None:
                     continue

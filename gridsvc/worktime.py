@@ -6,7 +6,7 @@ off, adjusted workdays 调休 on, even on a Saturday or Sunday). The notice's
 data come from the `chinese-calendar` package (chinesecalendar on PyPI),
 which covers each year once it has been announced. For a year it does not
 cover yet, Monday–Friday are taken as working days and `is_official` says so;
-administrators can enter a notice early as overrides.
+`overrides` can declare such days early (not yet stored anywhere).
 
 A working day is one day's office hours: "3 working days" from Thursday 10:00
 ends at the same office time three working days later. All computation is in
@@ -15,6 +15,7 @@ China's time zone (Asia/Shanghai); any aware datetime may come in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Mapping
@@ -23,8 +24,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 CHINA = ZoneInfo("Asia/Shanghai")
-# Far enough for the longest handling limits (20 working days) with room to spare;
-# a loop that runs past it means the calendar has no working time at all.
+# How far ahead a deadline may lie: far beyond the longest handling limit (250
+# working days); a search that runs past it means the calendar has no working time.
 _SEARCH_DAYS = 3 * 366
 
 
@@ -40,6 +41,18 @@ class OfficeHours:
             if not previous_end <= start < end:
                 raise ValueError("office periods must be increasing and not overlap")
             previous_end = end
+
+    @classmethod
+    def parse(cls, text: str) -> "OfficeHours":
+        """Office hours as `08:30-12:00,13:30-17:30` (the GRIDSVC_OFFICE_HOURS setting)."""
+        try:
+            periods = tuple(
+                (time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+                for start, end in (part.split("-") for part in text.split(","))
+            )
+        except ValueError:
+            raise ValueError(f"office hours must look like 08:30-12:00,13:30-17:30, not {text!r}") from None
+        return cls(periods)
 
     @property
     def seconds_per_day(self) -> float:
@@ -96,18 +109,17 @@ class WorkCalendar:
         """Office time between two moments (0 if `end` is not after `start`)."""
         start, end = _local(start), _local(end)
         total = 0.0
-        for opens, closes in self._office_periods_from(start.date()):
-            if opens >= end:
-                break
+        days = max(0, (end.date() - start.date()).days + 1)
+        for opens, closes in self._office_periods(start.date(), days):
             total += max(0.0, (min(closes, end) - max(opens, start)).total_seconds())
         return total
 
     def _add_seconds(self, start: datetime, seconds: float) -> datetime:
-        if seconds < 0:
-            raise ValueError("working time to add must not be negative")
+        if not 0 <= seconds < math.inf:
+            raise ValueError("working time to add must be a finite amount, not negative")
         start = _local(start)
         remaining = seconds
-        for opens, closes in self._office_periods_from(start.date()):
+        for opens, closes in self._office_periods(start.date(), _SEARCH_DAYS):
             if closes <= start:
                 continue
             begin = max(opens, start)
@@ -115,11 +127,11 @@ class WorkCalendar:
             if remaining <= available:
                 return begin + timedelta(seconds=remaining)
             remaining -= available
-        raise ValueError("no working time found in the next three years: check the calendar overrides")
+        raise ValueError("the deadline lies more than three years ahead: check the limit and the calendar overrides")
 
-    def _office_periods_from(self, first_day: date):
-        """(opens, closes) of every office period from `first_day` on, for up to three years."""
-        for offset in range(_SEARCH_DAYS):
+    def _office_periods(self, first_day: date, days: int):
+        """(opens, closes) of every office period of the `days` days from `first_day` on."""
+        for offset in range(days):
             day = first_day + timedelta(days=offset)
             if not self.is_workday(day):
                 continue

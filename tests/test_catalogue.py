@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fixtures.sample import CATALOGUE_FILE, DEPARTMENTS_FILE, RULES_FILE
 from gridsvc.catalogue import (
     CatalogueError,
+    area_chain,
     current_categories,
     grid_area_chains,
     load_catalogue,
@@ -27,16 +28,34 @@ def test_sample_covers_every_category_in_every_grid(sample_app, rt):
         assert rules.coverage_gaps(grid_area_chains(rt.index.get())) == []
 
 
-def test_reserved_categories_route_to_county_departments(sample_app, rt):
+def test_reserved_categories_route_to_their_county_bureau_everywhere(sample_app, rt):
     index = rt.index.get()
     with rt.sessions() as session:
         rules = responsibility_list(session)
     reserved = [c for c in rules.categories.values() if not c.township_may_act]
-    assert reserved
-    for chain in grid_area_chains(index)[:20]:
+    assert len(reserved) >= 10
+    bureau = {  # as the sample's responsibility.json names them
+        r["category_code"]: r["department_code"] for r in read_json(RULES_FILE)["rules"]
+        if r["area_code"] == "220112000000" and r.get("category_code")
+    }
+    for chain in grid_area_chains(index):
         for category in reserved:
             route = rules.route(chain, category.code)
-            assert route.department.level == "county" and route.reserved_to_county
+            assert route.reserved_to_county and route.rule.subject == category.code
+            assert route.department.code == bureau[category.code], (chain[0], category.code)
+
+
+def test_a_reserved_category_without_its_bureau_is_a_coverage_gap(sample_app, rt):
+    data = read_json(RULES_FILE)
+    with rt.sessions() as session:
+        reserved = next(c.code for c in current_categories(session) if not c.township_may_act)
+    data["rules"] = [r for r in data["rules"] if r.get("category_code") != reserved]
+    with rt.sessions.begin() as session:
+        load_rules(session, data)
+    with rt.sessions() as session:
+        gaps = responsibility_list(session).coverage_gaps(grid_area_chains(rt.index.get()))
+    assert gaps and {g.category_code for g in gaps} == {reserved}
+    assert len(gaps) == len(rt.index.get().cells)
 
 
 def test_every_domain_lands_with_the_grids_own_township_or_its_county(sample_app, rt):
@@ -71,9 +90,17 @@ def test_reload_changes_nothing_and_an_edit_opens_a_version(sample_app, rt):
 @pytest.mark.parametrize("breakage,message", [
     (lambda d: d["categories"][0].update(code="1x001"), "5 digits"),
     (lambda d: d["categories"][1].update(domain="weather"), "domain"),
-    (lambda d: d["categories"][2].update(limit_value=-1), "positive"),
+    (lambda d: d["categories"][2].update(limit_value=-1), "greater than 0"),
     (lambda d: d["categories"].append(dict(d["categories"][0])), "twice"),
     (lambda d: d["categories"][3].update(code="99001"), "major class 99"),
+    (lambda d: d["categories"][2].update(limit_value=True), "limit_value: Not a valid number"),
+    (lambda d: d["categories"][2].update(limit_value=float("inf")), "limit_value"),
+    (lambda d: d["categories"][2].update(limit_value=1000, limit_unit="days"), "at most 250"),
+    (lambda d: d["categories"][2].update(urgent_limt_value=1), "Unknown field"),
+    (lambda d: d["categories"][2].update(urgent_limit_value=None), "go together"),
+    (lambda d: d["categories"][2].update(township_may_act=False, reserved_power=None), "reserved_power"),
+    (lambda d: d["categories"][2].update(name_zh="长" * 101), "name_zh"),
+    (lambda d: d["categories"].insert(0, "01001"), "categories.0"),
 ])
 def test_bad_catalogue_is_refused_whole(sample_app, rt, breakage, message):
     data = read_json(CATALOGUE_FILE)
@@ -91,6 +118,10 @@ def test_bad_catalogue_is_refused_whole(sample_app, rt, breakage, message):
     (lambda r: r.update(category_code="99999", domain=None), "not in the catalogue"),
     (lambda r: r.update(category_code="01001", domain="governance"), "exactly one"),
     (lambda r: r.update(area_code="2201"), "12-digit"),
+    (lambda r: r.update(area_code="220112999999"), "no such unit"),
+    (lambda r: r.update(area_code="220112100201", department_code="220112102000-BMFW"), "not a body of this"),
+    (lambda r: r.update(area_code="220112100000", category_code="06002", domain=None,
+                        department_code="220112100000-ZHZF"), "reserved to the county"),
 ])
 def test_bad_rules_are_refused_and_the_old_list_stays(sample_app, rt, breakage, message):
     data = read_json(RULES_FILE)
@@ -104,10 +135,33 @@ def test_bad_rules_are_refused_and_the_old_list_stays(sample_app, rt, breakage, 
         assert session.scalar(sa.select(sa.func.count()).select_from(ResponsibilityRule)) == before
 
 
+@pytest.mark.parametrize("data", [[], "departments", {"departments": ["x"]}, {"departments": [{"code": 1}]}])
+def test_badly_shaped_files_are_catalogue_errors_not_crashes(sample_app, rt, data):
+    for loader in (load_catalogue, load_departments, load_rules):
+        with pytest.raises(CatalogueError):
+            with rt.sessions.begin() as session:
+                loader(session, data)
+
+
+def test_department_level_and_teams_are_checked(sample_app, rt):
+    data = read_json(DEPARTMENTS_FILE)
+    township = next(d for d in data["departments"] if d["level"] == "township")
+    township["level"] = "county"  # a township body passing as a county bureau
+    with pytest.raises(CatalogueError, match="is not a known county"):
+        with rt.sessions.begin() as session:
+            load_departments(session, data)
+    data = read_json(DEPARTMENTS_FILE)
+    first, second = [d for d in data["departments"] if d["teams"]][:2]
+    second["teams"][0]["code"] = first["teams"][0]["code"]
+    with pytest.raises(CatalogueError, match="belongs to another department"):
+        with rt.sessions.begin() as session:
+            load_departments(session, data)
+
+
 def test_department_with_unknown_unit_is_refused(sample_app, rt):
     data = read_json(DEPARTMENTS_FILE)
     data["departments"][0]["admin_code"] = "999999000000"
-    with pytest.raises(CatalogueError, match="not a known unit"):
+    with pytest.raises(CatalogueError, match="is not a known county"):
         with rt.sessions.begin() as session:
             load_departments(session, data)
 
@@ -121,7 +175,9 @@ def test_api_catalogue_departments_and_published_list(client):
     assert any(d["level"] == "county" for d in departments) and any(d["teams"] for d in departments)
     published = client.get("/api/v1/responsibility").get_json()["rules"]
     assert published and all(r["department"]["name_zh"] and r["area_name"] for r in published)
-    assert client.get("/api/v1/responsibility/coverage").get_json() == {"complete": True, "gaps": []}
+    coverage = client.get("/api/v1/responsibility/coverage").get_json()
+    assert coverage["complete"] is True and coverage["gaps"] == []
+    assert coverage["grids"] > 100 and coverage["categories"] >= 30
 
 
 def test_api_route(client, rt):
@@ -130,18 +186,12 @@ def test_api_route(client, rt):
         rules = responsibility_list(session)
     category = sorted(rules.categories)[0]
     body = client.get(f"/api/v1/route?grid={grid.code}&category={category}").get_json()
-    assert body["department"]["code"] == rules.route(grid_area_chains_for(rt, grid.code), category).department.code
+    assert body["department"]["code"] == rules.route(area_chain(rt.index.get(), grid.code), category).department.code
     bad = client.get(f"/api/v1/route?grid=220112999999001&category={category}")
     assert bad.status_code == 422 and "grid" in bad.get_json()["error"]["fields"]
     bad = client.get(f"/api/v1/route?grid={grid.code}&category=99999")
     assert bad.status_code == 422 and "category" in bad.get_json()["error"]["fields"]
     assert client.get("/api/v1/route?grid=x").status_code == 422
-
-
-def grid_area_chains_for(rt, code):
-    from gridsvc.catalogue import area_chain
-
-    return area_chain(rt.index.get(), code)
 
 
 def test_cli_coverage_and_loads(runner, sample_app, tmp_path):
@@ -162,19 +212,27 @@ def test_cli_coverage_and_loads(runner, sample_app, tmp_path):
     assert result.exit_code == 1 and "Error:" in result.output
 
 
-def test_api_route_gives_deadlines_in_working_time(client, rt):
-    """A report received the afternoon before National Day is due after the holiday."""
-    from datetime import datetime
+def test_api_route_gives_deadlines_in_working_time(client, rt, sample_app):
+    """A report received the afternoon before the 2026 National Day holiday is due after it.
 
-    from gridsvc.worktime import CHINA
+    The expected moments are worked out by hand: 1.5 office hours are left on Wednesday
+    30 September after 16:00; 1-7 October are holidays; Thursday 8 October opens at 08:30.
+    """
+    from gridsvc.catalogue import load_catalogue
 
     grid = next(c for c in rt.index.get().cells if c.kind == "base")
-    with rt.sessions() as session:
-        # 1.5 office hours are left on 30 September after 16:00: a longer limit must cross the holiday.
-        hours = next(c for c in current_categories(session) if c.limit_unit == "hours" and 1.5 < c.limit_value <= 7)
+    data = read_json(CATALOGUE_FILE)
+    entry = next(c for c in data["categories"] if c["township_may_act"])
+    entry.update(limit_value=4, limit_unit="hours", urgent_limit_value=1, urgent_limit_unit="hours")
+    with rt.sessions.begin() as session:
+        load_catalogue(session, data)
     at = "2026-09-30T16:00:00%2B08:00"
-    body = client.get(f"/api/v1/route?grid={grid.code}&category={hours.code}&at={at}").get_json()
-    due = datetime.fromisoformat(body["deadlines"]["handling_due_at"])
-    expected = rt.calendar.add_working_hours(datetime(2026, 9, 30, 16, 0, tzinfo=CHINA), hours.limit_value)
-    assert due == expected and due.date().isoformat() >= "2026-10-08"
-    assert body["deadlines"]["calendar_official"] is True
+    body = client.get(f"/api/v1/route?grid={grid.code}&category={entry['code']}&at={at}").get_json()
+    deadlines = body["deadlines"]
+    assert deadlines["received_at"] == "2026-09-30T16:00:00+08:00"
+    assert deadlines["handling_due_at"] == "2026-10-08T11:00:00+08:00"
+    assert deadlines["urgent_handling_due_at"] == "2026-09-30T17:00:00+08:00"
+    assert deadlines["calendar_official"] is True
+    late = client.get(f"/api/v1/route?grid={grid.code}&category={entry['code']}&at=2099-12-30T16:00:00%2B08:00")
+    assert late.get_json()["deadlines"]["calendar_official"] is False  # no notice for 2099 yet
+    assert client.get(f"/api/v1/route?grid={grid.code}&category={entry['code']}&at=9999-12-31").status_code == 422

@@ -22,7 +22,7 @@ CATEGORIES = {
         CategoryInfo("01001", "邻里纠纷", "Neighbour disputes", "governance", True),
         CategoryInfo("03001", "低保救助", "Minimum living allowance", "services", True),
         CategoryInfo("03002", "控辍保学", "School drop-outs", "services", True),
-        CategoryInfo("05001", "违法建设", "Illegal building", "enforcement", False, "administrative_penalty"),
+        CategoryInfo("05001", "违法建设", "Illegal building", "enforcement", False),
         CategoryInfo("05002", "占道经营", "Street vending", "enforcement", True),
     ]
 }
@@ -60,6 +60,13 @@ def test_reserved_matter_skips_township_rules_and_goes_to_county(responsibility)
     route = responsibility.route(AREAS, "05001")
     assert route.department.code == f"{COUNTY}-ZJ"
     assert route.reserved_to_county and route.rule.area_code == COUNTY
+
+
+def test_a_domain_catch_all_never_answers_for_a_reserved_power():
+    rules = [r for r in RULES if r.subject != "05001"] + [Rule(COUNTY, "domain", "enforcement", f"{COUNTY}-ZJ")]
+    responsibility = ResponsibilityList(rules, DEPARTMENTS, CATEGORIES)
+    assert responsibility.route(AREAS, "05001") is None  # shows up as a coverage gap
+    assert responsibility.route(AREAS, "05002").department.code == f"{TOWN}-ZHZF"
 
 
 def test_category_rule_beats_domain_rule_in_the_same_area():

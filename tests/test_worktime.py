@@ -44,6 +44,20 @@ def test_hours_into_an_adjusted_saturday():
     assert CAL.add_working_hours(at("2026-10-09", "17:00"), 1) == at("2026-10-10", "09:00")
 
 
+def test_a_deadline_falls_on_the_closing_minute_not_after_lunch():
+    assert CAL.add_working_hours(at("2026-11-25", "10:00"), 2) == at("2026-11-25", "12:00")
+    assert CAL.add_working_hours(at("2026-11-25", "12:00"), 0.5) == at("2026-11-25", "14:00")
+    assert CAL.add_working_hours(at("2026-11-25", "17:30"), 0.5) == at("2026-11-26", "09:00")
+
+
+def test_long_spans_are_counted_whole():
+    start, end = at("2026-01-05", "08:30"), at("2036-01-05", "08:30")  # ten years
+    days = sum(CAL.is_workday(start.date() + timedelta(days=i)) for i in range((end - start).days))
+    assert CAL.working_seconds_between(start, end) == days * 7.5 * 3600
+    with pytest.raises(ValueError, match="finite"):
+        CAL.add_working_hours(start, float("inf"))
+
+
 def test_lunch_break_and_evening_do_not_count():
     assert CAL.add_working_hours(at("2026-11-25", "11:30"), 1) == at("2026-11-25", "14:00")
     assert CAL.add_working_hours(at("2026-11-25", "20:00"), 0.5) == at("2026-11-26", "09:00")
@@ -75,12 +89,13 @@ def test_any_time_zone_in_china_time_out():
 
 
 def test_year_without_notice_falls_back_to_weekdays_and_says_so():
-    day = date(2027, 1, 1)  # the 2027 notice is not in the package yet
+    day = date(2099, 1, 1)  # no notice for 2099 in any calendar package
     assert not CAL.is_official(day)
-    assert CAL.is_workday(day)  # a Friday, by the weekday rule
-    declared = WorkCalendar(overrides={day: False})
+    assert CAL.is_workday(day)  # a Thursday, by the weekday rule
+    assert not CAL.is_workday(date(2099, 1, 3))  # a Saturday
+    declared = WorkCalendar(overrides={day: False, date(2099, 1, 2): False})
     assert declared.is_official(day) and not declared.is_workday(day)
-    assert declared.add_working_hours(at("2026-12-31", "17:00"), 1) == at("2027-01-04", "09:00")
+    assert declared.add_working_hours(at("2098-12-31", "17:00"), 1) == at("2099-01-05", "09:00")
 
 
 def test_custom_office_hours():
@@ -89,9 +104,13 @@ def test_custom_office_hours():
     assert summer.add_working_hours(at("2026-07-01", "11:00"), 2) == at("2026-07-01", "15:30")
     with pytest.raises(ValueError):
         OfficeHours(((time(13, 0), time(12, 0)),))
+    assert OfficeHours.parse("08:00-12:00, 14:30-18:00") == summer.office_hours
+    for bad in ("8-12", "08:00-12:00-13:00", "13:00-12:00", ""):
+        with pytest.raises(ValueError):
+            OfficeHours.parse(bad)
 
 
 def test_no_working_time_at_all_is_an_error():
     always_off = {date(2026, 1, 1) + timedelta(days=i): False for i in range(4 * 366)}
-    with pytest.raises(ValueError, match="no working time"):
+    with pytest.raises(ValueError, match="more than three years ahead"):
         WorkCalendar(overrides=always_off).add_working_hours(at("2026-01-01", "09:00"), 1)
