@@ -33,6 +33,20 @@ class Base(DeclarativeBase):
     pass
 
 
+def versioned_by_code(table: str) -> tuple:
+    """Constraints of a versioned table: (code, version) unique, at most one current row per code."""
+    return (
+        sa.UniqueConstraint("code", "version", name=f"uq_{table}_code_version"),
+        sa.Index(
+            f"uq_{table}_current_code",
+            "code",
+            unique=True,
+            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL"),
+        ),
+    )
+
+
 class AdminUnit(Base):
     """County, township (乡镇/街道) or village (村/社区), keyed by its 12-digit 统计用区划代码.
 
@@ -86,14 +100,7 @@ class GridCell(Base):
     village: Mapped[AdminUnit] = relationship()
 
     __table_args__ = (
-        sa.UniqueConstraint("code", "version", name="uq_grid_cells_code_version"),
-        sa.Index(
-            "uq_grid_cells_current_code",
-            "code",
-            unique=True,
-            postgresql_where=sa.text("valid_to IS NULL"),
-            sqlite_where=sa.text("valid_to IS NULL"),
-        ),
+        *versioned_by_code("grid_cells"),
         sa.CheckConstraint(f"kind IN {GRID_KINDS!r}", name="ck_grid_cells_kind"),
     )
 
@@ -155,14 +162,7 @@ class Category(Base):
     valid_to: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (
-        sa.UniqueConstraint("code", "version", name="uq_categories_code_version"),
-        sa.Index(
-            "uq_categories_current_code",
-            "code",
-            unique=True,
-            postgresql_where=sa.text("valid_to IS NULL"),
-            sqlite_where=sa.text("valid_to IS NULL"),
-        ),
+        *versioned_by_code("categories"),
         sa.CheckConstraint(f"domain IN {DOMAINS!r}", name="ck_categories_domain"),
         sa.CheckConstraint(f"limit_unit IN {CATEGORY_LIMIT_UNITS!r}", name="ck_categories_limit_unit"),
     )
