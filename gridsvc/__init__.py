@@ -40,12 +40,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar)
 
     from gridsvc.api import api
+    from gridsvc.auth_api import auth_api
     from gridsvc.catalogue_api import catalogue_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
 
     app.register_blueprint(api)
     app.register_blueprint(catalogue_api)
+    app.register_blueprint(auth_api)
     register_error_handlers(app)
     register_commands(app)
     return app

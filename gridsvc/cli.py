@@ -50,9 +50,10 @@ def main() -> None:
 
 def register_commands(app) -> None:
     """Attach the commands to the app's CLI (what `gridsvc` and Flask's test runner call)."""
+    from gridsvc.accounts_cli import users
     from gridsvc.catalogue_cli import catalogue
 
-    for command in (db, fixtures, admin, grids, locate_command, catalogue):
+    for command in (db, fixtures, admin, grids, locate_command, catalogue, users):
         app.cli.add_command(command)
 
 

@@ -15,9 +15,13 @@ from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
+        retry_after_s: int | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+        self.retry_after_s = retry_after_s
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -27,7 +31,10 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        response = jsonify(error_body(exc.code, exc.message, exc.fields))
+        if exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response, exc.status
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):

@@ -212,3 +212,68 @@ class ResponsibilityRule(Base):
         sa.UniqueConstraint("area_code", "subject_kind", "subject", name="uq_responsibility_rules_area_subject"),
         sa.CheckConstraint("subject_kind IN ('category', 'domain')", name="ck_responsibility_rules_kind"),
     )
+
+
+# -- users, tokens and sign-in throttling (issue 3, item 4) ----------------------------------
+
+ROLES = (
+    "grid_worker",  # 网格员
+    "township_commander",  # 乡镇综治中心指挥长
+    "department_handler",  # 职能部门承办人
+    "enforcement_officer",  # 执法队员
+    "county_supervisor",  # 县级督办
+    "administrator",
+)
+
+
+class User(Base):
+    """A person who signs in with a phone number. Their jurisdiction is an area (admin code),
+    a set of grids, or a department, as their role needs (gridsvc.accounts.Jurisdiction)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    admin_code: Mapped[str | None] = mapped_column(sa.String(12), sa.ForeignKey("admin_units.code"))
+    department_code: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"))
+    grid_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_users_role"),)
+
+
+class AuthToken(Base):
+    """An issued token, stored as its SHA-256 only: a stolen database yields no usable token.
+
+    Opaque tokens rather than self-contained ones, so that signing out and an
+    administrator's revocation (a lost phone) take effect at once.
+    """
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))  # 'access' | 'refresh'
+    device_id: Mapped[str | None] = mapped_column(sa.String(100))
+    issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, by the phone number tried and the client address (throttling)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(sa.String(20), index=True)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    succeeded: Mapped[bool] = mapped_column(sa.Boolean)

@@ -1,0 +1,239 @@
+"""Users, sign-in, tokens and jurisdiction: who may see and do what, and where.
+
+- Passwords are hashed with scrypt (Werkzeug's default KDF), never stored.
+- Sign-in answers an access token (short-lived, for every request) and a
+  refresh token (long-lived, to get a new pair without the password): the
+  same scheme serves the web screen and a phone with patchy signal. Tokens are
+  opaque random strings stored as SHA-256, so signing out and an
+  administrator's revocation of a lost phone take effect at once.
+- Throttling: after `MAX_FAILURES` failed attempts within `WINDOW` for one
+  phone number, or `MAX_FAILURES_PER_ADDRESS` from one client address, sign-in
+  is refused until the window has passed; the attempts are in the database,
+  so every server process counts the same.
+- Jurisdiction: a user sees and acts inside an area (an administrative code
+  prefix: a township commander their township, a county supervisor their
+  county), a set of grids (a grid worker), or a department (a handler or an
+  enforcement officer). Administrators see everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gridsvc.models import ROLES, AdminUnit, AuthToken, Department, LoginAttempt, User
+from gridsvc.network import as_utc, current_cells_query, utcnow
+
+ACCESS_LIFETIME = timedelta(hours=2)
+REFRESH_LIFETIME = timedelta(days=30)
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES = 5
+MAX_FAILURES_PER_ADDRESS = 20
+MIN_PASSWORD_LENGTH = 10
+PHONE = re.compile(r"^1\d{10}$")  # a mainland mobile number
+_AREA_ROLES = ("township_commander", "county_supervisor")
+_DEPARTMENT_ROLES = ("department_handler", "enforcement_officer")
+# Hash a password even for an unknown phone number, so timing does not tell which numbers exist.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+class AccountError(ValueError):
+    """A user that cannot be created as asked."""
+
+
+class SignInRefused(Exception):
+    """Wrong phone number or password, an inactive user, or a bad token: one answer for all."""
+
+
+class SignInThrottled(Exception):
+    def __init__(self, retry_after_s: int):
+        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """Where a user may see and act."""
+
+    everywhere: bool = False
+    area_prefix: str | None = None  # e.g. '220112100' for a township, '220112' for a county
+    grid_codes: frozenset[str] = frozenset()
+    department_code: str | None = None
+
+    def covers_area(self, code: str) -> bool:
+        """True for an administrative unit or grid code inside the jurisdiction."""
+        if self.everywhere:
+            return True
+        if self.area_prefix is not None:
+            return code.startswith(self.area_prefix)
+        return code in self.grid_codes
+
+    def covers_department(self, department_code: str) -> bool:
+        return self.everywhere or self.department_code == department_code
+
+
+def area_prefix(admin_code: str, level: str) -> str:
+    """The code prefix shared by everything inside a unit (county 6, township 9, village 12 digits)."""
+    return admin_code[: {"county": 6, "township": 9, "village": 12}[level]]
+
+
+def jurisdiction_of(session: Session, user: User) -> Jurisdiction:
+    if user.role == "administrator":
+        return Jurisdiction(everywhere=True)
+    if user.role in _DEPARTMENT_ROLES:
+        return Jurisdiction(department_code=user.department_code)
+    if user.role == "grid_worker":
+        return Jurisdiction(grid_codes=frozenset(user.grid_codes))
+    unit = session.get(AdminUnit, user.admin_code)
+    return Jurisdiction(area_prefix=area_prefix(unit.code, unit.level))
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    phone: str,
+    name: str,
+    role: str,
+    password: str,
+    admin_code: str | None = None,
+    department_code: str | None = None,
+    grid_codes: list[str] | tuple[str, ...] = (),
+) -> User:
+    """Create a user whose jurisdiction fits their role; refuses what would be meaningless."""
+    if not PHONE.match(phone or ""):
+        raise AccountError("phone must be an 11-digit mainland mobile number")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
+        raise AccountError(f"a user with phone {phone} exists already")
+    _check_jurisdiction(session, role, admin_code, department_code, list(grid_codes))
+    user = User(
+        phone=phone, name=name, role=role, admin_code=admin_code, department_code=department_code,
+        grid_codes=list(grid_codes), password_hash=generate_password_hash(password), active=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _check_jurisdiction(session, role, admin_code, department_code, grid_codes) -> None:
+    if role in _AREA_ROLES:
+        unit = session.get(AdminUnit, admin_code) if admin_code else None
+        wanted = "township" if role == "township_commander" else "county"
+        if unit is None or unit.level != wanted:
+            raise AccountError(f"a {role} needs the code of their {wanted}")
+    if role in _DEPARTMENT_ROLES and (not department_code or session.get(Department, department_code) is None):
+        raise AccountError(f"a {role} needs a known department")
+    if role == "grid_worker":
+        known = {c.code for c in session.scalars(current_cells_query())}
+        if not grid_codes or not set(grid_codes) <= known:
+            raise AccountError("a grid_worker needs one or more current grid codes")
+
+
+# -- sign-in and tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    user: User
+
+
+def sign_in(
+    session: Session, phone: str, password: str, device_id: str | None, remote_addr: str | None
+) -> TokenPair:
+    """Check the password (throttled) and issue a token pair. The caller commits either way:
+    failed attempts must be kept, or throttling would count nothing."""
+    now = utcnow()
+    _refuse_if_throttled(session, phone, remote_addr, now)
+    user = session.scalar(sa.select(User).where(User.phone == phone))
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = bool(user and user.active and valid)
+    session.add(LoginAttempt(phone=(phone or "")[:20], remote_addr=remote_addr, at=now, succeeded=ok))
+    session.flush()
+    if not ok:
+        raise SignInRefused()
+    return _issue(session, user, device_id, now)
+
+
+def _refuse_if_throttled(session: Session, phone: str, remote_addr: str | None, now: datetime) -> None:
+    since = now - WINDOW
+    failures = sa.select(LoginAttempt.at).where(LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+    for column, value, limit in (
+        (LoginAttempt.phone, phone, MAX_FAILURES),
+        (LoginAttempt.remote_addr, remote_addr, MAX_FAILURES_PER_ADDRESS),
+    ):
+        if value is None:
+            continue
+        times = sorted(as_utc(t) for t in session.scalars(failures.where(column == value)))
+        if len(times) >= limit:
+            retry_after = (times[-limit] + WINDOW - now).total_seconds()
+            raise SignInThrottled(max(1, int(retry_after) + 1))
+
+
+def _issue(session: Session, user: User, device_id: str | None, now: datetime) -> TokenPair:
+    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add_all([
+        AuthToken(user_id=user.id, token_hash=_digest(access), kind="access", device_id=device_id,
+                  issued_at=now, expires_at=now + ACCESS_LIFETIME),
+        AuthToken(user_id=user.id, token_hash=_digest(refresh), kind="refresh", device_id=device_id,
+                  issued_at=now, expires_at=now + REFRESH_LIFETIME),
+    ])
+    session.flush()
+    return TokenPair(access, refresh, now + ACCESS_LIFETIME, now + REFRESH_LIFETIME, user)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _valid_token(session: Session, token: str, kind: str) -> AuthToken:
+    stored = session.scalar(sa.select(AuthToken).where(AuthToken.token_hash == _digest(token or "")))
+    if (
+        stored is None or stored.kind != kind or stored.revoked_at is not None
+        or as_utc(stored.expires_at) <= utcnow() or not stored.user.active
+    ):
+        raise SignInRefused()
+    return stored
+
+
+def user_for_token(session: Session, access_token: str) -> User:
+    """The user an access token belongs to, or SignInRefused."""
+    return _valid_token(session, access_token, "access").user
+
+
+def refresh(session: Session, refresh_token: str) -> TokenPair:
+    """A new pair for a valid refresh token; the old refresh token is used up."""
+    stored = _valid_token(session, refresh_token, "refresh")
+    now = utcnow()
+    stored.revoked_at = now
+    return _issue(session, stored.user, stored.device_id, now)
+
+
+def sign_out(session: Session, access_token: str) -> None:
+    """Revoke every token of the device the access token was issued to."""
+    stored = _valid_token(session, access_token, "access")
+    revoke(session, stored.user, stored.device_id)
+
+
+def revoke(session: Session, user: User, device_id: str | None = None) -> int:
+    """Revoke a user's live tokens (of one device, or all of them): a lost phone, a leaver."""
+    query = sa.update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+    if device_id is not None:
+        query = query.where(AuthToken.device_id == device_id)
+    return session.execute(query.values(revoked_at=utcnow())).rowcount
