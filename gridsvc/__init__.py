@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from gridsvc.api import api
     from gridsvc.auth_api import auth_api
+    from gridsvc.cases_api import cases_api
     from gridsvc.catalogue_api import catalogue_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(catalogue_api)
     app.register_blueprint(auth_api)
+    app.register_blueprint(cases_api)
     register_error_handlers(app)
     register_commands(app)
     return app

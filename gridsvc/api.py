@@ -35,7 +35,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 DATUM_HELP = "wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>"
 
 
-class _CrsField(fields.String):
+class CrsField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return parse_crs(super()._deserialize(value, attr, data, **kwargs))
@@ -49,7 +49,7 @@ class LocateQuery(Schema):
 
     lon = fields.Float(required=True, allow_nan=True)  # NaN/inf get the same reason as in the CLI
     lat = fields.Float(required=True, allow_nan=True)
-    crs = _CrsField(required=True, metadata={"description": DATUM_HELP})
+    crs = CrsField(required=True, metadata={"description": DATUM_HELP})
     accuracy = fields.Float(load_default=None, allow_nan=True)
 
 
@@ -74,8 +74,8 @@ class BboxQuery(Schema):
         unknown = EXCLUDE
 
     bbox = fields.String(load_default=None)
-    crs = _CrsField(load_default=None)
-    out_crs = _CrsField(load_default=None, metadata={"description": "datum of the output, e.g. gcj02 for AMap"})
+    crs = CrsField(load_default=None)
+    out_crs = CrsField(load_default=None, metadata={"description": "datum of the output, e.g. gcj02 for AMap"})
 
     @validates_schema
     def _bbox_shape(self, data, **_):

@@ -50,7 +50,7 @@ class RefreshBody(Schema):
     refresh_token = fields.String(required=True, validate=Length(1, 200))
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "请求体须为 JSON 对象 / the body must be a JSON object")
@@ -70,7 +70,7 @@ def _pair(pair: TokenPair) -> dict:
 
 @auth_api.post("/auth/login")
 def login():
-    body = LoginBody().load(_json_body())
+    body = LoginBody().load(json_body())
     with runtime().sessions() as session:
         try:
             pair = sign_in(session, body["phone"], body["password"], body["device_id"], request.remote_addr)
@@ -86,7 +86,7 @@ def login():
 
 @auth_api.post("/auth/refresh")
 def refresh_tokens():
-    body = RefreshBody().load(_json_body())
+    body = RefreshBody().load(json_body())
     with runtime().sessions.begin() as session:
         try:
             return jsonify(_pair(refresh(session, body["refresh_token"])))

@@ -28,6 +28,10 @@ class Settings:
     index_refresh_seconds: float = 2.0
     # Validation: overlaps, gaps and spill-outs smaller than this are ignored (square metres).
     area_tolerance_m2: float = 1.0
+    # Intake: an open case of the same category this near (metres) and this recent (hours)
+    # makes a new report a possible duplicate.
+    duplicate_distance_m: float = 50.0
+    duplicate_window_hours: float = 24.0
     # Office hours of working days, in China time: deadlines are counted in them.
     office_hours: str = "08:30-12:00,13:30-17:30"
 

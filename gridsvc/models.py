@@ -277,3 +277,68 @@ class LoginAttempt(Base):
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     succeeded: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+# -- cases and their record (issue 3, items 5 and 8) ------------------------------------------
+
+CASE_STATUSES = ("reported",)  # the workflow (issue 3, item 6) adds the later stages
+
+
+class Case(Base):
+    """事件/案卷: one report and everything decided about it.
+
+    The phone's `client_uuid` is the idempotency key (unique), as in ODK
+    Central: a retried submission finds its case instead of making another.
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tracking_no: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    client_uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    category_code: Mapped[str] = mapped_column(sa.String(5), index=True)
+    category_version: Mapped[int] = mapped_column(sa.Integer)
+    description: Mapped[str] = mapped_column(sa.Text)
+    urgent: Mapped[bool] = mapped_column(sa.Boolean)
+    input_x: Mapped[float] = mapped_column(sa.Float)
+    input_y: Mapped[float] = mapped_column(sa.Float)
+    input_crs: Mapped[str] = mapped_column(sa.String(20))
+    lon: Mapped[float] = mapped_column(sa.Float)
+    lat: Mapped[float] = mapped_column(sa.Float)
+    location = mapped_column(Geometry("POINT", srid=STORAGE_EPSG, spatial_index=True), nullable=False)
+    accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
+    reported_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))  # the phone's clock
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)  # the server's
+    grid_code: Mapped[str | None] = mapped_column(sa.String(15), index=True)
+    village_code: Mapped[str | None] = mapped_column(sa.String(12))
+    township_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    county_code: Mapped[str | None] = mapped_column(sa.String(12))
+    locate_match: Mapped[str] = mapped_column(sa.String(10))
+    flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    department_code: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"))
+    reserved_to_county: Mapped[bool] = mapped_column(sa.Boolean)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    handling_due_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """One entry of a case's record: append-only and hash-chained, so tampering shows."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)

@@ -79,8 +79,10 @@ def database_url(request, tmp_path_factory):
 
 def _wipe(engine) -> None:
     with engine.begin() as conn:
-        for table in ("login_attempts", "auth_tokens", "users", "responsibility_rules", "teams", "departments",
-                      "categories", "category_majors"):
+        for table in (
+            "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules", "teams",
+            "departments", "categories", "category_majors",
+        ):
             conn.execute(sa.text(f"DELETE FROM {table}"))
         conn.execute(sa.text("DELETE FROM grid_cells"))
         conn.execute(sa.text("UPDATE admin_units SET parent_code = NULL"))

@@ -1,0 +1,215 @@
+"""Intake (乡镇前台综合受理): a geotagged report becomes a case, once.
+
+One call does what the front desk does: convert the point from its datum,
+locate it on the grid network, route it by the responsibility list, set the
+handling deadline in working time, flag what a commander must look at, give
+a public tracking number, and open the case's record, all in one transaction.
+
+The phone's client UUID makes retries safe (as in ODK Central): the same
+UUID with the same content returns the existing case; with other content it
+is a conflict. The database's unique constraint settles concurrent retries:
+the loser of the race finds the winner's case.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import shapely
+import sqlalchemy as sa
+from geoalchemy2.shape import from_shape
+from sqlalchemy.orm import Session
+
+from gridsvc import case_record
+from gridsvc.accounts import jurisdiction_of
+from gridsvc.catalogue import area_chain, current_categories, responsibility_list
+from gridsvc.config import Settings
+from gridsvc.geo import metric
+from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
+from gridsvc.geo.locate import GridIndex
+from gridsvc.locate_service import check_accuracy, storage_point
+from gridsvc.models import Case, User
+from gridsvc.network import as_utc, utcnow
+from gridsvc.worktime import CHINA, WorkCalendar
+
+# Flags a commander must look at (the case desk's "flagged" queue).
+LOCATION_UNCONFIRMED = "location_unconfirmed"  # boundary, nearest or none: confirm the grid
+ACCURACY_CROSSES_BOUNDARY = "accuracy_crosses_boundary"
+POSSIBLE_DUPLICATE = "possible_duplicate"
+NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
+OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
+UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
+_OPEN_STATUSES = ("reported",)
+
+
+class ReportError(ValueError):
+    """A report that cannot become a case; `field` names the offending input."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+class ReportConflict(Exception):
+    """The client UUID is already used by a report with other content."""
+
+
+@dataclass(frozen=True)
+class Report:
+    client_uuid: str
+    category_code: str
+    description: str
+    x: float
+    y: float
+    crs: InputCRS
+    accuracy_m: float | None = None
+    reported_at: datetime | None = None
+    urgent: bool = False
+
+    def content_hash(self, reporter_id: int) -> str:
+        content = {
+            "reporter": reporter_id, "category": self.category_code, "description": self.description,
+            "x": self.x, "y": self.y, "crs": str(self.crs), "accuracy": self.accuracy_m,
+            "reported_at": as_utc(self.reported_at).isoformat() if self.reported_at else None,
+            "urgent": self.urgent,
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What intake needs besides the session: the running index, calendar and settings."""
+
+    index: GridIndex
+    calendar: WorkCalendar
+    settings: Settings
+
+
+def submit(session: Session, intake: Intake, reporter: User, report: Report) -> tuple[Case, bool]:
+    """The case for a report, and whether it was created now (False: a retry of an earlier one).
+
+    Commits on success; raises ReportError, ReportConflict.
+    """
+    _check_uuid(report.client_uuid)
+    content_hash = report.content_hash(reporter.id)
+    existing = _existing(session, report.client_uuid, content_hash)
+    if existing is not None:
+        return existing, False
+    try:
+        case = _new_case(session, intake, reporter, report, content_hash)
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()  # a concurrent retry won the race: its case is ours
+        existing = _existing(session, report.client_uuid, content_hash)
+        if existing is None:
+            raise
+        return existing, False
+    return case, True
+
+
+def _check_uuid(value: str) -> None:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise ReportError("client_uuid", "must be a UUID made by the client") from None
+
+
+def _existing(session: Session, client_uuid: str, content_hash: str) -> Case | None:
+    case = session.scalar(sa.select(Case).where(Case.client_uuid == client_uuid))
+    if case is not None and case.content_hash != content_hash:
+        raise ReportConflict(f"client_uuid {client_uuid} was used for a different report")
+    return case
+
+
+def _new_case(session: Session, intake: Intake, reporter: User, report: Report, content_hash: str) -> Case:
+    category = next((c for c in current_categories(session) if c.code == report.category_code), None)
+    if category is None:
+        raise ReportError("category", f"{report.category_code} is not in the current catalogue")
+    if not report.description.strip():
+        raise ReportError("description", "describe what was seen")
+    try:
+        check_accuracy(report.accuracy_m, intake.settings.max_accuracy_m)
+        lon, lat = storage_point(report.x, report.y, report.crs)
+    except ValueError as exc:
+        raise ReportError(getattr(exc, "field", "lon"), str(exc)) from exc
+    received = utcnow()
+    located = intake.index.locate(lon, lat, accuracy_m=report.accuracy_m)
+    flags = _location_flags(located)
+    grid = located.grid
+    areas = area_chain(intake.index, grid.code) if grid else []
+    route = responsibility_list(session).route(areas, category.code) if areas else None
+    if route is None:
+        flags.append(NO_RESPONSIBLE_DEPARTMENT)
+    if reporter.role == "grid_worker" and not (grid and jurisdiction_of(session, reporter).covers_area(grid.code)):
+        flags.append(OUTSIDE_OWN_GRIDS)
+    duplicates = _possible_duplicates(session, intake.settings, category.code, lon, lat, received)
+    if duplicates:
+        flags.append(POSSIBLE_DUPLICATE)
+    value, unit = (
+        (category.urgent_limit_value, category.urgent_limit_unit)
+        if report.urgent and category.urgent_limit_unit else (category.limit_value, category.limit_unit)
+    )
+    due = intake.calendar.add(received, value, unit)
+    if not intake.calendar.is_official(due.astimezone(CHINA).date()):
+        flags.append(UNOFFICIAL_CALENDAR)
+    case = Case(
+        tracking_no=_tracking_number(received), client_uuid=report.client_uuid, content_hash=content_hash,
+        reporter_id=reporter.id, category_code=category.code, category_version=category.version,
+        description=report.description.strip(), urgent=report.urgent, input_x=report.x, input_y=report.y,
+        input_crs=str(report.crs), lon=lon, lat=lat,
+        location=from_shape(shapely.Point(lon, lat), srid=STORAGE_EPSG), accuracy_m=report.accuracy_m,
+        reported_at=as_utc(report.reported_at) if report.reported_at else None, received_at=received,
+        grid_code=grid.code if grid else None, village_code=areas[1] if len(areas) > 1 else None,
+        township_code=areas[2] if len(areas) > 2 else None, county_code=areas[3] if len(areas) > 3 else None,
+        locate_match=located.match, flags=flags, department_code=route.department.code if route else None,
+        reserved_to_county=bool(route and route.reserved_to_county), status="reported",
+        handling_due_at=due,
+    )
+    session.add(case)
+    session.flush()
+    case_record.append(
+        session, case.id, received, "report", actor_id=reporter.id, to_status="reported",
+        data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
+              "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
+    )
+    return case
+
+
+def _location_flags(located) -> list[str]:
+    flags = []
+    if located.match != "inside":
+        flags.append(LOCATION_UNCONFIRMED)
+    base_touched = {c.code for c in located.accuracy_cells if c.kind == "base"}
+    if len(base_touched) > 1:
+        flags.append(ACCURACY_CROSSES_BOUNDARY)
+    return flags
+
+
+def _possible_duplicates(session: Session, settings: Settings, category_code: str, lon: float, lat: float,
+                         received: datetime) -> list[str]:
+    """Tracking numbers of open cases of the same category, near in space (metres) and time."""
+    reach = settings.duplicate_distance_m
+    dlon, dlat = metric.degree_window(lat, reach)
+    since = received - timedelta(hours=settings.duplicate_window_hours)
+    nearby = session.execute(
+        sa.select(Case.tracking_no, Case.lon, Case.lat)
+        .where(Case.category_code == category_code, Case.status.in_(_OPEN_STATUSES), Case.received_at >= since)
+        .where(Case.lon.between(lon - dlon, lon + dlon), Case.lat.between(lat - dlat, lat + dlat))
+    ).all()
+    here = shapely.Point(lon, lat)
+    return sorted(
+        number for number, other_lon, other_lat in nearby
+        if metric.distance_m(here, shapely.Point(other_lon, other_lat)) <= reach
+    )
+
+
+def _tracking_number(received: datetime) -> str:
+    """Public, short, not guessable: the China date and 8 random base-32 characters."""
+    suffix = base64.b32encode(secrets.token_bytes(5)).decode()
+    return f"{received.astimezone(CHINA):%Y%m%d}-{suffix}"

@@ -1,0 +1,163 @@
+"""Intake: a report becomes one case, routed, with a deadline and a sealed record (both backends)."""
+
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from gridsvc import case_record
+from gridsvc.accounts import create_user
+from gridsvc.catalogue import area_chain, current_categories, responsibility_list
+from gridsvc.geo.crs import from_cgcs2000, parse_crs
+from gridsvc.intake import Intake, Report, submit
+from gridsvc.models import Case, CaseEvent, User
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def desk(sample_app, rt):
+    """A grid worker of one 齐家镇 grid, commanders of 齐家镇 and 鹿乡镇, and signed-in clients."""
+    index = rt.index.get()
+    position = next(i for i, c in enumerate(index.cells) if c.code.startswith("220112100") and c.kind == "base")
+    grid = index.cells[position]
+    with rt.sessions.begin() as session:
+        create_user(session, "13800000003", "网格员小王", "grid_worker", PASSWORD, grid_codes=[grid.code])
+        create_user(session, "13800000001", "齐家指挥长", "township_commander", PASSWORD, admin_code="220112100000")
+        create_user(session, "13800000002", "鹿乡指挥长", "township_commander", PASSWORD, admin_code="220112102000")
+        category = next(c for c in current_categories(session) if c.township_may_act)
+    client = sample_app.test_client()
+
+    def headers(phone):
+        body = client.post("/api/v1/auth/login", json={"phone": phone, "password": PASSWORD}).get_json()
+        return {"Authorization": f"Bearer {body['access_token']}"}
+
+    centre = index.geometry(position).representative_point()
+    return {"grid": grid, "category": category.code, "client": client, "headers": headers, "point": centre}
+
+
+def report_body(desk, **changes):
+    x, y = from_cgcs2000(desk["point"].x, desk["point"].y, parse_crs("gcj02"))  # what AMap reports
+    return {"client_uuid": str(uuid.uuid4()), "category": desk["category"], "description": "路边堆放垃圾",
+            "lon": x, "lat": y, "crs": "gcj02", "accuracy": 5, "reported_at": "2026-11-25T10:00:00+08:00",
+            **changes}
+
+
+def test_report_becomes_a_routed_case_with_a_record(desk, rt):
+    client, headers = desk["client"], desk["headers"]("13800000003")
+    response = client.post("/api/v1/reports", json=report_body(desk), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert case["grid"] == desk["grid"].code and case["locate_match"] == "inside"
+    assert case["township"] == "220112100000" and case["status"] == "reported"
+    with rt.sessions() as session:
+        expected = responsibility_list(session).route(area_chain(rt.index.get(), desk["grid"].code), desk["category"])
+    assert case["department"] == expected.department.code
+    assert case["flags"] == [] and case["handling_due_at"] > case["received_at"]
+    record = client.get(f"/api/v1/cases/{case['tracking_no']}/record", headers=headers).get_json()["record"]
+    assert [e["action"] for e in record] == ["report"] and record[0]["data"]["department"] == case["department"]
+
+
+def test_retry_returns_the_same_case_and_other_content_is_a_conflict(desk):
+    client, headers = desk["client"], desk["headers"]("13800000003")
+    body = report_body(desk)
+    first = client.post("/api/v1/reports", json=body, headers=headers)
+    again = client.post("/api/v1/reports", json=body, headers=headers)  # the phone never saw the answer
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["tracking_no"] == first.get_json()["tracking_no"]
+    changed = client.post("/api/v1/reports", json={**body, "description": "别的事"}, headers=headers)
+    assert changed.status_code == 409 and changed.get_json()["error"]["code"] == "client_uuid_conflict"
+
+
+def test_twenty_concurrent_retries_make_one_case(desk, rt):
+    with rt.sessions() as session:
+        reporter = session.scalar(sa.select(User).where(User.phone == "13800000003"))
+        session.expunge(reporter)
+    body = report_body(desk)
+    report = Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
+                    parse_crs("gcj02"), 5.0)
+    intake = Intake(rt.index.get(), rt.calendar, rt.settings)
+    results, errors = [], []
+    barrier = threading.Barrier(20)
+
+    def send():
+        barrier.wait()
+        try:
+            with rt.sessions() as session:
+                case, created = submit(session, intake, reporter, report)
+                results.append((case.tracking_no, created))
+        except Exception as exc:  # noqa: BLE001 - every failure is reported by the assertion below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({number for number, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == 1
+
+
+def test_commander_of_another_township_gets_404(desk):
+    client = desk["client"]
+    case = client.post("/api/v1/reports", json=report_body(desk), headers=desk["headers"]("13800000003")).get_json()
+    own = desk["headers"]("13800000001")
+    other = desk["headers"]("13800000002")
+    assert client.get(f"/api/v1/cases/{case['tracking_no']}", headers=own).status_code == 200
+    for path in (f"/api/v1/cases/{case['tracking_no']}", f"/api/v1/cases/{case['tracking_no']}/record"):
+        response = client.get(path, headers=other)
+        assert response.status_code == 404 and case["description"] not in response.get_data(as_text=True)
+    assert client.get(f"/api/v1/cases/{case['tracking_no']}").status_code == 401
+
+
+def test_flags_for_location_outside_own_grids_and_duplicates(desk, rt):
+    client, headers = desk["client"], desk["headers"]("13800000003")
+    far = client.post("/api/v1/reports", json=report_body(desk, lon=116.39, lat=39.9, crs="wgs84"),
+                      headers=headers).get_json()
+    assert far["grid"] is None and far["locate_match"] == "none"
+    assert {"location_unconfirmed", "no_responsible_department", "outside_own_grids"} <= set(far["flags"])
+    first = client.post("/api/v1/reports", json=report_body(desk), headers=headers).get_json()
+    second = client.post("/api/v1/reports", json=report_body(desk), headers=headers).get_json()
+    assert "possible_duplicate" not in first["flags"] and "possible_duplicate" in second["flags"]
+    record = client.get(f"/api/v1/cases/{second['tracking_no']}/record", headers=headers).get_json()["record"]
+    assert record[0]["data"]["possible_duplicates"] == [first["tracking_no"]]
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"client_uuid": "not-a-uuid"}, "client_uuid"),
+    ({"category": "99999"}, "category"),
+    ({"lat": 95, "crs": "wgs84"}, "lat"),
+    ({"accuracy": -1}, "accuracy"),
+    ({"crs": "mars"}, "crs"),
+    ({"description": "   "}, "description"),
+])
+def test_bad_reports_are_422_with_the_field_and_write_nothing(desk, rt, changes, field):
+    response = desk["client"].post("/api/v1/reports", json=report_body(desk, **changes),
+                                   headers=desk["headers"]("13800000003"))
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_reports_need_a_signed_in_user(desk):
+    assert desk["client"].post("/api/v1/reports", json=report_body(desk)).status_code == 401
+
+
+def test_tampering_with_the_record_is_detected(desk, rt, runner):
+    client, headers = desk["client"], desk["headers"]("13800000003")
+    client.post("/api/v1/reports", json=report_body(desk), headers=headers)
+    with rt.sessions.begin() as session:
+        case = session.scalar(sa.select(Case))
+        case_record.append(session, case.id, case.received_at, "note", note="第二条记录")
+    assert runner.invoke(args=["cases", "verify-record"]).exit_code == 0
+    with rt.sessions.begin() as session:  # someone edits history directly in the database
+        session.execute(sa.update(CaseEvent).where(CaseEvent.seq == 1).values(note="改过的"))
+    result = runner.invoke(args=["cases", "verify-record"])
+    assert result.exit_code == 1 and "entry 1" in result.output and "seal" in result.output
+    with rt.sessions() as session:
+        assert [p.seq for p in case_record.verify(session)] == [1]
