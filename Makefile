@@ -30,6 +30,7 @@ bench: setup
 	@scripts/ensure-postgis.sh
 	$(VENV)/bin/python -m bench.locate_bench $(BENCH_ARGS)
 	$(VENV)/bin/python -m bench.index_rebuild_bench
+	$(VENV)/bin/python -m bench.intake_bench
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

@@ -1,0 +1,121 @@
+"""Intake benchmark: the cost of accepting one report, next to a bare Flask JSON endpoint.
+
+    python -m bench.intake_bench [--reports 500] [--postgres-url URL]
+
+A report's intake validates the body, converts the point from GCJ-02,
+locates it, routes it, computes its deadline, checks for duplicates, writes
+the case and the first record entry, and commits. The baseline is a Flask
+endpoint in the same process that parses the same JSON body and answers it
+back, so the difference is what intake itself costs. Both go through Flask's
+test client (no network), on SpatiaLite and on PostGIS, in the same run.
+"""
+
+from __future__ import annotations
+
+# Import order: gridsvc.db must come first (see the comment there).
+import gridsvc.db  # noqa: F401
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, jsonify, request
+
+from bench.index_rebuild_bench import drop, postgis_url
+from bench.locate_bench import DEFAULT_POSTGRES_URL
+from fixtures.sample import load_sample
+from gridsvc import create_app, migrate
+from gridsvc.accounts import create_user
+from gridsvc.config import Settings
+from gridsvc.geo.crs import from_cgcs2000, parse_crs
+
+PASSWORD = "benchmark password"
+
+
+def bare_app() -> Flask:
+    app = Flask("baseline")
+
+    @app.post("/echo")
+    def echo():
+        return jsonify(request.get_json()), 201
+
+    return app
+
+
+def bodies(app, n: int) -> list[dict]:
+    """Reports at random points inside the sample county's cells, in GCJ-02 as a phone sends them."""
+    rt = app.extensions["gridsvc"]
+    index = rt.index.get()
+    rng = np.random.default_rng(0)
+    cells = [i for i, c in enumerate(index.cells) if c.kind == "base"]
+    with rt.sessions() as session:
+        from gridsvc.catalogue import current_categories
+
+        categories = [c.code for c in current_categories(session)]
+    out = []
+    for k in range(n):
+        point = index.geometry(int(rng.choice(cells))).representative_point()
+        x, y = from_cgcs2000(point.x + rng.normal(0, 1e-4), point.y + rng.normal(0, 1e-4), parse_crs("gcj02"))
+        out.append({"client_uuid": str(uuid.uuid4()), "category": categories[k % len(categories)],
+                    "description": "基准测试上报", "lon": x, "lat": y, "crs": "gcj02", "accuracy": 8})
+    return out
+
+
+def timed_posts(client, path: str, payloads: list[dict], headers: dict) -> list[float]:
+    elapsed = []
+    for body in payloads:
+        started = time.perf_counter_ns()
+        response = client.post(path, json=body, headers=headers)
+        elapsed.append((time.perf_counter_ns() - started) / 1000)
+        assert response.status_code == 201, response.get_json()
+    return elapsed
+
+
+def summary(values: list[float]) -> str:
+    p50, p99 = np.percentile(values, [50, 99])
+    return f"{statistics.fmean(values):,.0f} ({p50:,.0f}/{p99:,.0f})"
+
+
+def measure(url: str, n: int) -> tuple[str, str, float]:
+    app = create_app(Settings(database_url=url))
+    rt = app.extensions["gridsvc"]
+    migrate.upgrade(rt.engine)
+    with rt.sessions.begin() as session:
+        load_sample(session, rt.settings)
+        create_user(session, "13800000001", "基准", "township_commander", PASSWORD, admin_code="220112100000")
+    client = app.test_client()
+    token = client.post("/api/v1/auth/login", json={"phone": "13800000001", "password": PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    payloads = bodies(app, n)
+    timed_posts(client, "/api/v1/reports", bodies(app, 20), headers)  # warm the index and caches
+    intake = timed_posts(client, "/api/v1/reports", payloads, headers)
+    baseline = timed_posts(bare_app().test_client(), "/echo", payloads, {})
+    rt.engine.dispose()
+    return summary(intake), summary(baseline), statistics.fmean(intake) / statistics.fmean(baseline)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.intake_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=500)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    args = parser.parse_args(argv)
+    print("| backend | reports | intake µs/report mean (p50/p99) "
+          "| bare Flask JSON endpoint µs mean (p50/p99) | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        intake, baseline, ratio = measure(f"sqlite:///{Path(folder) / 'bench.sqlite'}", args.reports)
+        print(f"| SpatiaLite | {args.reports} | {intake} | {baseline} | {ratio:.0f}× |", flush=True)
+    url, name = postgis_url(args.postgres_url)
+    try:
+        intake, baseline, ratio = measure(url, args.reports)
+        print(f"| PostGIS | {args.reports} | {intake} | {baseline} | {ratio:.0f}× |", flush=True)
+    finally:
+        drop(args.postgres_url, name)
+
+
+if __name__ == "__main__":
+    main()
