@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
     calendar = WorkCalendar(OfficeHours.parse(settings.office_hours))
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(settings.trusted_proxies))
     app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar)
 
     from gridsvc.api import api

@@ -6,10 +6,17 @@
   same scheme serves the web screen and a phone with patchy signal. Tokens are
   opaque random strings stored as SHA-256, so signing out and an
   administrator's revocation of a lost phone take effect at once.
-- Throttling: after `MAX_FAILURES` failed attempts within `WINDOW` for one
-  phone number, or `MAX_FAILURES_PER_ADDRESS` from one client address, sign-in
-  is refused until the window has passed; the attempts are in the database,
-  so every server process counts the same.
+- Throttling, per `WINDOW`: `MAX_FAILURES` failures for one phone number from
+  one client address; `MAX_FAILURES_PER_PHONE` from any address (a looser
+  ceiling, so a stranger cannot lock a commander out with five tries); and
+  `MAX_FAILURES_PER_ADDRESS` for any numbers from one address. Each attempt is
+  written and committed *before* the password is checked, so simultaneous
+  guesses all count. The attempts are in the database: every process counts
+  the same. Behind a reverse proxy, set GRIDSVC_TRUSTED_PROXIES so the client
+  address is the caller's, not the proxy's.
+- A sign-in starts a token family; a refresh replaces the family's tokens,
+  and a refresh token presented twice (stolen and replayed) revokes the whole
+  family. Signing out ends the family.
 - Jurisdiction: a user sees and acts inside an area (an administrative code
   prefix: a township commander their township, a county supervisor their
   county), a set of grids (a grid worker), or a department (a handler or an
@@ -34,8 +41,9 @@ from gridsvc.network import as_utc, current_cells_query, utcnow
 ACCESS_LIFETIME = timedelta(hours=2)
 REFRESH_LIFETIME = timedelta(days=30)
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES = 5
-MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES = 5  # one phone number from one address
+MAX_FAILURES_PER_PHONE = 20  # one phone number from anywhere
+MAX_FAILURES_PER_ADDRESS = 50  # any phone numbers from one address
 MIN_PASSWORD_LENGTH = 10
 PHONE = re.compile(r"^1\d{10}$")  # a mainland mobile number
 _AREA_ROLES = ("township_commander", "county_supervisor")
@@ -157,42 +165,48 @@ class TokenPair:
 def sign_in(
     session: Session, phone: str, password: str, device_id: str | None, remote_addr: str | None
 ) -> TokenPair:
-    """Check the password (throttled) and issue a token pair. The caller commits either way:
-    failed attempts must be kept, or throttling would count nothing."""
+    """Check the password (throttled) and issue a token pair. Commits: every attempt is kept."""
     now = utcnow()
-    _refuse_if_throttled(session, phone, remote_addr, now)
+    attempt = LoginAttempt(phone=(phone or "")[:20], remote_addr=remote_addr, at=now, succeeded=False)
+    session.add(attempt)
+    session.commit()  # counted before the password is checked: simultaneous guesses all count
+    _refuse_if_throttled(session, attempt)
     user = session.scalar(sa.select(User).where(User.phone == phone))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    ok = bool(user and user.active and valid)
-    session.add(LoginAttempt(phone=(phone or "")[:20], remote_addr=remote_addr, at=now, succeeded=ok))
-    session.flush()
-    if not ok:
+    if not (user and user.active and valid):
         raise SignInRefused()
-    return _issue(session, user, device_id, now)
+    attempt.succeeded = True
+    pair = _issue(session, user, device_id, now, secrets.token_hex(16))
+    session.commit()
+    return pair
 
 
-def _refuse_if_throttled(session: Session, phone: str, remote_addr: str | None, now: datetime) -> None:
-    since = now - WINDOW
-    failures = sa.select(LoginAttempt.at).where(LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
-    for column, value, limit in (
-        (LoginAttempt.phone, phone, MAX_FAILURES),
-        (LoginAttempt.remote_addr, remote_addr, MAX_FAILURES_PER_ADDRESS),
-    ):
-        if value is None:
-            continue
-        times = sorted(as_utc(t) for t in session.scalars(failures.where(column == value)))
+def _refuse_if_throttled(session: Session, attempt: LoginAttempt) -> None:
+    """Refuse when the failures in the window, this attempt included, pass a limit."""
+    failures = sa.select(LoginAttempt.at).where(
+        LoginAttempt.at > attempt.at - WINDOW, LoginAttempt.succeeded.is_(False), LoginAttempt.id != attempt.id
+    )
+    limits = [
+        (failures.where(LoginAttempt.phone == attempt.phone, LoginAttempt.remote_addr == attempt.remote_addr),
+         MAX_FAILURES),
+        (failures.where(LoginAttempt.phone == attempt.phone), MAX_FAILURES_PER_PHONE),
+    ]
+    if attempt.remote_addr is not None:
+        limits.append((failures.where(LoginAttempt.remote_addr == attempt.remote_addr), MAX_FAILURES_PER_ADDRESS))
+    for query, limit in limits:
+        times = sorted(as_utc(t) for t in session.scalars(query))
         if len(times) >= limit:
-            retry_after = (times[-limit] + WINDOW - now).total_seconds()
+            retry_after = (times[-limit] + WINDOW - as_utc(attempt.at)).total_seconds()
             raise SignInThrottled(max(1, int(retry_after) + 1))
 
 
-def _issue(session: Session, user: User, device_id: str | None, now: datetime) -> TokenPair:
+def _issue(session: Session, user: User, device_id: str | None, now: datetime, family: str) -> TokenPair:
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add_all([
-        AuthToken(user_id=user.id, token_hash=_digest(access), kind="access", device_id=device_id,
+        AuthToken(user_id=user.id, token_hash=_digest(access), kind="access", family=family, device_id=device_id,
                   issued_at=now, expires_at=now + ACCESS_LIFETIME),
-        AuthToken(user_id=user.id, token_hash=_digest(refresh), kind="refresh", device_id=device_id,
-                  issued_at=now, expires_at=now + REFRESH_LIFETIME),
+        AuthToken(user_id=user.id, token_hash=_digest(refresh), kind="refresh", family=family,
+                  device_id=device_id, issued_at=now, expires_at=now + REFRESH_LIFETIME),
     ])
     session.flush()
     return TokenPair(access, refresh, now + ACCESS_LIFETIME, now + REFRESH_LIFETIME, user)
@@ -218,17 +232,38 @@ def user_for_token(session: Session, access_token: str) -> User:
 
 
 def refresh(session: Session, refresh_token: str) -> TokenPair:
-    """A new pair for a valid refresh token; the old refresh token is used up."""
+    """A new pair for a valid refresh token, replacing its family's tokens.
+
+    The refresh token is spent by a conditional update, so of simultaneous
+    uses only one wins; a spent refresh token presented again means it was
+    copied, and the whole family is revoked.
+    """
+    stored = session.scalar(sa.select(AuthToken).where(AuthToken.token_hash == _digest(refresh_token or "")))
+    if stored is not None and stored.kind == "refresh" and stored.revoked_at is not None:
+        _revoke_family(session, stored.family)
+        session.commit()
+        raise SignInRefused()
     stored = _valid_token(session, refresh_token, "refresh")
     now = utcnow()
-    stored.revoked_at = now
-    return _issue(session, stored.user, stored.device_id, now)
+    spent = session.execute(
+        sa.update(AuthToken).where(AuthToken.id == stored.id, AuthToken.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    if spent != 1:
+        raise SignInRefused()
+    _revoke_family(session, stored.family)
+    return _issue(session, stored.user, stored.device_id, now, stored.family)
+
+
+def _revoke_family(session: Session, family: str) -> None:
+    session.execute(
+        sa.update(AuthToken).where(AuthToken.family == family, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def sign_out(session: Session, access_token: str) -> None:
-    """Revoke every token of the device the access token was issued to."""
-    stored = _valid_token(session, access_token, "access")
-    revoke(session, stored.user, stored.device_id)
+    """End the sign-in the access token belongs to (its family): other devices stay signed in."""
+    _revoke_family(session, _valid_token(session, access_token, "access").family)
 
 
 def revoke(session: Session, user: User, device_id: str | None = None) -> int:

@@ -35,7 +35,21 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 DATUM_HELP = "wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>"
 
 
-class CrsField(fields.String):
+class Text(fields.String):
+    """A string the databases can store: no NUL character, no unpaired surrogate."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("must be valid Unicode text") from None
+        return text
+
+
+class CrsField(Text):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return parse_crs(super()._deserialize(value, attr, data, **kwargs))

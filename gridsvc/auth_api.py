@@ -13,10 +13,11 @@ Retry-After.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema
 from marshmallow.validate import Length
 
 from gridsvc import runtime
+from gridsvc.api import Text
 from gridsvc.accounts import (
     SignInRefused,
     SignInThrottled,
@@ -38,16 +39,16 @@ class LoginBody(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    phone = fields.String(required=True, validate=Length(1, 20))
-    password = fields.String(required=True, validate=Length(1, 200))
-    device_id = fields.String(load_default=None, allow_none=True, validate=Length(max=100))
+    phone = Text(required=True, validate=Length(1, 20))
+    password = Text(required=True, validate=Length(1, 200))
+    device_id = Text(load_default=None, allow_none=True, validate=Length(max=100))
 
 
 class RefreshBody(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    refresh_token = fields.String(required=True, validate=Length(1, 200))
+    refresh_token = Text(required=True, validate=Length(1, 200))
 
 
 def json_body() -> dict:
@@ -78,20 +79,20 @@ def login():
             raise ApiError(429, "too_many_attempts", f"登录失败次数过多 / {exc}",
                            retry_after_s=exc.retry_after_s) from exc
         except SignInRefused:
-            session.commit()  # keep the failed attempt: throttling counts it
             raise ApiError(401, "sign_in_refused", REFUSED) from None
-        session.commit()
         return jsonify(_pair(pair))
 
 
 @auth_api.post("/auth/refresh")
 def refresh_tokens():
     body = RefreshBody().load(json_body())
-    with runtime().sessions.begin() as session:
+    with runtime().sessions() as session:
         try:
-            return jsonify(_pair(refresh(session, body["refresh_token"])))
+            pair = refresh(session, body["refresh_token"])
         except SignInRefused:
             raise ApiError(401, "sign_in_refused", REFUSED) from None
+        session.commit()
+        return jsonify(_pair(pair))
 
 
 def bearer_token() -> str:

@@ -10,6 +10,8 @@ exist: a commander of township A learns nothing of township B.
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from marshmallow import EXCLUDE, Schema, fields
@@ -17,7 +19,7 @@ from marshmallow.validate import Length
 
 from gridsvc import runtime
 from gridsvc.accounts import SignInRefused, jurisdiction_of, user_for_token
-from gridsvc.api import DATUM_HELP, MomentField, CrsField
+from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
 from gridsvc.auth_api import REFUSED, json_body, bearer_token
 from gridsvc.errors import ApiError
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
@@ -25,15 +27,16 @@ from gridsvc.models import Case, CaseEvent
 from gridsvc.network import as_utc
 
 cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+TRACKING_NO = re.compile(r"^\d{8}-[A-Z2-7]{8}$")
 
 
 class ReportBody(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    client_uuid = fields.String(required=True, validate=Length(1, 36))
-    category = fields.String(required=True, validate=Length(1, 5))
-    description = fields.String(required=True, validate=Length(1, 2000))
+    client_uuid = Text(required=True, validate=Length(1, 38))
+    category = Text(required=True, validate=Length(1, 5))
+    description = Text(required=True, validate=Length(1, 2000))
     lon = fields.Float(required=True, allow_nan=True)
     lat = fields.Float(required=True, allow_nan=True)
     crs = CrsField(required=True, metadata={"description": DATUM_HELP})
@@ -96,10 +99,12 @@ def report():
 
 def _visible_case(session, tracking_no: str) -> Case:
     user = _signed_in(session)
-    case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
+    case = None
+    if TRACKING_NO.match(tracking_no):
+        case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
     if case is not None:
         jurisdiction = jurisdiction_of(session, user)
-        area = case.grid_code or case.township_code or ""
+        area = case.grid_code or case.township_code or case.county_code or ""
         if (
             case.reporter_id == user.id or jurisdiction.covers_area(area)
             or (case.department_code and jurisdiction.covers_department(case.department_code))

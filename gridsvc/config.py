@@ -32,6 +32,9 @@ class Settings:
     # makes a new report a possible duplicate.
     duplicate_distance_m: float = 50.0
     duplicate_window_hours: float = 24.0
+    # Reverse proxies in front of the service (X-Forwarded-For hops to trust): sign-in
+    # throttling must see the caller's address, not the proxy's.
+    trusted_proxies: float = 0.0
     # Office hours of working days, in China time: deadlines are counted in them.
     office_hours: str = "08:30-12:00,13:30-17:30"
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import shapely
@@ -75,7 +75,7 @@ class Report:
     def content_hash(self, reporter_id: int) -> str:
         content = {
             "reporter": reporter_id, "category": self.category_code, "description": self.description,
-            "x": self.x, "y": self.y, "crs": str(self.crs), "accuracy": self.accuracy_m,
+            "x": self.x, "y": self.y, "crs": self.crs.epsg or self.crs.name, "accuracy": self.accuracy_m,
             "reported_at": as_utc(self.reported_at).isoformat() if self.reported_at else None,
             "urgent": self.urgent,
         }
@@ -96,7 +96,7 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report) -> 
 
     Commits on success; raises ReportError, ReportConflict.
     """
-    _check_uuid(report.client_uuid)
+    report = replace(report, client_uuid=canonical_uuid(report.client_uuid))
     content_hash = report.content_hash(reporter.id)
     existing = _existing(session, report.client_uuid, content_hash)
     if existing is not None:
@@ -113,9 +113,10 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report) -> 
     return case, True
 
 
-def _check_uuid(value: str) -> None:
+def canonical_uuid(value: str) -> str:
+    """One spelling per UUID (lower case, hyphenated): `{ABC…}` and `abc…` are the same retry."""
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
         raise ReportError("client_uuid", "must be a UUID made by the client") from None
 
@@ -142,8 +143,8 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
     located = intake.index.locate(lon, lat, accuracy_m=report.accuracy_m)
     flags = _location_flags(located)
     grid = located.grid
-    areas = area_chain(intake.index, grid.code) if grid else []
-    route = responsibility_list(session).route(areas, category.code) if areas else None
+    areas = area_chain(intake.index, grid.code) if grid else _reporter_areas(session, intake.index, reporter)
+    route = responsibility_list(session).route(areas, category.code) if grid else None
     if route is None:
         flags.append(NO_RESPONSIBLE_DEPARTMENT)
     if reporter.role == "grid_worker" and not (grid and jurisdiction_of(session, reporter).covers_area(grid.code)):
@@ -165,20 +166,31 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         input_crs=str(report.crs), lon=lon, lat=lat,
         location=from_shape(shapely.Point(lon, lat), srid=STORAGE_EPSG), accuracy_m=report.accuracy_m,
         reported_at=as_utc(report.reported_at) if report.reported_at else None, received_at=received,
-        grid_code=grid.code if grid else None, village_code=areas[1] if len(areas) > 1 else None,
-        township_code=areas[2] if len(areas) > 2 else None, county_code=areas[3] if len(areas) > 3 else None,
+        grid_code=grid.code if grid else None, village_code=areas[1] if grid and len(areas) > 1 else None,
+        township_code=areas[-2] if len(areas) >= 2 else None, county_code=areas[-1] if areas else None,
         locate_match=located.match, flags=flags, department_code=route.department.code if route else None,
         reserved_to_county=bool(route and route.reserved_to_county), status="reported",
-        handling_due_at=due,
+        handling_due_at=due, record_seq=0, record_hash=None,
     )
     session.add(case)
     session.flush()
     case_record.append(
-        session, case.id, received, "report", actor_id=reporter.id, to_status="reported",
+        session, case, received, "report", actor_id=reporter.id, to_status="reported",
         data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
               "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
     )
     return case
+
+
+def _reporter_areas(session: Session, index: GridIndex, reporter: User) -> list[str]:
+    """For a report located nowhere: the reporter's own township and county, so that a commander
+    there sees the case to confirm its place. Not used for routing (there is no grid)."""
+    if reporter.role == "grid_worker" and reporter.grid_codes and index.position_of(reporter.grid_codes[0]) is not None:
+        return area_chain(index, reporter.grid_codes[0])[2:]
+    unit = index.admin.get(reporter.admin_code or "")
+    if unit is None:
+        return []
+    return [unit.code, unit.parent_code] if unit.level == "township" and unit.parent_code else [unit.code]
 
 
 def _location_flags(located) -> list[str]:

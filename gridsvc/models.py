@@ -259,6 +259,7 @@ class AuthToken(Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(8))  # 'access' | 'refresh'
+    family: Mapped[str] = mapped_column(sa.String(32), index=True)  # one sign-in and its refreshes
     device_id: Mapped[str | None] = mapped_column(sa.String(100))
     issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
@@ -321,6 +322,9 @@ class Case(Base):
     reserved_to_county: Mapped[bool] = mapped_column(sa.Boolean)
     status: Mapped[str] = mapped_column(sa.String(20))
     handling_due_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # The last entry of the record, kept on the case: a record cut short no longer matches it.
+    record_seq: Mapped[int] = mapped_column(sa.Integer, default=0)
+    record_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class CaseEvent(Base):

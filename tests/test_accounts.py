@@ -74,8 +74,6 @@ def test_sign_in_me_refresh_and_sign_out(people, client):
 
     renewed = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert renewed.status_code == 200
-    again = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert again.status_code == 401  # a refresh token is used up once
 
     new_auth = {"Authorization": f"Bearer {renewed.get_json()['access_token']}"}
     assert client.post("/api/v1/auth/logout", headers=new_auth).status_code == 204
@@ -123,10 +121,9 @@ def test_throttling_is_counted_in_the_database(people, rt):
         with rt.sessions() as session:
             with pytest.raises(SignInRefused):
                 sign_in(session, "13800000003", "wrong password!", None, "10.0.0.1")
-            session.commit()
-    with rt.sessions() as session:
+    with rt.sessions() as session:  # a new session, as another process would have
         with pytest.raises(SignInThrottled):
-            sign_in(session, "13800000003", PASSWORD, None, "10.0.0.2")
+            sign_in(session, "13800000003", PASSWORD, None, "10.0.0.1")
 
 
 def test_revoking_a_lost_phone_ends_its_tokens_only(people, client, runner):
@@ -180,3 +177,98 @@ def test_cli_create_user(sample_app, runner, rt):
     bad = runner.invoke(args=["users", "create", "13700000002", "--name", "x", "--role", "grid_worker",
                               "--grid", "220112999999001", "--password", PASSWORD])
     assert bad.exit_code == 1 and "current grid" in bad.output
+
+
+def test_simultaneous_guesses_cannot_pass_the_limit(people, rt):
+    """Each attempt is counted before its password is checked: at most MAX_FAILURES guesses get checked."""
+    import threading
+
+    outcomes = []
+    barrier = threading.Barrier(30)
+
+    def guess():
+        barrier.wait()
+        with rt.sessions() as session:
+            try:
+                sign_in(session, "13800000001", "wrong password!", None, "10.0.0.9")
+            except SignInRefused:
+                outcomes.append("checked")
+            except SignInThrottled:
+                outcomes.append("throttled")
+
+    threads = [threading.Thread(target=guess) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 30 and outcomes.count("checked") <= accounts.MAX_FAILURES
+
+
+def test_a_stranger_cannot_lock_a_user_out_from_elsewhere(people, rt):
+    for _ in range(accounts.MAX_FAILURES):
+        with rt.sessions() as session:
+            with pytest.raises(SignInRefused):
+                sign_in(session, "13800000001", "wrong password!", None, "10.0.0.66")
+    with rt.sessions() as session:
+        with pytest.raises(SignInThrottled):
+            sign_in(session, "13800000001", PASSWORD, None, "10.0.0.66")
+    with rt.sessions() as session:  # the commander's own office is not locked out
+        assert sign_in(session, "13800000001", PASSWORD, None, "10.1.1.1").user.phone == "13800000001"
+
+
+def test_a_refresh_token_works_once_and_a_replay_revokes_the_family(people, client):
+    tokens = login(client, "13800000001").get_json()
+    first = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).get_json()
+    old_access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/api/v1/me", headers=old_access).status_code == 401  # replaced by the refresh
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert replay.status_code == 401
+    # The replay shows the token was copied: the legitimate new pair is revoked too.
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {first['access_token']}"}).status_code == 401
+
+
+def test_simultaneous_refreshes_yield_one_pair(people, client, rt):
+    import threading
+
+    from gridsvc.accounts import refresh
+
+    token = login(client, "13800000001").get_json()["refresh_token"]
+    wins = []
+    barrier = threading.Barrier(10)
+
+    def use():
+        barrier.wait()
+        with rt.sessions() as session:
+            try:
+                refresh(session, token)
+                session.commit()
+                wins.append(1)
+            except (SignInRefused, sa.exc.OperationalError):
+                session.rollback()
+
+    threads = [threading.Thread(target=use) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+
+
+def test_signing_out_on_the_web_keeps_the_phone_signed_in(people, client):
+    web = login(client, "13800000001", device=None).get_json()
+    phone = login(client, "13800000001", device="phone-1").get_json()
+    assert client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {web['access_token']}"}) \
+        .status_code == 204
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {phone['access_token']}"}).status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    {"phone": "1380000\x000001", "password": PASSWORD},
+    {"phone": "13800000001", "password": "bad \ud800 text"},
+])
+def test_text_databases_cannot_store_is_422_at_sign_in(people, client, body):
+    import json
+
+    # json.dumps escapes a lone surrogate as \ud800, which the server decodes back into one.
+    response = client.post("/api/v1/auth/login", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 422

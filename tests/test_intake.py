@@ -153,7 +153,7 @@ def test_tampering_with_the_record_is_detected(desk, rt, runner):
     client.post("/api/v1/reports", json=report_body(desk), headers=headers)
     with rt.sessions.begin() as session:
         case = session.scalar(sa.select(Case))
-        case_record.append(session, case.id, case.received_at, "note", note="第二条记录")
+        case_record.append(session, case, case.received_at, "note", note="第二条记录")
     assert runner.invoke(args=["cases", "verify-record"]).exit_code == 0
     with rt.sessions.begin() as session:  # someone edits history directly in the database
         session.execute(sa.update(CaseEvent).where(CaseEvent.seq == 1).values(note="改过的"))
@@ -161,3 +161,63 @@ def test_tampering_with_the_record_is_detected(desk, rt, runner):
     assert result.exit_code == 1 and "entry 1" in result.output and "seal" in result.output
     with rt.sessions() as session:
         assert [p.seq for p in case_record.verify(session)] == [1]
+
+
+@pytest.mark.parametrize("tamper,reason", [
+    (lambda s: s.execute(sa.delete(CaseEvent).where(CaseEvent.seq == 2)), "does not end where"),
+    (lambda s: s.execute(sa.delete(CaseEvent)), "does not end where"),
+    (lambda s: s.execute(sa.update(Case).values(description="改过的描述")), "no longer matches"),
+    (lambda s: s.execute(sa.update(Case).values(category_code="99999")), "no longer matches"),
+    (lambda s: s.execute(sa.update(CaseEvent).where(CaseEvent.seq == 2).values(data={"x": 1})), "seal"),
+    (lambda s: s.execute(sa.update(CaseEvent).where(CaseEvent.seq == 1).values(actor_id=None)), "seal"),
+])
+def test_truncation_and_edits_of_the_case_row_are_detected(desk, rt, tamper, reason):
+    desk["client"].post("/api/v1/reports", json=report_body(desk), headers=desk["headers"]("13800000003"))
+    with rt.sessions.begin() as session:
+        case = session.scalar(sa.select(Case))
+        case_record.append(session, case, case.received_at, "note", note="第二条记录", data={"x": 0})
+    with rt.sessions() as session:
+        assert case_record.verify(session) == []
+    with rt.sessions.begin() as session:
+        tamper(session)
+    with rt.sessions() as session:
+        problems = case_record.verify(session)
+    assert problems and any(reason in p.reason for p in problems), problems
+
+
+def test_one_uuid_in_any_spelling_is_one_case(desk):
+    client, headers = desk["client"], desk["headers"]("13800000003")
+    body = report_body(desk)
+    spellings = [body["client_uuid"], body["client_uuid"].upper(), body["client_uuid"].replace("-", ""),
+                 "{" + body["client_uuid"] + "}"]
+    answers = [client.post("/api/v1/reports", json={**body, "client_uuid": u}, headers=headers) for u in spellings]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200]
+    assert len({a.get_json()["tracking_no"] for a in answers}) == 1
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"description": "nul\x00byte"}, "description"),
+    ({"description": "lone \ud800 surrogate"}, "description"),
+])
+def test_text_databases_cannot_store_is_422(desk, rt, changes, field):
+    import json
+
+    # json.dumps escapes a lone surrogate as \ud800, which the server decodes back into one.
+    response = desk["client"].post("/api/v1/reports", data=json.dumps(report_body(desk, **changes)),
+                                   content_type="application/json", headers=desk["headers"]("13800000003"))
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+
+
+def test_a_case_located_nowhere_is_seen_by_the_reporters_township(desk):
+    client = desk["client"]
+    far = client.post("/api/v1/reports", json=report_body(desk, lon=116.39, lat=39.9, crs="wgs84"),
+                      headers=desk["headers"]("13800000003")).get_json()
+    assert far["grid"] is None and far["township"] == "220112100000" and far["department"] is None
+    assert client.get(f"/api/v1/cases/{far['tracking_no']}", headers=desk["headers"]("13800000001")).status_code == 200
+    assert client.get(f"/api/v1/cases/{far['tracking_no']}", headers=desk["headers"]("13800000002")).status_code == 404
+
+
+def test_odd_tracking_numbers_are_404(desk):
+    headers = desk["headers"]("13800000001")
+    for number in ("a%00b", "20261125-XXXXXXXX", "x" * 200):
+        assert desk["client"].get(f"/api/v1/cases/{number}", headers=headers).status_code == 404

@@ -38,12 +38,14 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("family", sa.String(32), nullable=False),
         sa.Column("device_id", sa.String(100), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_auth_tokens_user_id", "auth_tokens", ["user_id"])
+    op.create_index("ix_auth_tokens_family", "auth_tokens", ["family"])
     op.create_table(
         "login_attempts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

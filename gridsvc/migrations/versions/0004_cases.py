@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("reserved_to_county", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("handling_due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("record_seq", sa.Integer, nullable=False),
+        sa.Column("record_hash", sa.String(64), nullable=True),
     )
     for column in ("reporter_id", "category_code", "received_at", "grid_code", "township_code"):
         op.create_index(f"ix_cases_{column}", "cases", [column])
