@@ -17,7 +17,7 @@ from shapely import box
 from shapely.geometry import mapping
 
 from gridsvc import runtime
-from gridsvc.errors import ApiError
+from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.geo.crs import (
     STORAGE_EPSG,
     InputCRS,
@@ -138,7 +138,7 @@ def locate_point():
         check_accuracy(query["accuracy"], runtime().settings.max_accuracy_m)
         lon, lat = storage_point(query["lon"], query["lat"], query["crs"])
     except PointError as exc:
-        raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters", {exc.field: [str(exc)]}) from exc
+        raise invalid_parameter(exc.field, str(exc)) from exc
     index = runtime().index.get()
     result = index.locate(lon, lat, accuracy_m=query["accuracy"])
     return jsonify(result_to_dict(index, result, query["lon"], query["lat"], query["crs"]))

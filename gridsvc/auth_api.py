@@ -112,13 +112,18 @@ def logout():
     return "", 204
 
 
+def signed_in_user(session):
+    """The user of the request's bearer token, or a 401."""
+    try:
+        return user_for_token(session, bearer_token())
+    except SignInRefused:
+        raise ApiError(401, "sign_in_refused", REFUSED) from None
+
+
 @auth_api.get("/me")
 def me():
     with runtime().sessions() as session:
-        try:
-            user = user_for_token(session, bearer_token())
-        except SignInRefused:
-            raise ApiError(401, "sign_in_refused", REFUSED) from None
+        user = signed_in_user(session)
         jurisdiction = jurisdiction_of(session, user)
         return jsonify({
             "phone": user.phone,

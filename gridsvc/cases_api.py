@@ -18,10 +18,10 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length
 
 from gridsvc import runtime
-from gridsvc.accounts import SignInRefused, jurisdiction_of, user_for_token
+from gridsvc.accounts import jurisdiction_of
 from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
-from gridsvc.auth_api import REFUSED, json_body, bearer_token
-from gridsvc.errors import ApiError
+from gridsvc.auth_api import json_body, signed_in_user
+from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
 from gridsvc.models import Case, CaseEvent
 from gridsvc.network import as_utc
@@ -43,13 +43,6 @@ class ReportBody(Schema):
     accuracy = fields.Float(load_default=None, allow_none=True, allow_nan=True)
     reported_at = MomentField(load_default=None, allow_none=True)
     urgent = fields.Boolean(load_default=False)
-
-
-def _signed_in(session):
-    try:
-        return user_for_token(session, bearer_token())
-    except SignInRefused:
-        raise ApiError(401, "sign_in_refused", REFUSED) from None
 
 
 def case_json(case: Case) -> dict:
@@ -83,7 +76,7 @@ def report():
     body = ReportBody().load(json_body())
     rt = runtime()
     with rt.sessions() as session:
-        reporter = _signed_in(session)
+        reporter = signed_in_user(session)
         try:
             case, created = submit(
                 session, Intake(rt.index.get(), rt.calendar, rt.settings), reporter,
@@ -91,14 +84,14 @@ def report():
                        body["crs"], body["accuracy"], body["reported_at"], body["urgent"]),
             )
         except ReportError as exc:
-            raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters", {exc.field: [str(exc)]}) from exc
+            raise invalid_parameter(exc.field, str(exc)) from exc
         except ReportConflict as exc:
             raise ApiError(409, "client_uuid_conflict", f"该编号已用于另一份上报 / {exc}") from exc
         return jsonify(case_json(case)), 201 if created else 200
 
 
 def _visible_case(session, tracking_no: str) -> Case:
-    user = _signed_in(session)
+    user = signed_in_user(session)
     case = None
     if TRACKING_NO.match(tracking_no):
         case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))

@@ -205,6 +205,11 @@ def load_catalogue(session: Session, data: dict, at: datetime | None = None) -> 
     return result
 
 
+def current_category(session: Session, code: str) -> Category | None:
+    """The current version of one category, or None."""
+    return session.scalar(sa.select(Category).where(Category.code == code, Category.valid_to.is_(None)))
+
+
 def current_categories(session: Session) -> list[Category]:
     return list(session.scalars(sa.select(Category).where(Category.valid_to.is_(None)).order_by(Category.code)))
 

@@ -12,8 +12,14 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from gridsvc import runtime
 from gridsvc.api import MomentField
-from gridsvc.catalogue import area_chain, current_categories, grid_area_chains, responsibility_list
-from gridsvc.errors import ApiError
+from gridsvc.catalogue import (
+    area_chain,
+    current_categories,
+    current_category,
+    grid_area_chains,
+    responsibility_list,
+)
+from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.models import CategoryMajor, Department
 from gridsvc.network import as_utc, utcnow
 from gridsvc.worktime import CHINA, WorkCalendar
@@ -121,15 +127,13 @@ def route():
     index = runtime().index.get()
     with runtime().sessions() as session:
         rules = responsibility_list(session)
-        category = next((c for c in current_categories(session) if c.code == query["category"]), None)
+        category = current_category(session, query["category"])
     if category is None:
-        raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters",
-                       {"category": [f"{query['category']} is not in the current catalogue"]})
+        raise invalid_parameter("category", f"{query['category']} is not in the current catalogue")
     try:
         areas = area_chain(index, query["grid"])
     except KeyError:
-        raise ApiError(422, "invalid_parameters", "参数无效 / invalid parameters",
-                       {"grid": [f"{query['grid']} is not a current grid"]}) from None
+        raise invalid_parameter("grid", f"{query['grid']} is not a current grid") from None
     found = rules.route(areas, category.code)
     if found is None:
         raise ApiError(404, "no_responsible_department",

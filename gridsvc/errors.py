@@ -24,6 +24,14 @@ class ApiError(Exception):
         self.retry_after_s = retry_after_s
 
 
+INVALID_PARAMETERS = "参数无效 / invalid parameters"
+
+
+def invalid_parameter(field: str, reason: str) -> ApiError:
+    """The 422 for one offending input field: the same shape marshmallow's errors get."""
+    return ApiError(422, "invalid_parameters", INVALID_PARAMETERS, {field: [reason]})
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -39,7 +47,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):
         fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return jsonify(error_body("invalid_parameters", "参数无效 / invalid parameters", fields)), 422
+        return jsonify(error_body("invalid_parameters", INVALID_PARAMETERS, fields)), 422
 
     @app.errorhandler(SQLAlchemyError)
     def _database_error(exc: SQLAlchemyError):

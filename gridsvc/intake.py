@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc import case_record
 from gridsvc.accounts import jurisdiction_of
-from gridsvc.catalogue import area_chain, current_categories, responsibility_list
+from gridsvc.catalogue import area_chain, current_category, responsibility_list
 from gridsvc.config import Settings
 from gridsvc.geo import metric
 from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
@@ -129,7 +129,7 @@ def _existing(session: Session, client_uuid: str, content_hash: str) -> Case | N
 
 
 def _new_case(session: Session, intake: Intake, reporter: User, report: Report, content_hash: str) -> Case:
-    category = next((c for c in current_categories(session) if c.code == report.category_code), None)
+    category = current_category(session, report.category_code)
     if category is None:
         raise ReportError("category", f"{report.category_code} is not in the current catalogue")
     if not report.description.strip():
