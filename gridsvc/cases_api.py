@@ -90,7 +90,7 @@ def report():
         return jsonify(case_json(case)), 201 if created else 200
 
 
-def _visible_case(session, tracking_no: str) -> Case:
+def visible_case(session, tracking_no: str) -> Case:
     user = signed_in_user(session)
     case = None
     if TRACKING_NO.match(tracking_no):
@@ -109,13 +109,13 @@ def _visible_case(session, tracking_no: str) -> Case:
 @cases_api.get("/cases/<tracking_no>")
 def case_detail(tracking_no: str):
     with runtime().sessions() as session:
-        return jsonify(case_json(_visible_case(session, tracking_no)))
+        return jsonify(case_json(visible_case(session, tracking_no)))
 
 
 @cases_api.get("/cases/<tracking_no>/record")
 def case_history(tracking_no: str):
     with runtime().sessions() as session:
-        case = _visible_case(session, tracking_no)
+        case = visible_case(session, tracking_no)
         events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
         return jsonify({"tracking_no": tracking_no, "record": [
             {"seq": e.seq, "at": as_utc(e.at).isoformat(), "actor_id": e.actor_id, "action": e.action,
