@@ -15,10 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridsvc.calendar_days import CalendarCache
 from gridsvc.config import Settings, default_database_url
 from gridsvc.db import make_engine, make_session_factory
 from gridsvc.locating import IndexCache
-from gridsvc.worktime import OfficeHours, WorkCalendar
+from gridsvc.worktime import OfficeHours
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     index: IndexCache
-    calendar: WorkCalendar
+    calendar: CalendarCache
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -37,15 +38,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
-    calendar = WorkCalendar(OfficeHours.parse(settings.office_hours))
+    calendar = CalendarCache(sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(settings.trusted_proxies))
     app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar)
 
     from gridsvc.api import api
+    from gridsvc.attachments_api import attachments_api, max_request_bytes
     from gridsvc.auth_api import auth_api
     from gridsvc.cases_api import cases_api
     from gridsvc.catalogue_api import catalogue_api
+    from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
 
@@ -53,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalogue_api)
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
+    app.register_blueprint(attachments_api)
+    app.register_blueprint(docs_api)  # /api/openapi.json and Swagger UI at /api/docs
+    app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
     register_error_handlers(app)
     register_commands(app)
     return app

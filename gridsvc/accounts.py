@@ -272,3 +272,17 @@ def revoke(session: Session, user: User, device_id: str | None = None) -> int:
     if device_id is not None:
         query = query.where(AuthToken.device_id == device_id)
     return session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def prune(session: Session, older_than: timedelta, now: datetime) -> tuple[int, int]:
+    """Delete sign-in attempts and expired tokens older than `older_than` (they only grow otherwise).
+
+    Throttling reads only the last `WINDOW` of attempts; what is kept beyond it is the
+    audit trail of who tried to sign in, for as long as `older_than` says.
+    """
+    if older_than < WINDOW:
+        raise AccountError(f"keep at least {WINDOW}: throttling counts the attempts of that window")
+    cutoff = now - older_than
+    attempts = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
+    tokens = session.execute(sa.delete(AuthToken).where(AuthToken.expires_at < cutoff)).rowcount
+    return attempts, tokens

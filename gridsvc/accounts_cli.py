@@ -1,14 +1,17 @@
-"""CLI for user accounts (`gridsvc users …`): create a user, revoke a lost phone's tokens."""
+"""CLI for user accounts (`gridsvc users …`): create a user, revoke a lost phone's tokens, prune old records."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from gridsvc.accounts import ROLES, AccountError, create_user, revoke
+from gridsvc.accounts import ROLES, AccountError, create_user, prune, revoke
 from gridsvc.cli import runtime_with_schema
 from gridsvc.models import User
+from gridsvc.network import utcnow
 
 
 @click.group()
@@ -49,3 +52,17 @@ def revoke_command(phone, device_id) -> None:
             raise click.ClickException(f"no user with phone {phone}")
         count = revoke(session, user, device_id)
     click.echo(f"{count} tokens revoked")
+
+
+@users.command("prune")
+@click.option("--keep-days", type=click.FloatRange(min=0), default=90.0, show_default=True,
+              help="Keep sign-in attempts and expired tokens this many days (the audit trail).")
+@with_appcontext
+def prune_command(keep_days: float) -> None:
+    """Delete old sign-in attempts and long-expired tokens (run daily from cron)."""
+    try:
+        with runtime_with_schema().sessions.begin() as session:
+            attempts, tokens = prune(session, timedelta(days=keep_days), utcnow())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{attempts} sign-in attempts and {tokens} expired tokens deleted")

@@ -83,13 +83,14 @@ class MomentField(fields.Field):
         return moment
 
 
-class BboxQuery(Schema):
+class BboxFilter(Schema):
+    """`bbox` (minx,miny,maxx,maxy) in `crs`; loading adds `bounds`, the box in CGCS2000."""
+
     class Meta:
         unknown = EXCLUDE
 
-    bbox = fields.String(load_default=None)
-    crs = CrsField(load_default=None)
-    out_crs = CrsField(load_default=None, metadata={"description": "datum of the output, e.g. gcj02 for AMap"})
+    bbox = fields.String(load_default=None, metadata={"description": "minx,miny,maxx,maxy in crs"})
+    crs = CrsField(load_default=None, metadata={"description": "datum of bbox (default cgcs2000)"})
 
     @validates_schema
     def _bbox_shape(self, data, **_):
@@ -108,6 +109,10 @@ class BboxQuery(Schema):
         if not all(math.isfinite(n) for n in bounds):
             raise ValidationError("bbox lies outside the area its crs can describe", field_name="bbox")
         data["bounds"] = bounds
+
+
+class BboxQuery(BboxFilter):
+    out_crs = CrsField(load_default=None, metadata={"description": "datum of the output, e.g. gcj02 for AMap"})
 
 
 class AtQuery(Schema):

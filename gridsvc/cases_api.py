@@ -1,11 +1,14 @@
-"""Cases API v1: submit a report (intake), read a case and its record, inside one's jurisdiction.
+"""Cases API v1: submit a report (intake), find cases, read one and its record, take workflow steps.
 
-    POST /api/v1/reports                      (signed in) -> 201 new case, 200 the same retry, 409 conflict
-    GET  /api/v1/cases/<tracking_no>          (signed in, in jurisdiction) -> the case
-    GET  /api/v1/cases/<tracking_no>/record   (signed in, in jurisdiction) -> its record
+    POST /api/v1/reports                          -> 201 new case, 200 the same retry, 409 conflict
+    GET  /api/v1/cases?status=&bbox=&…            -> the visible cases that match, newest first
+    GET  /api/v1/cases/<tracking_no>              -> the case
+    GET  /api/v1/cases/<tracking_no>/record       -> its record
+    GET  /api/v1/cases/<tracking_no>/steps        -> the steps the caller may take now
+    POST /api/v1/cases/<tracking_no>/steps/<step> -> take one (gridsvc.workflow)
 
-A case outside the caller's jurisdiction answers 404, as if it did not
-exist: a commander of township A learns nothing of township B.
+All need a signed-in caller. A case the caller may not see answers 404, as if
+it did not exist: a commander of township A learns nothing of township B.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify
-from marshmallow import EXCLUDE, Schema, fields
-from marshmallow.validate import Length
+from flask import Blueprint, jsonify, request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow.validate import Length, Range, Regexp
 
 from gridsvc import runtime
-from gridsvc.accounts import jurisdiction_of
-from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
+from gridsvc.api import DATUM_HELP, BboxFilter, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
+from gridsvc.case_access import can_see
+from gridsvc.case_search import CaseFilter, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
-from gridsvc.models import Case, CaseEvent
-from gridsvc.network import as_utc
+from gridsvc.models import CASE_STATUSES, Case, CaseEvent, User
+from gridsvc.network import as_utc, utcnow
+from gridsvc.workflow import Context, StepInput, WorkflowError, act, available_steps
 
 cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 TRACKING_NO = re.compile(r"^\d{8}-[A-Z2-7]{8}$")
@@ -43,6 +48,51 @@ class ReportBody(Schema):
     accuracy = fields.Float(load_default=None, allow_none=True, allow_nan=True)
     reported_at = MomentField(load_default=None, allow_none=True)
     urgent = fields.Boolean(load_default=False)
+
+
+class StatusList(fields.String):
+    """Statuses separated by commas, e.g. `dispatched,handling`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        statuses = tuple(s.strip() for s in super()._deserialize(value, attr, data, **kwargs).split(",") if s.strip())
+        unknown = [s for s in statuses if s not in CASE_STATUSES]
+        if unknown:
+            raise ValidationError(f"unknown status {unknown[0]!r}; one of {', '.join(CASE_STATUSES)}")
+        return statuses
+
+
+class CaseQuery(BboxFilter):
+    status = StatusList(load_default=())
+    category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="5 digits"))
+    department = fields.String(load_default=None, validate=Length(1, 40))
+    area = fields.String(load_default=None, validate=Regexp(r"^\d{6,15}$", error="an admin or grid code"),
+                         metadata={"description": "an admin or grid code: the cases inside it"})
+    overdue = fields.Boolean(load_default=None)
+    flagged = fields.Boolean(load_default=None)
+    flag = fields.String(load_default=None, validate=Regexp(r"^[a-z_]{1,40}$", error="a flag name"))
+    received_from = MomentField(load_default=None)
+    received_before = MomentField(load_default=None)
+    limit = fields.Integer(load_default=50, validate=Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=Range(0, 1_000_000))
+
+
+class StepBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    note = Text(load_default=None, allow_none=True, validate=Length(max=2000))
+    department = Text(load_default=None, allow_none=True, validate=Length(1, 40))
+    team = Text(load_default=None, allow_none=True, validate=Length(1, 48))
+    grid = Text(load_default=None, allow_none=True, validate=Regexp(r"^\d{15}$", error="a 15-digit grid code"))
+    until = MomentField(load_default=None, allow_none=True)
+    into = Text(load_default=None, allow_none=True, validate=Length(1, 24))
+    attachments = fields.List(fields.Integer(strict=True), load_default=list, validate=Length(max=20))
+    expected_seq = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                  metadata={"description": "the record_seq last seen: 409 if the case moved on"})
+
+
+def _moment(value) -> str | None:
+    return as_utc(value).isoformat() if value else None
 
 
 def case_json(case: Case) -> dict:
@@ -68,6 +118,17 @@ def case_json(case: Case) -> dict:
         "reserved_to_county": case.reserved_to_county,
         "flags": list(case.flags),
         "handling_due_at": as_utc(case.handling_due_at).isoformat(),
+        "team": case.team_code,
+        "escalated": case.escalated,
+        "stage_due_at": _moment(case.stage_due_at),
+        "stage_warn_at": _moment(case.stage_warn_at),
+        "overdue_level": case.overdue_level,
+        "extension_requested_until": _moment(case.extension_until),
+        "rework_count": case.rework_count,
+        "supervision_count": case.supervision_count,
+        "merged_into": case.merged_into.tracking_no if case.merged_into_id else None,
+        "closed_at": _moment(case.closed_at),
+        "record_seq": case.record_seq,
     }
 
 
@@ -79,7 +140,7 @@ def report():
         reporter = signed_in_user(session)
         try:
             case, created = submit(
-                session, Intake(rt.index.get(), rt.calendar, rt.settings), reporter,
+                session, Intake(rt.index.get(), rt.calendar.get(), rt.settings), reporter,
                 Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
                        body["crs"], body["accuracy"], body["reported_at"], body["urgent"]),
             )
@@ -90,20 +151,30 @@ def report():
         return jsonify(case_json(case)), 201 if created else 200
 
 
-def visible_case(session, tracking_no: str) -> Case:
-    user = signed_in_user(session)
+def visible_case(session, tracking_no: str, user: User | None = None) -> Case:
+    """The case, if the caller (default: the signed-in one) may see it; else 404, whether or not it exists."""
+    user = user or signed_in_user(session)
     case = None
     if TRACKING_NO.match(tracking_no):
         case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
-    if case is not None:
-        jurisdiction = jurisdiction_of(session, user)
-        area = case.grid_code or case.township_code or case.county_code or ""
-        if (
-            case.reporter_id == user.id or jurisdiction.covers_area(area)
-            or (case.department_code and jurisdiction.covers_department(case.department_code))
-        ):
-            return case
+    if case is not None and can_see(session, user, case):
+        return case
     raise ApiError(404, "case_not_found", f"案件 {tracking_no} 不存在 / no case {tracking_no}")
+
+
+@cases_api.get("/cases")
+def case_list():
+    query = CaseQuery().load(request.args)
+    wanted = CaseFilter(
+        bounds=query.get("bounds"), statuses=query["status"], category=query["category"],
+        department=query["department"], area=query["area"], overdue=query["overdue"], flagged=query["flagged"],
+        flag=query["flag"], received_from=query["received_from"], received_before=query["received_before"],
+        limit=query["limit"], offset=query["offset"],
+    )
+    with runtime().sessions() as session:
+        total, cases = find_cases(session, signed_in_user(session), wanted)
+        return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset,
+                        "cases": [case_json(c) for c in cases]})
 
 
 @cases_api.get("/cases/<tracking_no>")
@@ -123,3 +194,34 @@ def case_history(tracking_no: str):
              "hash": e.hash}
             for e in events
         ]})
+
+
+@cases_api.get("/cases/<tracking_no>/steps")
+def case_steps(tracking_no: str):
+    with runtime().sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        steps = available_steps(session, user, case)
+        return jsonify({"tracking_no": tracking_no, "status": case.status, "steps": [
+            {"step": s.name, "label_zh": s.label_zh, "needs_note": s.needs_note, "to_status": s.to_status}
+            for s in steps
+        ]})
+
+
+@cases_api.post("/cases/<tracking_no>/steps/<step>")
+def take_step(tracking_no: str, step: str):
+    body = StepBody().load(json_body())
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        given = StepInput(**{**body, "attachments": tuple(body["attachments"])})
+        try:
+            context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+            shown = act(session, context, user, case, step, given)
+            session.commit()
+        except WorkflowError as exc:
+            if exc.status == 422:
+                raise invalid_parameter(exc.field or "_schema", exc.message) from exc
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+        return jsonify(case_json(shown))

@@ -1,12 +1,16 @@
-"""CLI for cases (`gridsvc cases …`): verify that no case record was tampered with."""
+"""CLI for cases (`gridsvc cases …`): verify that no record was tampered with; sweep deadlines."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
 
 from gridsvc import case_record
 from gridsvc.cli import runtime_with_schema
+from gridsvc.deadline_sweep import sweep
+from gridsvc.network import as_utc, utcnow
 
 
 @click.group()
@@ -25,3 +29,15 @@ def verify_record_command() -> None:
     click.echo(f"{len(problems)} problems found")
     if problems:
         raise SystemExit(1)
+
+
+@cases.command("sweep")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+              help="Sweep as if it were this moment (UTC unless an offset is given); default: now.")
+@with_appcontext
+def sweep_command(now: datetime | None) -> None:
+    """Warn of deadlines near, mark overdue cases, alert the county; safe to run from cron in parallel."""
+    rt = runtime_with_schema()
+    result = sweep(rt.sessions, rt.calendar.get(), rt.settings, as_utc(now) if now else utcnow())
+    click.echo(f"{result.warned} warned, {result.overdue} overdue, {result.county_alerted} county alerts, "
+               f"{result.lost_races} left to another process")

@@ -82,6 +82,8 @@ class CategorySchema(_Strict):
     township_may_act = fields.Boolean(required=True, truthy={True}, falsy={False})
     reserved_power = fields.String(load_default=None, allow_none=True, validate=OneOf(RESERVED_POWERS))
     description_zh = fields.String(load_default=None, allow_none=True, validate=Length(max=2000))
+    duplicate_distance_m = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                                        validate=Range(min=1, max=5000))
 
     @validates_schema
     def _consistent(self, data, **_):
@@ -164,10 +166,17 @@ class CatalogueResult:
     created: int = 0
     changed: int = 0
     unchanged: int = 0
+    retired: int = 0
 
 
-def load_catalogue(session: Session, data: dict, at: datetime | None = None) -> CatalogueResult:
-    """Upsert the major classes and categories; a changed category opens a new version."""
+def load_catalogue(
+    session: Session, data: dict, at: datetime | None = None, retire_missing: bool = False
+) -> CatalogueResult:
+    """Upsert the major classes and categories; a changed category opens a new version.
+
+    With `retire_missing`, a current category the file no longer lists is retired
+    (its version closes): new reports can no longer use it, old cases keep it.
+    """
     at = as_utc(at) if at else utcnow()
     parsed = _parse(CatalogueSchema(), data, "catalogue")
     majors = {m["code"]: m for m in parsed["majors"]}
@@ -199,6 +208,10 @@ def load_catalogue(session: Session, data: dict, at: datetime | None = None) -> 
             result.created += 1
         version = stored.version + 1 if stored else 1
         opened.append(Category(code=code, version=version, valid_from=at, valid_to=None, **values))
+    if retire_missing:
+        for code in current.keys() - entries.keys():
+            current[code].valid_to = at
+            result.retired += 1
     session.flush()  # close old versions before opening new ones (one current row per code)
     session.add_all(opened)
     session.flush()
@@ -302,18 +315,22 @@ def _units_above(units: dict, code: str) -> set[str]:
 
 
 def responsibility_list(session: Session) -> ResponsibilityList:
-    """The stored rules, departments and current categories, ready to route."""
+    """The stored rules, departments and current categories, ready to route.
+
+    A rule for a retired category routes nothing any more, so it is left out (it stays stored).
+    """
+    categories = {
+        c.code: CategoryInfo(c.code, c.name_zh, c.name_en, c.domain, c.township_may_act)
+        for c in current_categories(session)
+    }
     rules = [
         Rule(r.area_code, r.subject_kind, r.subject, r.department_code, r.note_zh)
         for r in session.scalars(sa.select(ResponsibilityRule).order_by(ResponsibilityRule.id))
+        if r.subject_kind != "category" or r.subject in categories
     ]
     departments = {
         d.code: DepartmentInfo(d.code, d.name_zh, d.name_en, d.level, d.admin_code)
         for d in session.scalars(sa.select(Department))
-    }
-    categories = {
-        c.code: CategoryInfo(c.code, c.name_zh, c.name_en, c.domain, c.township_may_act)
-        for c in current_categories(session)
     }
     return ResponsibilityList(rules, departments, categories)
 

@@ -40,6 +40,7 @@ def _category(c) -> dict:
         "township_may_act": c.township_may_act,
         "reserved_power": c.reserved_power,
         "description_zh": c.description_zh,
+        "duplicate_distance_m": c.duplicate_distance_m,
         "valid_from": as_utc(c.valid_from).isoformat(),
     }
 
@@ -146,7 +147,7 @@ def route():
         "reserved_power": category.reserved_power,
         "rule": {"area_code": found.rule.area_code, "subject_kind": found.rule.subject_kind,
                  "subject": found.rule.subject},
-        "deadlines": _deadlines(runtime().calendar, query["at"] or utcnow(), category),
+        "deadlines": _deadlines(runtime().calendar.get(), query["at"] or utcnow(), category),
     })
 
 

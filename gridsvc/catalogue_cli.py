@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -40,12 +41,14 @@ def _load(loader, path: Path) -> object:
 
 @catalogue.command("load-categories")
 @click.argument("path", type=FILE)
+@click.option("--retire-missing", is_flag=True, help="Retire current categories the file no longer lists.")
 @with_appcontext
-def load_categories_command(path: Path) -> None:
+def load_categories_command(path: Path, retire_missing: bool) -> None:
     """Load the category catalogue; changed categories get a new version."""
-    result = _load(load_catalogue, path)
+    result = _load(functools.partial(load_catalogue, retire_missing=retire_missing), path)
     click.echo(
-        f"categories: {result.created} new, {result.changed} changed (new version), {result.unchanged} unchanged"
+        f"categories: {result.created} new, {result.changed} changed (new version), {result.unchanged} unchanged, "
+        f"{result.retired} retired"
     )
 
 

@@ -51,10 +51,11 @@ def main() -> None:
 def register_commands(app) -> None:
     """Attach the commands to the app's CLI (what `gridsvc` and Flask's test runner call)."""
     from gridsvc.accounts_cli import users
+    from gridsvc.calendar_cli import calendar
     from gridsvc.cases_cli import cases
     from gridsvc.catalogue_cli import catalogue
 
-    for command in (db, fixtures, admin, grids, locate_command, catalogue, users, cases):
+    for command in (db, fixtures, admin, grids, locate_command, catalogue, users, cases, calendar):
         app.cli.add_command(command)
 
 

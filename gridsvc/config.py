@@ -37,6 +37,22 @@ class Settings:
     trusted_proxies: float = 0.0
     # Office hours of working days, in China time: deadlines are counted in them.
     office_hours: str = "08:30-12:00,13:30-17:30"
+    # Case photos: where their files live (None: the `media` folder in the instance folder),
+    # the largest accepted file (bytes) and picture (pixels), and how far (metres) the photo's
+    # EXIF GPS may lie from the reported point before the case is flagged.
+    media_dir: str | None = None
+    max_photo_bytes: float = 15.0 * 2**20
+    max_photo_pixels: float = 50e6
+    photo_mismatch_m: float = 300.0
+    # Workflow clocks, in working time: filing (立案) and dispatch (派遣) each within this many
+    # minutes (urgent cases: the second), verification (核查) within this many hours.
+    filing_limit_minutes: float = 30.0
+    urgent_filing_limit_minutes: float = 10.0
+    verify_limit_hours: float = 2.0
+    # Deadline sweep: warn when this share of a stage's working time is used up; alert the county
+    # when a case is still overdue this many working days after its deadline.
+    warn_at_fraction: float = 0.8
+    county_alert_after_days: float = 1.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -48,6 +49,11 @@ def register_error_handlers(app: Flask) -> None:
     def _validation_error(exc: ValidationError):
         fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return jsonify(error_body("invalid_parameters", INVALID_PARAMETERS, fields)), 422
+
+    @app.errorhandler(StaleDataError)
+    def _lost_update(exc: StaleDataError):
+        message = "记录已被他人更新，请刷新后重试 / someone else changed this meanwhile: reload and try again"
+        return jsonify(error_body("case_changed", message)), 409
 
     @app.errorhandler(SQLAlchemyError)
     def _database_error(exc: SQLAlchemyError):

@@ -34,8 +34,9 @@ from gridsvc.geo import metric
 from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.locate_service import check_accuracy, storage_point
-from gridsvc.models import Case, User
+from gridsvc.models import OPEN_STATUSES, Case, User
 from gridsvc.network import as_utc, utcnow
+from gridsvc.stage_clock import start_stage
 from gridsvc.worktime import CHINA, WorkCalendar
 
 # Flags a commander must look at (the case desk's "flagged" queue).
@@ -45,7 +46,6 @@ POSSIBLE_DUPLICATE = "possible_duplicate"
 NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
 OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
 UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
-_OPEN_STATUSES = ("reported",)
 
 
 class ReportError(ValueError):
@@ -149,7 +149,8 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         flags.append(NO_RESPONSIBLE_DEPARTMENT)
     if reporter.role == "grid_worker" and not (grid and jurisdiction_of(session, reporter).covers_area(grid.code)):
         flags.append(OUTSIDE_OWN_GRIDS)
-    duplicates = _possible_duplicates(session, intake.settings, category.code, lon, lat, received)
+    reach = category.duplicate_distance_m or intake.settings.duplicate_distance_m
+    duplicates = _possible_duplicates(session, intake.settings, category.code, reach, lon, lat, received)
     if duplicates:
         flags.append(POSSIBLE_DUPLICATE)
     value, unit = (
@@ -172,11 +173,13 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         reserved_to_county=bool(route and route.reserved_to_county), status="reported",
         handling_due_at=due, record_seq=0, record_hash=None,
     )
+    start_stage(case, intake.calendar, intake.settings, received)
     session.add(case)
     session.flush()
     case_record.append(
         session, case, received, "report", actor_id=reporter.id, to_status="reported",
         data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
+              "rule": {"area": route.rule.area_code, route.rule.subject_kind: route.rule.subject} if route else None,
               "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
     )
     return case
@@ -203,15 +206,14 @@ def _location_flags(located) -> list[str]:
     return flags
 
 
-def _possible_duplicates(session: Session, settings: Settings, category_code: str, lon: float, lat: float,
-                         received: datetime) -> list[str]:
-    """Tracking numbers of open cases of the same category, near in space (metres) and time."""
-    reach = settings.duplicate_distance_m
+def _possible_duplicates(session: Session, settings: Settings, category_code: str, reach: float, lon: float,
+                         lat: float, received: datetime) -> list[str]:
+    """Tracking numbers of open cases of the same category, within `reach` metres and the time window."""
     dlon, dlat = metric.degree_window(lat, reach)
     since = received - timedelta(hours=settings.duplicate_window_hours)
     nearby = session.execute(
         sa.select(Case.tracking_no, Case.lon, Case.lat)
-        .where(Case.category_code == category_code, Case.status.in_(_OPEN_STATUSES), Case.received_at >= since)
+        .where(Case.category_code == category_code, Case.status.in_(OPEN_STATUSES), Case.received_at >= since)
         .where(Case.lon.between(lon - dlon, lon + dlon), Case.lat.between(lat - dlat, lat + dlat))
     ).all()
     here = shapely.Point(lon, lat)

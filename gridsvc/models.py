@@ -9,7 +9,7 @@ current (`valid_to IS NULL`), enforced by a partial unique index.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
@@ -27,6 +27,36 @@ def multipolygon_column(nullable: bool = True):
         Geometry("MULTIPOLYGON", srid=STORAGE_EPSG, spatial_index=True),
         nullable=nullable,
     )
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A moment, written and read as UTC on both backends.
+
+    SQLite keeps no offset: a China-time value (+08:00, as the work calendar
+    computes deadlines) would be written as its wall-clock digits and read back
+    eight hours off. Converting to UTC on the way in, and labelling as UTC on the
+    way out, makes every moment compare and print the same on SpatiaLite and PostGIS.
+    Naive values are taken as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return _in_utc(value)
+
+    def coerce_compared_value(self, op, value):
+        """`moment - timedelta` in SQL: the timedelta is an interval, not a moment."""
+        return sa.Interval() if isinstance(value, timedelta) else self
+
+    def process_result_value(self, value, dialect):
+        return _in_utc(value)
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -94,8 +124,8 @@ class GridCell(Base):
     households: Mapped[int | None] = mapped_column(sa.Integer)
     population: Mapped[int | None] = mapped_column(sa.Integer)
     boundary = multipolygon_column(nullable=False)
-    valid_from: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    valid_to: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     village: Mapped[AdminUnit] = relationship()
 
@@ -116,7 +146,7 @@ class NetworkRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(sa.Integer, default=0)
-    changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 # -- the case catalogue and who answers for what (issue 3, items 1-3) ------------------
@@ -158,8 +188,10 @@ class Category(Base):
     township_may_act: Mapped[bool] = mapped_column(sa.Boolean)
     reserved_power: Mapped[str | None] = mapped_column(sa.String(40))
     description_zh: Mapped[str | None] = mapped_column(sa.Text)
-    valid_from: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    valid_to: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Reports of this category this near an open one are possible duplicates (None: the global setting).
+    duplicate_distance_m: Mapped[float | None] = mapped_column(sa.Float)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         *versioned_by_code("categories"),
@@ -241,7 +273,7 @@ class User(Base):
     grid_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_users_role"),)
 
@@ -261,9 +293,9 @@ class AuthToken(Base):
     kind: Mapped[str] = mapped_column(sa.String(8))  # 'access' | 'refresh'
     family: Mapped[str] = mapped_column(sa.String(32), index=True)  # one sign-in and its refreshes
     device_id: Mapped[str | None] = mapped_column(sa.String(100))
-    issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -276,13 +308,42 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     phone: Mapped[str] = mapped_column(sa.String(20), index=True)
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     succeeded: Mapped[bool] = mapped_column(sa.Boolean)
 
 
 # -- cases and their record (issue 3, items 5 and 8) ------------------------------------------
 
-CASE_STATUSES = ("reported",)  # the workflow (issue 3, item 6) adds the later stages
+# The stages of a case (gridsvc.workflow moves a case between them).
+CASE_STATUSES = (
+    "reported",  # 上报: waiting to be filed
+    "filed",  # 立案: accepted, waiting to be dispatched
+    "dispatched",  # 派遣: with a department, not yet taken up
+    "handling",  # 处置: the department is working on it
+    "handled",  # 反馈: the department says it is done, waiting for verification
+    "verified",  # 核查: verified on the spot, waiting to be closed
+    "closed",  # 结案
+    "rejected",  # 不予立案
+    "merged",  # 合并: a duplicate, followed up in the case it was merged into
+)
+FINAL_STATUSES = ("closed", "rejected", "merged")
+OPEN_STATUSES = tuple(s for s in CASE_STATUSES if s not in FINAL_STATUSES)
+
+
+class CalendarDay(Base):
+    """A day an administrator declared a working day or a day off, over the official calendar.
+
+    The `chinese-calendar` package carries the State Council's notice of each year
+    once a release has it; until then (and for a local change, such as a flood
+    day) a day stored here decides. See gridsvc.calendar_days.
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(sa.Boolean)
+    note: Mapped[str | None] = mapped_column(sa.String(200))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Case(Base):
@@ -310,8 +371,8 @@ class Case(Base):
     lat: Mapped[float] = mapped_column(sa.Float)
     location = mapped_column(Geometry("POINT", srid=STORAGE_EPSG, spatial_index=True), nullable=False)
     accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
-    reported_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))  # the phone's clock
-    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)  # the server's
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the phone's clock
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # the server's
     grid_code: Mapped[str | None] = mapped_column(sa.String(15), index=True)
     village_code: Mapped[str | None] = mapped_column(sa.String(12))
     township_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
@@ -320,11 +381,29 @@ class Case(Base):
     flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     department_code: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"))
     reserved_to_county: Mapped[bool] = mapped_column(sa.Boolean)
-    status: Mapped[str] = mapped_column(sa.String(20))
-    handling_due_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    handling_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The last entry of the record, kept on the case: a record cut short no longer matches it.
     record_seq: Mapped[int] = mapped_column(sa.Integer, default=0)
     record_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # The workflow (gridsvc.workflow): who has it, the current stage's clock, what happened so far.
+    team_code: Mapped[str | None] = mapped_column(sa.String(48), sa.ForeignKey("teams.code"))
+    escalated: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())  # 上报县级
+    stage_warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    stage_warned: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # 0 on time, 1 overdue (the township is alerted), 2 long overdue (the county is alerted)
+    overdue_level: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    extension_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 延期 asked for
+    rework_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    supervision_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    merged_into: Mapped["Case | None"] = relationship(remote_side=[id])
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Optimistic locking: two people (or two sweeps) changing one case at once cannot both win.
+    row_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 class CaseEvent(Base):
@@ -335,7 +414,7 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     seq: Mapped[int] = mapped_column(sa.Integer)
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(sa.String(32))
     from_status: Mapped[str | None] = mapped_column(sa.String(20))
@@ -346,3 +425,29 @@ class CaseEvent(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+
+
+# -- photo attachments of a case (gridsvc.attachments) ----------------------------------------
+
+
+class Attachment(Base):
+    """A photo of a case. The files live in the media folder under the original's SHA-256; the row
+    keeps what was read from them. (case, sha256) is unique: a phone's retry finds its attachment."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))  # of the original bytes, as uploaded
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    width: Mapped[int] = mapped_column(sa.Integer)  # as displayed (EXIF orientation applied)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    exif_lon: Mapped[float | None] = mapped_column(sa.Float)  # EXIF GPS, WGS84 (taken as CGCS2000)
+    exif_lat: Mapped[float | None] = mapped_column(sa.Float)
+    exif_taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    distance_m: Mapped[float | None] = mapped_column(sa.Float)  # EXIF point to the case's point
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "sha256", name="uq_attachments_case_sha256"),)

@@ -80,8 +80,8 @@ def database_url(request, tmp_path_factory):
 def _wipe(engine) -> None:
     with engine.begin() as conn:
         for table in (
-            "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules", "teams",
-            "departments", "categories", "category_majors",
+            "attachments", "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules",
+            "teams", "departments", "categories", "category_majors", "calendar_days",
         ):
             conn.execute(sa.text(f"DELETE FROM {table}"))
         conn.execute(sa.text("DELETE FROM grid_cells"))

@@ -272,3 +272,18 @@ def test_text_databases_cannot_store_is_422_at_sign_in(people, client, body):
     # json.dumps escapes a lone surrogate as \ud800, which the server decodes back into one.
     response = client.post("/api/v1/auth/login", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 422
+
+
+def test_old_sign_in_attempts_and_expired_tokens_are_pruned(people, client, rt, runner):
+    assert login(client, "13800000001").status_code == 200
+    assert login(client, "13800000001", password="wrong password!").status_code == 401
+    with rt.sessions.begin() as session:  # one attempt is 100 days old, the tokens expired 110 days ago
+        session.scalars(sa.select(LoginAttempt).order_by(LoginAttempt.id)).first().at -= timedelta(days=100)
+        for token in session.scalars(sa.select(AuthToken)):
+            token.expires_at -= timedelta(days=200)
+    result = runner.invoke(args=["users", "prune", "--keep-days", "90"])
+    assert result.exit_code == 0 and "1 sign-in attempts and 2 expired tokens deleted" in result.output, result.output
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1
+    refused = runner.invoke(args=["users", "prune", "--keep-days", "0"])
+    assert refused.exit_code == 1 and "throttling" in refused.output

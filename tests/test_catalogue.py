@@ -236,3 +236,24 @@ def test_api_route_gives_deadlines_in_working_time(client, rt, sample_app):
     late = client.get(f"/api/v1/route?grid={grid.code}&category={entry['code']}&at=2099-12-30T16:00:00%2B08:00")
     assert late.get_json()["deadlines"]["calendar_official"] is False  # no notice for 2099 yet
     assert client.get(f"/api/v1/route?grid={grid.code}&category={entry['code']}&at=9999-12-31").status_code == 422
+
+
+def test_a_category_left_out_of_the_file_is_retired_only_when_asked(sample_app, rt, runner, tmp_path):
+    data = read_json(CATALOGUE_FILE)
+    dropped = data["categories"].pop()["code"]
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    kept = runner.invoke(args=["catalogue", "load-categories", str(path)])
+    assert kept.exit_code == 0 and "0 retired" in kept.output
+    with rt.sessions() as session:
+        assert dropped in {c.code for c in current_categories(session)}
+    retired = runner.invoke(args=["catalogue", "load-categories", str(path), "--retire-missing"])
+    assert retired.exit_code == 0 and "1 retired" in retired.output, retired.output
+    with rt.sessions() as session:
+        assert dropped not in {c.code for c in current_categories(session)}
+        old = session.scalar(sa.select(Category).where(Category.code == dropped))
+        assert old.valid_to is not None  # kept for the cases that used it
+        rules = responsibility_list(session)
+        assert all(r.subject != dropped for r in rules.rules)
+    assert sample_app.test_client().get("/api/v1/responsibility").status_code == 200
+    assert sample_app.test_client().get("/api/v1/responsibility/coverage").get_json()["gaps"] == []

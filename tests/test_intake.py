@@ -57,6 +57,8 @@ def test_report_becomes_a_routed_case_with_a_record(desk, rt):
     assert case["flags"] == [] and case["handling_due_at"] > case["received_at"]
     record = client.get(f"/api/v1/cases/{case['tracking_no']}/record", headers=headers).get_json()["record"]
     assert [e["action"] for e in record] == ["report"] and record[0]["data"]["department"] == case["department"]
+    rule = expected.rule
+    assert record[0]["data"]["rule"] == {"area": rule.area_code, rule.subject_kind: rule.subject}
 
 
 def test_retry_returns_the_same_case_and_other_content_is_a_conflict(desk):
@@ -77,7 +79,7 @@ def test_twenty_concurrent_retries_make_one_case(desk, rt):
     body = report_body(desk)
     report = Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
                     parse_crs("gcj02"), 5.0)
-    intake = Intake(rt.index.get(), rt.calendar, rt.settings)
+    intake = Intake(rt.index.get(), rt.calendar.get(), rt.settings)
     results, errors = [], []
     barrier = threading.Barrier(20)
 

@@ -1,0 +1,53 @@
+"""Who may see which cases: one rule for opening a case and for listing cases.
+
+A user sees a case when it lies in their jurisdiction (area prefix, grids),
+when their department has it, when they reported it, or when they reported a
+case that was merged into it: a reporter follows the surviving case.
+`can_see` answers for one case in Python; `visible_to` is the same rule as an
+SQL condition, so a listing never loads cases it would then hide.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from gridsvc.accounts import Jurisdiction, jurisdiction_of
+from gridsvc.models import Case, User
+
+
+def case_area(case: Case) -> str:
+    """The most specific area of a case: its grid, or (located nowhere) its township or county."""
+    return case.grid_code or case.township_code or case.county_code or ""
+
+
+def can_see(session: Session, user: User, case: Case) -> bool:
+    jurisdiction = jurisdiction_of(session, user)
+    if case.reporter_id == user.id or jurisdiction.covers_area(case_area(case)):
+        return True
+    if case.department_code and jurisdiction.covers_department(case.department_code):
+        return True
+    merged = sa.select(Case.id).where(Case.merged_into_id == case.id, Case.reporter_id == user.id).limit(1)
+    return session.scalar(merged) is not None
+
+
+def visible_to(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """An SQL condition on `Case` that holds exactly for the cases `can_see` allows."""
+    jurisdiction = jurisdiction_of(session, user)
+    if jurisdiction.everywhere:
+        return sa.true()
+    absorbed = aliased(Case)
+    followed = sa.select(absorbed.merged_into_id).where(absorbed.reporter_id == user.id,
+                                                        absorbed.merged_into_id.is_not(None))
+    return sa.or_(Case.reporter_id == user.id, Case.id.in_(followed), _in_jurisdiction(jurisdiction))
+
+
+def _in_jurisdiction(jurisdiction: Jurisdiction) -> sa.ColumnElement[bool]:
+    area = sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
+    if jurisdiction.area_prefix is not None:
+        return area.startswith(jurisdiction.area_prefix, autoescape=True)
+    if jurisdiction.department_code is not None:
+        return Case.department_code == jurisdiction.department_code
+    if jurisdiction.grid_codes:
+        return Case.grid_code.in_(sorted(jurisdiction.grid_codes))
+    return sa.false()

@@ -1,0 +1,393 @@
+"""What the API answers, as marshmallow schemas: for the OpenAPI document only.
+
+The views build their JSON by hand (gridsvc.api, gridsvc.cases_api, …) and
+nothing here serialises a response. These schemas exist so the published
+document describes each answer field by field, and tests/test_openapi.py
+checks real answers against them, so a view that changes its JSON without
+its schema here fails a test. `required` means "always present";
+`allow_none` means "present, may be null".
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields
+from marshmallow.validate import OneOf
+
+from gridsvc.models import (
+    CASE_STATUSES,
+    CATEGORY_LIMIT_UNITS,
+    DEPARTMENT_LEVELS,
+    DOMAINS,
+    ROLES,
+)
+
+MATCHES = ("inside", "boundary", "nearest", "none")
+
+
+class Shape(Schema):
+    """Base of every answer schema. No `additionalProperties: false` in the document: a field added
+    to an answer later must not break clients (the tests are stricter than the document)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _req(field_cls, *args, **kwargs):
+    """A field always present in the answer."""
+    return field_cls(*args, required=True, **kwargs)
+
+
+def _nullable(field_cls, *args, **kwargs):
+    """A field always present, null when there is nothing to say."""
+    return field_cls(*args, required=True, allow_none=True, **kwargs)
+
+
+# -- the one error shape (gridsvc.errors) -------------------------------------------------
+
+
+class ErrorDetailSchema(Shape):
+    code = _req(fields.String, metadata={"description": "machine-readable, e.g. invalid_parameters, case_not_found",
+                                         "example": "invalid_parameters"})
+    message = _req(fields.String, metadata={"description": "for people: zh-CN first, then English",
+                                            "example": "参数无效 / invalid parameters"})
+    fields_ = _req(  # `fields` would shadow marshmallow's module in the class body
+        fields.Dict, keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
+        metadata={"description": "each offending input field with its reasons; empty when no field is to blame",
+                  "example": {"lat": ["latitude must be between -90 and 90"]}},
+    )
+
+
+class ErrorSchema(Shape):
+    error = _req(fields.Nested, ErrorDetailSchema)
+
+
+# -- grids and locating (gridsvc.api) -----------------------------------------------------
+
+
+class HealthSchema(Shape):
+    status = _req(fields.String, metadata={"example": "ok"})
+    grid_cells = _req(fields.Integer)
+    network_revision = _req(fields.Integer)
+
+
+class InputPointSchema(Shape):
+    lon = _req(fields.Float)
+    lat = _req(fields.Float)
+    crs = _req(fields.String, metadata={"description": "the datum as given, e.g. gcj02 or EPSG:4549"})
+
+
+class StoredPointSchema(Shape):
+    lon = _req(fields.Float)
+    lat = _req(fields.Float)
+    crs = _req(fields.String, validate=OneOf(["EPSG:4490"]), metadata={"description": "always CGCS2000"})
+
+
+class PlaceSchema(Shape):
+    code = _req(fields.String)
+    name = _req(fields.String)
+
+
+class CellSummarySchema(Shape):
+    code = _req(fields.String, metadata={"description": "15-digit grid code"})
+    name = _req(fields.String)
+    kind = _req(fields.String, metadata={"description": "base or special (专属网格)"})
+    special_type = _nullable(fields.String)
+
+
+class NearbyCellSchema(CellSummarySchema):
+    distance_m = _nullable(fields.Float)
+
+
+class LocateResultSchema(Shape):
+    match = _req(fields.String, validate=OneOf(MATCHES))
+    input = _req(fields.Nested, InputPointSchema)
+    point = _req(fields.Nested, StoredPointSchema)
+    grid = _nullable(fields.Nested, CellSummarySchema)
+    village = _nullable(fields.Nested, PlaceSchema)
+    township = _nullable(fields.Nested, PlaceSchema)
+    county = _nullable(fields.Nested, PlaceSchema)
+    distance_m = _nullable(fields.Float, metadata={"description": "to the chosen grid (0 inside it)"})
+    others = _req(fields.List, fields.Nested(NearbyCellSchema),
+                  metadata={"description": "other grids at the boundary"})
+    special_grids = _req(fields.List, fields.Nested(CellSummarySchema))
+    network_revision = _req(fields.Integer)
+    accuracy_m = fields.Float(metadata={"description": "only when accuracy was given"})
+    accuracy_grids = fields.List(fields.Nested(CellSummarySchema),
+                                 metadata={"description": "grids within the accuracy circle (only with accuracy)"})
+
+
+class GridVersionSchema(Shape):
+    version = _req(fields.Integer)
+    kind = _req(fields.String)
+    special_type = _nullable(fields.String)
+    village_code = _req(fields.String)
+    domains = _req(fields.List, fields.String(validate=OneOf(DOMAINS)))
+    households = _nullable(fields.Integer)
+    population = _nullable(fields.Integer)
+    valid_from = _req(fields.DateTime)
+    valid_to = _nullable(fields.DateTime)
+
+
+class GridVersionsSchema(Shape):
+    code = _req(fields.String)
+    versions = _req(fields.List, fields.Nested(GridVersionSchema))
+
+
+# GeoJSON has no useful marshmallow shape (geometries are nested coordinate arrays): plain JSON schema.
+GEOMETRY = {"type": "object", "description": "a GeoJSON geometry (Polygon or MultiPolygon)",
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"type": "string"}, "coordinates": {"type": "array", "items": {}}}}
+GRID_FEATURE = {
+    "type": "object",
+    "description": "a grid cell as a GeoJSON Feature; `properties` has the code, name and version details",
+    "required": ["type", "id", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string", "description": "the grid code"},
+        "geometry": {"$ref": "#/components/schemas/Geometry"},
+        "properties": {"type": "object", "required": ["code", "name"], "additionalProperties": True,
+                       "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+    },
+}
+GRID_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features", "network_revision", "crs"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "network_revision": {"type": "integer"},
+        "crs": {"type": "string", "description": "EPSG:4490 unless out_crs was given"},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/GridFeature"}},
+    },
+}
+
+
+# -- catalogue, departments, responsibility (gridsvc.catalogue_api) ----------------------
+
+
+class NamedSchema(Shape):
+    code = _req(fields.String)
+    name_zh = _req(fields.String)
+    name_en = _req(fields.String)
+
+
+class TimeLimitSchema(Shape):
+    value = _req(fields.Float)
+    unit = _req(fields.String, validate=OneOf(CATEGORY_LIMIT_UNITS), metadata={"description": "working hours/days"})
+
+
+class CategorySchema(NamedSchema):
+    version = _req(fields.Integer)
+    major_code = _req(fields.String)
+    domain = _req(fields.String, validate=OneOf(DOMAINS))
+    limit = _req(fields.Nested, TimeLimitSchema)
+    urgent_limit = _nullable(fields.Nested, TimeLimitSchema)
+    township_may_act = _req(fields.Boolean)
+    reserved_power = _nullable(fields.String)
+    description_zh = _nullable(fields.String)
+    duplicate_distance_m = _nullable(fields.Float)
+    valid_from = _req(fields.DateTime)
+
+
+class CatalogueSchema(Shape):
+    majors = _req(fields.List, fields.Nested(NamedSchema))
+    categories = _req(fields.List, fields.Nested(CategorySchema))
+
+
+class DepartmentSchema(NamedSchema):
+    level = _req(fields.String, validate=OneOf(DEPARTMENT_LEVELS))
+    admin_code = _req(fields.String)
+
+
+class DepartmentWithTeamsSchema(DepartmentSchema):
+    teams = _req(fields.List, fields.Nested(NamedSchema))
+
+
+class DepartmentListSchema(Shape):
+    departments = _req(fields.List, fields.Nested(DepartmentWithTeamsSchema))
+
+
+class ResponsibilityRuleSchema(Shape):
+    area_code = _req(fields.String)
+    area_name = _nullable(fields.String)
+    subject_kind = _req(fields.String, validate=OneOf(["category", "domain"]))
+    subject = _req(fields.String, metadata={"description": "a category code or a domain"})
+    subject_name_zh = _nullable(fields.String)
+    department = _req(fields.Nested, DepartmentSchema)
+    note_zh = _nullable(fields.String)
+
+
+class ResponsibilityListSchema(Shape):
+    rules = _req(fields.List, fields.Nested(ResponsibilityRuleSchema))
+
+
+class CoverageGapSchema(Shape):
+    grid_code = _req(fields.String)
+    category_code = _req(fields.String)
+
+
+class CoverageSchema(Shape):
+    complete = _req(fields.Boolean)
+    grids = _req(fields.Integer)
+    categories = _req(fields.Integer)
+    gaps = _req(fields.List, fields.Nested(CoverageGapSchema))
+
+
+class RuleRefSchema(Shape):
+    area_code = _req(fields.String)
+    subject_kind = _req(fields.String)
+    subject = _req(fields.String)
+
+
+class DeadlinesSchema(Shape):
+    received_at = _req(fields.DateTime)
+    handling_due_at = _req(fields.DateTime)
+    urgent_handling_due_at = _nullable(fields.DateTime)
+    calendar_official = _req(fields.Boolean, metadata={
+        "description": "false when the year's holidays are not published yet (Monday–Friday assumed)"})
+
+
+class RouteSchema(Shape):
+    grid = _req(fields.String)
+    category = _req(fields.String)
+    department = _req(fields.Nested, DepartmentSchema)
+    reserved_to_county = _req(fields.Boolean)
+    reserved_power = _nullable(fields.String)
+    rule = _req(fields.Nested, RuleRefSchema)
+    deadlines = _req(fields.Nested, DeadlinesSchema)
+
+
+# -- sign-in (gridsvc.auth_api) -----------------------------------------------------------
+
+
+class UserSummarySchema(Shape):
+    phone = _req(fields.String)
+    name = _req(fields.String)
+    role = _req(fields.String, validate=OneOf(ROLES))
+
+
+class TokenPairSchema(Shape):
+    token_type = _req(fields.String, validate=OneOf(["Bearer"]))
+    access_token = _req(fields.String, metadata={"description": "send as Authorization: Bearer <access_token>"})
+    access_expires_at = _req(fields.DateTime)
+    refresh_token = _req(fields.String, metadata={"description": "works once, at POST /api/v1/auth/refresh"})
+    refresh_expires_at = _req(fields.DateTime)
+    user = _req(fields.Nested, UserSummarySchema)
+
+
+class JurisdictionSchema(Shape):
+    everywhere = _req(fields.Boolean)
+    area_prefix = _nullable(fields.String)
+    grid_codes = _req(fields.List, fields.String())
+    department_code = _nullable(fields.String)
+
+
+class MeSchema(UserSummarySchema):
+    jurisdiction = _req(fields.Nested, JurisdictionSchema)
+
+
+# -- cases (gridsvc.cases_api) ------------------------------------------------------------
+
+
+class CaseSchema(Shape):
+    tracking_no = _req(fields.String, metadata={"example": "20260501-ABCDEFGH"})
+    client_uuid = _req(fields.String)
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    category = _req(fields.String)
+    category_version = _req(fields.Integer)
+    description = _req(fields.String)
+    urgent = _req(fields.Boolean)
+    input = _req(fields.Nested, InputPointSchema)
+    point = _req(fields.Nested, StoredPointSchema)
+    accuracy_m = _nullable(fields.Float)
+    reported_at = _nullable(fields.DateTime, metadata={"description": "the phone's clock"})
+    received_at = _req(fields.DateTime, metadata={"description": "the server's clock"})
+    grid = _nullable(fields.String)
+    village = _nullable(fields.String)
+    township = _nullable(fields.String)
+    county = _nullable(fields.String)
+    locate_match = _req(fields.String, validate=OneOf(MATCHES))
+    department = _nullable(fields.String)
+    reserved_to_county = _req(fields.Boolean)
+    flags = _req(fields.List, fields.String(), metadata={"description": "what a commander should look at"})
+    handling_due_at = _req(fields.DateTime)
+    team = _nullable(fields.String)
+    escalated = _req(fields.Boolean)
+    stage_due_at = _nullable(fields.DateTime)
+    stage_warn_at = _nullable(fields.DateTime)
+    overdue_level = _req(fields.Integer, metadata={"description": "0 on time, 1 overdue, 2 long overdue"})
+    extension_requested_until = _nullable(fields.DateTime)
+    rework_count = _req(fields.Integer)
+    supervision_count = _req(fields.Integer)
+    merged_into = _nullable(fields.String, metadata={"description": "tracking number of the surviving case"})
+    closed_at = _nullable(fields.DateTime)
+    record_seq = _req(fields.Integer, metadata={"description": "the last record entry: send as expected_seq"})
+
+
+class CaseListSchema(Shape):
+    total = _req(fields.Integer)
+    limit = _req(fields.Integer)
+    offset = _req(fields.Integer)
+    cases = _req(fields.List, fields.Nested(CaseSchema))
+
+
+class RecordEntrySchema(Shape):
+    seq = _req(fields.Integer)
+    at = _req(fields.DateTime)
+    actor_id = _nullable(fields.Integer)
+    action = _req(fields.String)
+    from_status = _nullable(fields.String)
+    to_status = _nullable(fields.String)
+    note = _nullable(fields.String)
+    data = _req(fields.Dict)
+    hash = _req(fields.String, metadata={"description": "SHA-256 sealing this entry and the one before"})
+
+
+class CaseRecordSchema(Shape):
+    tracking_no = _req(fields.String)
+    record = _req(fields.List, fields.Nested(RecordEntrySchema))
+
+
+class StepChoiceSchema(Shape):
+    step = _req(fields.String)
+    label_zh = _req(fields.String)
+    needs_note = _req(fields.Boolean)
+    to_status = _nullable(fields.String)
+
+
+class StepChoicesSchema(Shape):
+    tracking_no = _req(fields.String)
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    steps = _req(fields.List, fields.Nested(StepChoiceSchema))
+
+
+# -- attachments (gridsvc.attachments_api) ------------------------------------------------
+
+
+class ExifSchema(Shape):
+    lon = _nullable(fields.Float)
+    lat = _nullable(fields.Float)
+    taken_at = _nullable(fields.DateTime)
+
+
+class AttachmentUrlsSchema(Shape):
+    photo = _req(fields.String)
+    thumbnail = _req(fields.String)
+
+
+class AttachmentSchema(Shape):
+    id = _req(fields.Integer)
+    sha256 = _req(fields.String, metadata={"description": "of the original bytes as uploaded"})
+    content_type = _req(fields.String)
+    width = _req(fields.Integer)
+    height = _req(fields.Integer)
+    size_bytes = _req(fields.Integer)
+    exif = _nullable(fields.Nested, ExifSchema, metadata={"description": "null when EXIF said neither place nor time"})
+    distance_m = _nullable(fields.Float, metadata={"description": "from the EXIF GPS point to the case's point"})
+    uploaded_by = _req(fields.Integer)
+    uploaded_at = _req(fields.DateTime)
+    urls = _req(fields.Nested, AttachmentUrlsSchema)
+
+
+class AttachmentListSchema(Shape):
+    tracking_no = _req(fields.String)
+    attachments = _req(fields.List, fields.Nested(AttachmentSchema))
