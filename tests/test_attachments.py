@@ -1,7 +1,7 @@
 """Photo attachments of a case through the API: stored once, compared with the point, stripped (both backends)."""
 
+import functools
 import io
-import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +10,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from at_once import at_once
 from gridsvc import case_record, create_app
 from gridsvc.accounts import create_user
 from gridsvc.attachments import ORIGINAL, STRIPPED, THUMBNAIL, MediaStore
@@ -144,25 +145,14 @@ def test_photos_near_the_point_or_without_gps_do_not_flag(desk, rt):
 def test_twenty_concurrent_uploads_of_one_photo_make_one_attachment(desk, rt, sample_app):
     data = phone_jpeg(*north_of(desk["point"], 1000))
     headers = desk["headers"](WORKER)
-    answers, errors = [], []
-    barrier = threading.Barrier(20)
 
     def send():
-        client = sample_app.test_client()
-        barrier.wait()
-        try:
-            response = client.post(f"{desk['url']}/attachments", headers=headers,
-                                   data={"photo": (io.BytesIO(data), "a.jpg")}, content_type="multipart/form-data")
-            answers.append((response.status_code, response.get_json().get("id")))
-        except Exception as exc:  # noqa: BLE001 - every failure is reported by the assertion below
-            errors.append(repr(exc))
+        response = sample_app.test_client().post(f"{desk['url']}/attachments", headers=headers,
+                                                 data={"photo": (io.BytesIO(data), "a.jpg")},
+                                                 content_type="multipart/form-data")
+        return response.status_code, response.get_json().get("id")
 
-    threads = [threading.Thread(target=send) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    answers = at_once([send] * 20)
     assert sorted(status for status, _ in answers) == [200] * 19 + [201], answers
     assert len({attachment_id for _, attachment_id in answers}) == 1
     assert counts(rt) == (1, 1)
@@ -176,21 +166,13 @@ def test_different_photos_at_once_each_get_their_own_record_entry(desk, rt, samp
     """Appending to the record is serialised per case: no two entries with the same number."""
     photos = [phone_jpeg(*north_of(desk["point"], 10 * i)) for i in range(1, 9)]
     headers = desk["headers"](WORKER)
-    statuses = []
-    barrier = threading.Barrier(len(photos))
 
     def send(data):
-        client = sample_app.test_client()
-        barrier.wait()
-        statuses.append(client.post(f"{desk['url']}/attachments", headers=headers,
-                                    data={"photo": (io.BytesIO(data), "a.jpg")},
-                                    content_type="multipart/form-data").status_code)
+        return sample_app.test_client().post(f"{desk['url']}/attachments", headers=headers,
+                                             data={"photo": (io.BytesIO(data), "a.jpg")},
+                                             content_type="multipart/form-data").status_code
 
-    threads = [threading.Thread(target=send, args=(data,)) for data in photos]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([functools.partial(send, data) for data in photos])
     assert statuses == [201] * len(photos)
     assert counts(rt) == (len(photos), len(photos))
     assert [e["seq"] for e in record(desk)] == list(range(1, len(photos) + 2))

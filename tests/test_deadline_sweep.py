@@ -1,12 +1,12 @@
 """The deadline sweep: warnings, overdue marks and county alerts in working time, once each, on both backends."""
 
-import threading
 import uuid
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from at_once import at_once
 from gridsvc import case_record
 from gridsvc.accounts import create_user
 from gridsvc.deadline_sweep import SweepResult, sweep
@@ -109,16 +109,7 @@ def test_closed_cases_are_left_alone(rt, new_case):
 
 def test_sweeps_running_at_once_mark_each_case_once(rt, new_case):
     cases = [new_case("filed", at("2026-11-20T09:00:00")) for _ in range(12)]
-    results = []
-
-    def one_sweep():
-        results.append(run(rt, at("2026-11-23T09:00:00")))
-
-    threads = [threading.Thread(target=one_sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once([lambda: run(rt, at("2026-11-23T09:00:00"))] * 4)
     assert sum(r.overdue for r in results) == 12
     for case_id in cases:
         assert entries(rt, case_id).count("overdue") == 1

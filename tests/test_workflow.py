@@ -1,14 +1,14 @@
 """The case workflow: every path a case can take, who may take each step, on both backends."""
 
 import io
-from datetime import datetime, timedelta
-import threading
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
-from PIL import Image
 import sqlalchemy as sa
+from PIL import Image
 
+from at_once import at_once
 from gridsvc import case_record
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain, current_category, responsibility_list
@@ -232,18 +232,12 @@ def test_a_step_on_a_case_that_moved_on_is_refused(office):
 def test_concurrent_steps_on_one_case_let_exactly_one_through(office, rt, sample_app):
     case = report(office)
     headers = office["headers"]("commander")
-    codes = []
 
     def file_it():
         client = sample_app.test_client()
-        codes.append(client.post(f"/api/v1/cases/{case['tracking_no']}/steps/file", json={}, headers=headers)
-                     .status_code)
+        return client.post(f"/api/v1/cases/{case['tracking_no']}/steps/file", json={}, headers=headers).status_code
 
-    threads = [threading.Thread(target=file_it) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    codes = at_once([file_it] * 10)
     assert sorted(codes) == [200] + [409] * 9
     assert actions(office, case) == ["report", "file"]
     assert_record_intact(rt)
