@@ -27,7 +27,7 @@ from gridsvc.case_access import can_see
 from gridsvc.case_search import CaseFilter, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
-from gridsvc.models import CASE_STATUSES, Case, CaseEvent, User
+from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User
 from gridsvc.network import as_utc, utcnow
 from gridsvc.workflow import Context, StepInput, WorkflowError, act, available_steps
 
@@ -100,6 +100,7 @@ def case_json(case: Case) -> dict:
         "tracking_no": case.tracking_no,
         "client_uuid": case.client_uuid,
         "status": case.status,
+        "status_name_zh": STATUS_NAMES_ZH[case.status],
         "category": case.category_code,
         "category_version": case.category_version,
         "description": case.description,

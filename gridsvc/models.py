@@ -326,6 +326,10 @@ CASE_STATUSES = (
     "rejected",  # 不予立案
     "merged",  # 合并: a duplicate, followed up in the case it was merged into
 )
+STATUS_NAMES_ZH = {
+    "reported": "待立案", "filed": "待派遣", "dispatched": "待签收", "handling": "处置中", "handled": "待核查",
+    "verified": "待结案", "closed": "已结案", "rejected": "不予立案", "merged": "已合并",
+}
 FINAL_STATUSES = ("closed", "rejected", "merged")
 OPEN_STATUSES = tuple(s for s in CASE_STATUSES if s not in FINAL_STATUSES)
 

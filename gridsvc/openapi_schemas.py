@@ -292,6 +292,7 @@ class CaseSchema(Shape):
     tracking_no = _req(fields.String, metadata={"example": "20260501-ABCDEFGH"})
     client_uuid = _req(fields.String)
     status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    status_name_zh = _req(fields.String, metadata={"example": "待派遣"})
     category = _req(fields.String)
     category_version = _req(fields.Integer)
     description = _req(fields.String)

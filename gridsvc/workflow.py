@@ -33,7 +33,7 @@ from gridsvc.config import Settings
 from gridsvc.geo.locate import GridIndex
 from gridsvc.intake import LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts import jurisdiction_of
-from gridsvc.models import OPEN_STATUSES, Attachment, Case, Department, Team, User
+from gridsvc.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Department, Team, User
 from gridsvc.network import as_utc
 from gridsvc.stage_clock import start_stage
 from gridsvc.worktime import WorkCalendar
@@ -292,7 +292,7 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
     if given.expected_seq is not None and given.expected_seq != case.record_seq:
         raise WorkflowError(409, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
     if case.status not in step.from_statuses:
-        raise WorkflowError(409, "step_not_allowed", f"{step.label_zh}不能在“{case.status}”状态下进行 / "
+        raise WorkflowError(409, "step_not_allowed", f"案件{STATUS_NAMES_ZH[case.status]}，不能{step.label_zh} / "
                             f"{step.name} is not possible from status {case.status}")
     if not relations(session, user, case) & set(step.taken_by):
         raise WorkflowError(403, "not_permitted", f"您无权对该案件{step.label_zh} / you may not {step.name} this case")

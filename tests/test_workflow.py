@@ -100,7 +100,7 @@ def test_the_whole_path_from_report_to_closing(office, rt):
     case = report(office)
     assert case["stage_due_at"] is not None and case["stage_due_at"] <= case["handling_due_at"]
     filed = step(office, "commander", case, "file")
-    assert filed["status"] == "filed"
+    assert (filed["status"], filed["status_name_zh"]) == ("filed", "待派遣")
     team = f"{office['local']}-T1"
     dispatched = step(office, "commander", case, "dispatch", team=team)
     assert (dispatched["status"], dispatched["department"], dispatched["team"]) == ("dispatched", office["local"], team)
