@@ -13,8 +13,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gridsvc.accounts import area_prefix
 from gridsvc.case_access import visible_to
-from gridsvc.models import Case, User
+from gridsvc.geo.grid_records import is_grid_code
+from gridsvc.models import AdminUnit, Case, User
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class CaseFilter:
     statuses: tuple[str, ...] = ()
     category: str | None = None
     department: str | None = None
-    area: str | None = None  # an admin or grid code: the cases inside it
+    area: str | None = None  # a 12-digit administrative or 15-digit grid code: the cases inside it
     overdue: bool | None = None
     flagged: bool | None = None
     flag: str | None = None  # one flag, e.g. possible_duplicate
@@ -33,15 +35,33 @@ class CaseFilter:
     offset: int = 0
 
 
+class UnknownArea(ValueError):
+    """An `area` that is neither an administrative unit nor a grid."""
+
+
 def find_cases(session: Session, user: User, wanted: CaseFilter) -> tuple[int, list[Case]]:
     """How many visible cases match, and the requested page of them (newest first)."""
     conditions = [visible_to(session, user), *_conditions(wanted)]
+    if wanted.area is not None:
+        area = sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
+        conditions.append(area.startswith(_area_prefix(session, wanted.area), autoescape=True))
     total = session.scalar(sa.select(sa.func.count()).select_from(Case).where(*conditions))
     page = session.scalars(
         sa.select(Case).where(*conditions).order_by(Case.received_at.desc(), Case.id.desc())
         .limit(wanted.limit).offset(wanted.offset)
     )
     return total, list(page)
+
+
+def _area_prefix(session: Session, code: str) -> str:
+    """The code prefix of everything inside an area: a grid code itself, or an administrative unit's
+    code cut to its level (a township's 220112100000 covers 220112100…)."""
+    if is_grid_code(code):
+        return code
+    unit = session.get(AdminUnit, code)
+    if unit is None:
+        raise UnknownArea(f"{code} is neither a known administrative unit nor a grid")
+    return area_prefix(unit.code, unit.level)
 
 
 def _conditions(wanted: CaseFilter) -> list[sa.ColumnElement[bool]]:
@@ -55,9 +75,6 @@ def _conditions(wanted: CaseFilter) -> list[sa.ColumnElement[bool]]:
         found.append(Case.category_code == wanted.category)
     if wanted.department is not None:
         found.append(Case.department_code == wanted.department)
-    if wanted.area is not None:
-        area = sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
-        found.append(area.startswith(wanted.area, autoescape=True))
     if wanted.overdue is not None:
         found.append(Case.overdue_level > 0 if wanted.overdue else Case.overdue_level == 0)
     # Flags are a JSON list of identifiers: as text, a flagged case's list holds a quoted string.

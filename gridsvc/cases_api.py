@@ -24,7 +24,7 @@ from gridsvc import runtime
 from gridsvc.api import DATUM_HELP, BboxFilter, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.case_access import can_see
-from gridsvc.case_search import CaseFilter, find_cases
+from gridsvc.case_search import CaseFilter, UnknownArea, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
 from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User
@@ -65,8 +65,8 @@ class CaseQuery(BboxFilter):
     status = StatusList(load_default=())
     category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="5 digits"))
     department = fields.String(load_default=None, validate=Length(1, 40))
-    area = fields.String(load_default=None, validate=Regexp(r"^\d{6,15}$", error="an admin or grid code"),
-                         metadata={"description": "an admin or grid code: the cases inside it"})
+    area = fields.String(load_default=None, validate=Regexp(r"^(\d{12}|\d{15})$", error="a 12- or 15-digit code"),
+                         metadata={"description": "a 12-digit administrative or 15-digit grid code: the cases inside"})
     overdue = fields.Boolean(load_default=None)
     flagged = fields.Boolean(load_default=None)
     flag = fields.String(load_default=None, validate=Regexp(r"^[a-z_]{1,40}$", error="a flag name"))
@@ -173,7 +173,10 @@ def case_list():
         limit=query["limit"], offset=query["offset"],
     )
     with runtime().sessions() as session:
-        total, cases = find_cases(session, signed_in_user(session), wanted)
+        try:
+            total, cases = find_cases(session, signed_in_user(session), wanted)
+        except UnknownArea as exc:
+            raise invalid_parameter("area", str(exc)) from exc
         return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset,
                         "cases": [case_json(c) for c in cases]})
 
@@ -202,7 +205,7 @@ def case_steps(tracking_no: str):
     with runtime().sessions() as session:
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
-        steps = available_steps(session, user, case)
+        steps = available_steps(session, user, case, utcnow())
         return jsonify({"tracking_no": tracking_no, "status": case.status, "steps": [
             {"step": s.name, "label_zh": s.label_zh, "needs_note": s.needs_note, "to_status": s.to_status}
             for s in steps

@@ -65,7 +65,9 @@ def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Set
             try:
                 _apply(session, case, action, now)
                 session.commit()
-            except (StaleDataError, sa.exc.IntegrityError):
+            except (StaleDataError, sa.exc.IntegrityError, sa.exc.OperationalError):
+                # another sweep or a person changed the case first, or SQLite stayed locked past its
+                # busy timeout: the case is looked at again on the next run
                 session.rollback()
                 result.lost_races += 1
                 continue

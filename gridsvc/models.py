@@ -9,7 +9,7 @@ current (`valid_to IS NULL`), enforced by a partial unique index.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
@@ -44,10 +44,6 @@ class UtcDateTime(sa.types.TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         return _in_utc(value)
-
-    def coerce_compared_value(self, op, value):
-        """`moment - timedelta` in SQL: the timedelta is an interval, not a moment."""
-        return sa.Interval() if isinstance(value, timedelta) else self
 
     def process_result_value(self, value, dialect):
         return _in_utc(value)

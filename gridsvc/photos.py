@@ -263,6 +263,9 @@ def _degrees(value, ref: str | None, positive: str, negative: str, limit: float)
     return -degrees if ref == negative else degrees
 
 
+_PLAUSIBLE_YEARS = (1990, 2100)
+
+
 def _taken_at(exif: Image.Exif | None) -> datetime | None:
     """DateTimeOriginal, with OffsetTimeOriginal when written; without it the phone's clock is taken
     to be China time (the service's phones are in China)."""
@@ -281,6 +284,8 @@ def _taken_at(exif: Image.Exif | None) -> datetime | None:
         zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
     except (TypeError, ValueError, KeyError, IndexError):
         zone = CHINA
+    if not _PLAUSIBLE_YEARS[0] <= moment.year <= _PLAUSIBLE_YEARS[1]:
+        return None  # a camera with its clock unset (year 1, 1970 …): no capture time
     return moment.replace(tzinfo=zone)
 
 

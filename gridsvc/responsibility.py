@@ -81,8 +81,11 @@ class ResponsibilityList:
             self._by_area.setdefault(rule.area_code, {})[(rule.subject_kind, rule.subject)] = rule
 
     def route(self, areas: Sequence[str], category_code: str) -> Route | None:
-        """Route a report in `areas` (most specific first: grid, village, township, county codes)."""
-        category = self.categories[category_code]
+        """Route a report in `areas` (most specific first: grid, village, township, county codes);
+        None when no rule answers or the category is not (any longer) in the catalogue."""
+        category = self.categories.get(category_code)
+        if category is None:
+            return None
         subjects = [("category", category.code)]
         if category.township_may_act:
             subjects.append(("domain", category.domain))

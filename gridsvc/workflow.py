@@ -28,12 +28,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gridsvc import case_record
 from gridsvc.case_access import case_area
-from gridsvc.catalogue import area_chain, current_category, responsibility_list
+from gridsvc.catalogue import area_chain, responsibility_list
 from gridsvc.config import Settings
 from gridsvc.geo.locate import GridIndex
 from gridsvc.intake import LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts import jurisdiction_of
-from gridsvc.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Department, Team, User
+from gridsvc.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Category, Department, Team, User
 from gridsvc.network import as_utc
 from gridsvc.stage_clock import start_stage
 from gridsvc.worktime import WorkCalendar
@@ -87,6 +87,29 @@ class _Effect:
     survivor: Case | None = None
 
 
+def _always(case: Case, now: datetime) -> WorkflowError | None:
+    return None
+
+
+def _extension_pending(case: Case, now: datetime) -> WorkflowError | None:
+    if case.extension_until is None:
+        return WorkflowError(409, "no_extension_pending", "没有待审批的延期申请 / no extension request is pending")
+    return None
+
+
+def _no_extension_pending(case: Case, now: datetime) -> WorkflowError | None:
+    if case.extension_until is not None:
+        return WorkflowError(409, "extension_pending", "已有延期申请待审批 / an extension request is already pending")
+    return None
+
+
+def _overdue(case: Case, now: datetime) -> WorkflowError | None:
+    """督办 is for a case behind its stage's deadline (marked by the sweep, or past due already)."""
+    if case.overdue_level == 0 and not (case.stage_due_at and as_utc(case.stage_due_at) <= now):
+        return WorkflowError(409, "not_overdue", "只对超期案件督办 / only an overdue case is supervised")
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -96,6 +119,9 @@ class Step:
     taken_by: tuple[str, ...]
     needs_note: bool
     apply: Callable[[Session, Context, Case, User, StepInput], _Effect]
+    # What the case must be like besides its status (so the screen offers only steps that can work).
+    ready: Callable[[Case, datetime], WorkflowError | None] = _always
+    restarts_clock: bool = False  # the stage's deadline moves although the status may not
 
 
 # -- what each step does beyond changing the status ------------------------------------------
@@ -118,24 +144,31 @@ def _file(session, ctx, case, user, given) -> _Effect:
     route = responsibility_list(session).route(areas, case.category_code)
     case.department_code = route.department.code if route else None
     case.reserved_to_county = bool(route and route.reserved_to_county)
-    dropped = (LOCATION_UNCONFIRMED,) + ((NO_RESPONSIBLE_DEPARTMENT,) if route else ())
-    case.flags = [f for f in case.flags if f not in dropped]
+    flags = [f for f in case.flags if f not in (LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT)]
+    case.flags = flags if route else [*flags, NO_RESPONSIBLE_DEPARTMENT]
     return _Effect({"grid": case.grid_code, "department": case.department_code})
 
 
 def _dispatch(session, ctx, case, user, given) -> _Effect:
-    """派遣 (and 重新派遣 after a send-back): to the routed department unless the commander names one."""
+    """派遣 (and 重新派遣 after a send-back): to the routed department unless the commander names one,
+    a body of the case's own township or county."""
     department = _department(session, given.department or case.department_code)
-    _check_may_handle(session, case, department)
+    if department.admin_code not in (case.township_code, case.county_code):
+        raise WorkflowError(422, "invalid_parameters",
+                            f"{department.code} serves neither the case's township nor its county", "department")
+    if not _category_of(session, case).township_may_act and department.level != "county":
+        raise WorkflowError(422, "invalid_parameters",
+                            f"{case.category_code} is reserved to a county department", "department")
     case.department_code = department.code
     case.team_code = _team(session, department, given.team)
     return _Effect({"department": case.department_code, "team": case.team_code})
 
 
 def _send_back(session, ctx, case, user, given) -> _Effect:
-    """退回: the department says the case is not theirs; the township dispatches it again."""
+    """退回: the department says the case is not theirs; it no longer has it, and the township
+    dispatches it again, naming the department."""
     returned_by = case.department_code
-    case.team_code = None
+    case.department_code = case.team_code = None
     return _Effect({"department": returned_by})
 
 
@@ -154,8 +187,6 @@ def _close(session, ctx, case, user, given) -> _Effect:
 
 
 def _request_extension(session, ctx, case, user, given) -> _Effect:
-    if case.extension_until is not None:
-        raise WorkflowError(409, "extension_pending", "已有延期申请待审批 / an extension request is already pending")
     if given.until is None:
         raise WorkflowError(422, "invalid_parameters", "say until when", "until")
     if as_utc(given.until) <= as_utc(case.handling_due_at):
@@ -168,8 +199,6 @@ def _request_extension(session, ctx, case, user, given) -> _Effect:
 
 def _decide_extension(granted: bool):
     def decide(session, ctx, case, user, given) -> _Effect:
-        if case.extension_until is None:
-            raise WorkflowError(409, "no_extension_pending", "没有待审批的延期申请 / no extension request is pending")
         asked = as_utc(case.extension_until)
         case.extension_until = None
         if granted:
@@ -179,7 +208,8 @@ def _decide_extension(granted: bool):
 
 
 def _escalate(session, ctx, case, user, given) -> _Effect:
-    """上报县级: to the county department the list names for the case's county, or the one given."""
+    """上报县级: to the county department the list names for the case's county, or the one given.
+    The county department gets the category's whole handling limit from now."""
     code = given.department
     if code is None:
         route = responsibility_list(session).route([case.county_code] if case.county_code else [], case.category_code)
@@ -188,24 +218,25 @@ def _escalate(session, ctx, case, user, given) -> _Effect:
         raise WorkflowError(422, "invalid_parameters", "no county department answers for this case: name one",
                             "department")
     department = _department(session, code)
-    if department.level != "county":
-        raise WorkflowError(422, "invalid_parameters", f"{code} is not a county department", "department")
+    if department.level != "county" or department.admin_code != case.county_code:
+        raise WorkflowError(422, "invalid_parameters", f"{code} is not a department of the case's county",
+                            "department")
     case.department_code, case.team_code, case.escalated = department.code, None, True
-    return _Effect({"department": department.code})
+    category = _category_of(session, case)
+    value, unit = ((category.urgent_limit_value, category.urgent_limit_unit)
+                   if case.urgent and category.urgent_limit_unit else (category.limit_value, category.limit_unit))
+    case.handling_due_at = ctx.calendar.add(ctx.now, value, unit)
+    return _Effect({"department": department.code, "handling_due_at": as_utc(case.handling_due_at).isoformat()})
 
 
 def _supervise(session, ctx, case, user, given) -> _Effect:
-    """督办: only for a case behind its deadline."""
-    if case.overdue_level == 0 and not (case.stage_due_at and as_utc(case.stage_due_at) <= ctx.now):
-        raise WorkflowError(409, "not_overdue", "只对超期案件督办 / only an overdue case is supervised")
     case.supervision_count += 1
     return _Effect({"supervision_count": case.supervision_count})
 
 
 def _self_handle(session, ctx, case, user, given) -> _Effect:
     """自行处置: a minor matter of the grid worker's own grid, fixed on the spot; a photo proves it."""
-    category = current_category(session, case.category_code)
-    if category is None or not category.township_may_act:
+    if not _category_of(session, case).township_may_act:
         raise WorkflowError(409, "not_minor", "该类事项须由职能部门办理 / this category must go to a department")
     if not given.attachments:
         raise WorkflowError(422, "invalid_parameters", "a photo of the fixed matter is needed", "attachments")
@@ -214,7 +245,8 @@ def _self_handle(session, ctx, case, user, given) -> _Effect:
 
 
 def _merge(session, ctx, case, user, given) -> _Effect:
-    """合并: the case repeats another open one of the same category; its reporter follows that one."""
+    """合并: the case repeats another open one of the same category; its reporter, and the reporters
+    of cases merged into it before, follow that one."""
     if not given.into:
         raise WorkflowError(422, "invalid_parameters", "name the case to merge into", "into")
     survivor = session.scalar(sa.select(Case).where(Case.tracking_no == given.into))
@@ -225,6 +257,8 @@ def _merge(session, ctx, case, user, given) -> _Effect:
     if survivor.category_code != case.category_code:
         raise WorkflowError(422, "invalid_parameters", "only cases of the same category are merged", "into")
     case.merged_into_id = survivor.id
+    session.execute(sa.update(Case).where(Case.merged_into_id == case.id).values(merged_into_id=survivor.id)
+                    .execution_options(synchronize_session=False))
     return _Effect({"into": survivor.tracking_no}, survivor)
 
 
@@ -243,16 +277,19 @@ STEPS: dict[str, Step] = {step.name: step for step in (
     Step("dispatch", "派遣", ("filed",), "dispatched", (COMMANDER,), False, _dispatch),
     Step("accept", "签收", ("dispatched",), "handling", (DEPARTMENT,), False, _nothing),
     Step("send_back", "退回", _ACTIVE, "filed", (DEPARTMENT,), True, _send_back),
-    Step("request_extension", "延期申请", _ACTIVE, None, (DEPARTMENT,), True, _request_extension),
-    Step("approve_extension", "批准延期", _ACTIVE, None, (COMMANDER, SUPERVISOR), False, _decide_extension(True)),
-    Step("deny_extension", "驳回延期", _ACTIVE, None, (COMMANDER, SUPERVISOR), True, _decide_extension(False)),
+    Step("request_extension", "延期申请", _ACTIVE, None, (DEPARTMENT,), True, _request_extension,
+         _no_extension_pending),
+    Step("approve_extension", "批准延期", _ACTIVE, None, (COMMANDER, SUPERVISOR), False, _decide_extension(True),
+         _extension_pending, restarts_clock=True),
+    Step("deny_extension", "驳回延期", _ACTIVE, None, (COMMANDER, SUPERVISOR), True, _decide_extension(False),
+         _extension_pending),
     Step("feedback", "处置反馈", ("handling",), "handled", (DEPARTMENT,), True, _feedback),
     Step("verify", "核查通过", ("handled",), "verified", (GRID_WORKER, COMMANDER), False, _nothing),
     Step("rework", "返工", ("handled",), "handling", (GRID_WORKER, COMMANDER), True, _rework),
     Step("close", "结案", ("verified",), "closed", (COMMANDER,), False, _close),
     Step("escalate", "上报县级", ("reported", "filed", "dispatched", "handling"), "dispatched", (COMMANDER,), True,
-         _escalate),
-    Step("supervise", "督办", OPEN_STATUSES, None, (SUPERVISOR, COMMANDER), True, _supervise),
+         _escalate, restarts_clock=True),
+    Step("supervise", "督办", OPEN_STATUSES, None, (SUPERVISOR, COMMANDER), True, _supervise, _overdue),
 )}
 
 
@@ -275,10 +312,13 @@ def relations(session: Session, user: User, case: Case) -> frozenset[str]:
     return frozenset(found)
 
 
-def available_steps(session: Session, user: User, case: Case) -> list[Step]:
+def available_steps(session: Session, user: User, case: Case, now: datetime) -> list[Step]:
     """The steps `user` may take on `case` now (what the screen offers as buttons)."""
     mine = relations(session, user, case)
-    return [s for s in STEPS.values() if case.status in s.from_statuses and mine & set(s.taken_by)]
+    return [
+        s for s in STEPS.values()
+        if case.status in s.from_statuses and mine & set(s.taken_by) and s.ready(case, now) is None
+    ]
 
 
 def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, given: StepInput) -> Case:
@@ -296,6 +336,9 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
                             f"{step.name} is not possible from status {case.status}")
     if not relations(session, user, case) & set(step.taken_by):
         raise WorkflowError(403, "not_permitted", f"您无权对该案件{step.label_zh} / you may not {step.name} this case")
+    not_ready = step.ready(case, ctx.now)
+    if not_ready is not None:
+        raise not_ready
     note = (given.note or "").strip() or None
     if step.needs_note and note is None:
         raise WorkflowError(422, "invalid_parameters", "a reason or description is required", "note")
@@ -310,13 +353,14 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
 def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, note: str | None,
           given: StepInput) -> _Effect:
     """Apply a checked step: its own changes, the new stage's clock, the record entries."""
+    before, department_before = case.status, case.department_code
     effect = step.apply(session, ctx, case, user, given)
-    before = case.status
-    if step.to_status is not None and step.to_status != before:
+    if step.to_status is not None:
         case.status = step.to_status
+    if case.status != before or step.restarts_clock:
         start_stage(case, ctx.calendar, ctx.settings, ctx.now)
-    elif step.name == "approve_extension":  # the handling deadline moved
-        start_stage(case, ctx.calendar, ctx.settings, ctx.now)
+    if case.status not in _ACTIVE or case.department_code != department_before:
+        case.extension_until = None  # a request is the requesting department's, for this stage
     data = {**effect.data, "stage_due_at": as_utc(case.stage_due_at).isoformat() if case.stage_due_at else None}
     case_record.append(session, case, ctx.now, step.name, actor_id=user.id, from_status=before,
                        to_status=case.status, note=note, data=data)
@@ -340,12 +384,10 @@ def _department(session: Session, code: str | None) -> Department:
     return department
 
 
-def _check_may_handle(session: Session, case: Case, department: Department) -> None:
-    """A matter reserved to the county (行政处罚, 行政许可 …) cannot go to a township body."""
-    category = current_category(session, case.category_code)
-    if category is not None and not category.township_may_act and department.level != "county":
-        raise WorkflowError(422, "invalid_parameters",
-                            f"{case.category_code} is reserved to a county department", "department")
+def _category_of(session: Session, case: Case) -> Category:
+    """The catalogue entry the case was reported under (its version: still there when retired)."""
+    return session.scalar(sa.select(Category).where(Category.code == case.category_code,
+                                                    Category.version == case.category_version))
 
 
 def _team(session: Session, department: Department, code: str | None) -> str | None:

@@ -47,6 +47,8 @@ def test_capture_time_with_and_without_an_offset():
     paris = photos.inspect(phone_jpeg(taken="2026:11:25 10:00:00", offset="+01:00"), **LIMITS).taken_at
     assert paris.utcoffset() == timedelta(hours=1) and paris == datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
     assert photos.inspect(phone_jpeg(taken="0000:00:00 00:00:00"), **LIMITS).taken_at is None
+    for unset_clock in ("0001:01:01 00:00:00", "1970:01:01 08:00:00", "9999:12:31 23:59:59"):
+        assert photos.inspect(phone_jpeg(taken=unset_clock), **LIMITS).taken_at is None
     assert photos.inspect(encode(two_tone()), **LIMITS).taken_at is None
 
 

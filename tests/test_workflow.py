@@ -2,7 +2,7 @@
 
 import io
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from gridsvc import case_record
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain, current_category, responsibility_list
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.models import Case, CaseEvent
+from gridsvc.models import Case, CaseEvent, Category
 
 PASSWORD = "correct horse battery"
 QIJIA, LUXIANG, COUNTY = "220112100000", "220112102000", "220112000000"
@@ -119,7 +119,7 @@ def test_steps_offered_depend_on_status_and_role(office):
     case = report(office)
     offered = office["client"].get(f"/api/v1/cases/{case['tracking_no']}/steps", headers=office["headers"]("commander"))
     names = {s["step"] for s in offered.get_json()["steps"]}
-    assert {"file", "reject", "merge", "escalate", "supervise"} == names
+    assert {"file", "reject", "merge", "escalate"} == names  # not supervise: the case is not overdue
     by_worker = office["client"].get(f"/api/v1/cases/{case['tracking_no']}/steps", headers=office["headers"]("worker"))
     assert {s["step"] for s in by_worker.get_json()["steps"]} == {"self_handle"}
 
@@ -138,14 +138,22 @@ def test_wrong_department_sends_back_and_the_township_dispatches_again(office, r
     step(office, "commander", case, "file")
     step(office, "commander", case, "dispatch")
     step(office, "handler", case, "send_back", expect=422)
+    step(office, "handler", case, "request_extension", note="需协调", until=_later(case, days=5))
     back = step(office, "handler", case, "send_back", note="不属于本部门职责")
-    assert back["status"] == "filed"
+    assert back["status"] == "filed" and back["department"] is None and back["extension_requested_until"] is None
+    assert "department" in step(office, "commander", case, "dispatch", expect=422)["error"]["fields"]
+    elsewhere = step(office, "commander", case, "dispatch", expect=422, department=f"{LUXIANG}-ZZZX")
+    assert "department" in elsewhere["error"]["fields"]  # another township's body
     again = step(office, "commander", case, "dispatch", department=office["other_department"])
     assert again["department"] == office["other_department"]
     # The first department no longer has it: it cannot see it, let alone act.
     assert step(office, "handler", case, "accept", expect=404)["error"]["code"] == "case_not_found"
     assert step(office, "other_handler", case, "accept")["status"] == "handling"
     assert actions(office, case)[-3:] == ["send_back", "dispatch", "accept"]
+
+
+def _later(case, days: int) -> str:
+    return (datetime.fromisoformat(case["handling_due_at"]) + timedelta(days=days)).isoformat()
 
 
 def test_an_extension_is_asked_by_the_department_and_decided_by_the_township(office):
@@ -160,10 +168,14 @@ def test_an_extension_is_asked_by_the_department_and_decided_by_the_township(off
     assert step(office, "handler", case, "request_extension", expect=409, note="再次", until=until)["error"]["code"] \
         == "extension_pending"
     step(office, "handler", case, "approve_extension", expect=403)
+    offered = office["client"].get(f"/api/v1/cases/{case['tracking_no']}/steps", headers=office["headers"]("commander"))
+    assert {"approve_extension", "deny_extension"} <= {s["step"] for s in offered.get_json()["steps"]}
     granted = step(office, "commander", case, "approve_extension")
     assert granted["handling_due_at"] == until == granted["stage_due_at"]
     assert granted["extension_requested_until"] is None
     step(office, "commander", case, "approve_extension", expect=409)
+    offered = office["client"].get(f"/api/v1/cases/{case['tracking_no']}/steps", headers=office["headers"]("commander"))
+    assert not {"approve_extension", "deny_extension", "supervise"} & {s["step"] for s in offered.get_json()["steps"]}
     too_late = (datetime.fromisoformat(case["handling_due_at"]) + timedelta(days=400)).isoformat()
     assert "until" in step(office, "handler", case, "request_extension", expect=422, note="需很久",
                            until=too_late)["error"]["fields"]
@@ -196,7 +208,8 @@ def test_escalation_goes_to_the_county_department(office, rt):
     assert escalated["department"] == expected.department.code and expected.department.level == "county"
     township_dept = step(office, "commander", report(office, offset_m=400), "escalate", expect=422,
                          note="上报", department=office["local"])
-    assert township_dept["error"]["fields"] == {"department": [f"{office['local']} is not a county department"]}
+    assert township_dept["error"]["fields"] == {
+        "department": [f"{office['local']} is not a department of the case's county"]}
 
 
 def test_a_reserved_matter_cannot_be_dispatched_to_a_township_body(office):
@@ -354,7 +367,12 @@ def test_cases_are_found_by_status_category_department_area_and_flags(office, rt
     assert numbers(listing(office, flagged="true")) == {duplicate["tracking_no"]}
     assert numbers(listing(office, flagged="false")) == {plain["tracking_no"], food["tracking_no"]}
     assert numbers(listing(office, area=office["grid"].code)) == numbers(everything)
+    assert numbers(listing(office, area=QIJIA)) == numbers(everything)  # a township's 12-digit code
+    assert numbers(listing(office, area=COUNTY)) == numbers(everything)
     assert listing(office, area=LUXIANG)["total"] == 0
+    unknown = office["client"].get("/api/v1/cases", query_string={"area": "220112999000"},
+                                   headers=office["headers"]("commander"))
+    assert unknown.status_code == 422 and "area" in unknown.get_json()["error"]["fields"]
     page = listing(office, limit=2, offset=2)
     assert (page["total"], numbers(page)) == (3, {plain["tracking_no"]})
     received = everything["cases"][1]["received_at"]
@@ -442,3 +460,66 @@ def test_the_documented_steps_are_the_steps():
         for s in STEPS.values()
     }
     assert documented == actual
+
+
+def _retire(rt, code: str) -> None:
+    with rt.sessions.begin() as session:
+        session.scalar(sa.select(Category).where(Category.code == code, Category.valid_to.is_(None))).valid_to = \
+            datetime.now().astimezone()
+
+
+def test_cases_of_a_retired_category_keep_their_rules(office, rt):
+    food = report(office, category=RESERVED_CATEGORY)
+    litter = report(office, offset_m=300)
+    step(office, "commander", food, "file")
+    step(office, "commander", litter, "file")
+    _retire(rt, RESERVED_CATEGORY)
+    _retire(rt, LOCAL_CATEGORY)
+    # Still reserved to the county: the case keeps the catalogue version it was reported under.
+    assert "department" in step(office, "commander", food, "dispatch", expect=422,
+                                department=office["local"])["error"]["fields"]
+    # No current rule names a retired category: escalation asks for a department instead of failing.
+    assert "department" in step(office, "commander", litter, "escalate", expect=422, note="上报")["error"]["fields"]
+    county = step(office, "commander", litter, "escalate", note="上报", department=f"{COUNTY}-CGZF")
+    assert county["department"] == f"{COUNTY}-CGZF" and county["escalated"]
+
+
+def test_escalation_gives_the_county_the_whole_handling_limit(office, rt):
+    case = report(office)
+    for who, name in (("commander", "file"), ("commander", "dispatch"), ("handler", "accept")):
+        step(office, who, case, name)
+    with rt.sessions.begin() as session:  # the township let the deadline pass
+        row = session.scalar(sa.select(Case).where(Case.tracking_no == case["tracking_no"]))
+        row.handling_due_at = row.received_at
+    escalated = step(office, "commander", case, "escalate", note="需区级执法")
+    now = datetime.now(timezone.utc).isoformat()
+    assert escalated["handling_due_at"] > now  # the category's limit, counted again from the escalation
+    assert escalated["stage_due_at"] == escalated["handling_due_at"] and escalated["status"] == "dispatched"
+    assert "handler" not in escalated and step(office, "handler", case, "accept", expect=404)
+
+
+def test_reporters_follow_a_chain_of_merges(office, rt):
+    first = report(office, who="worker")
+    second = report(office, who="worker2", offset_m=10)
+    third = report(office, who="commander", offset_m=20)
+    step(office, "commander", first, "merge", into=second["tracking_no"])
+    step(office, "commander", second, "merge", into=third["tracking_no"])
+    with rt.sessions.begin() as session:  # the grid workers no longer have the grid: only merging links them
+        session.execute(sa.text("UPDATE users SET grid_codes = '[]' WHERE role = 'grid_worker'"))
+    for who in ("worker", "worker2"):
+        assert office["client"].get(f"/api/v1/cases/{third['tracking_no']}",
+                                    headers=office["headers"](who)).status_code == 200
+        assert third["tracking_no"] in numbers(listing(office, who=who))
+
+
+def test_what_a_user_lists_is_exactly_what_they_may_open(office):
+    cases = [report(office, who="worker"), report(office, category=RESERVED_CATEGORY, who="commander", offset_m=300),
+             report(office, who="commander", offset_m=600)]
+    step(office, "commander", cases[2], "file")
+    step(office, "commander", cases[2], "dispatch", department=office["other_department"])
+    for who in ("worker", "worker2", "commander", "other_commander", "supervisor", "handler", "other_handler",
+                "county_handler"):
+        listed = numbers(listing(office, who=who))
+        for case in cases:
+            opened = office["client"].get(f"/api/v1/cases/{case['tracking_no']}", headers=office["headers"](who))
+            assert opened.status_code == (200 if case["tracking_no"] in listed else 404), (who, case["tracking_no"])

@@ -47,9 +47,20 @@ def upgrade() -> None:
     for column in ("status", "stage_due_at", "merged_into_id"):
         op.create_index(f"ix_cases_{column}", "cases", [column])
     op.add_column("categories", sa.Column("duplicate_distance_m", sa.Float, nullable=True))
+    if sqlite:
+        # Until now SQLite kept the China-time digits of handling deadlines (the work calendar
+        # computes them at +08:00) without their offset; every moment is UTC from here on.
+        op.execute("UPDATE cases SET handling_due_at = "
+                   "strftime('%Y-%m-%d %H:%M:%S', handling_due_at, '-8 hours') || substr(handling_due_at, 20)")
+    # Cases reported before the workflow get a clock for their stage: their handling deadline.
+    op.execute("UPDATE cases SET stage_due_at = handling_due_at, stage_warn_at = handling_due_at "
+               "WHERE status = 'reported'")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("UPDATE cases SET handling_due_at = "
+                   "strftime('%Y-%m-%d %H:%M:%S', handling_due_at, '+8 hours') || substr(handling_due_at, 20)")
     op.drop_column("categories", "duplicate_distance_m")
     for column in ("status", "stage_due_at", "merged_into_id"):
         op.drop_index(f"ix_cases_{column}", table_name="cases")
