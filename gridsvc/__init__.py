@@ -1,7 +1,8 @@
 """gridsvc: the township grid-management service (镇村一张网).
 
 `create_app` is the Flask application factory; everything the web layer and
-the CLI need (engine, sessions, settings, the locate index) hangs off
+the CLI need (engine, sessions, settings, the locate index, the work calendar,
+the responsibility list) hangs off
 `app.extensions["gridsvc"]` as a `Runtime`.
 """
 
@@ -15,11 +16,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.calendar_days import CalendarCache
+from gridsvc.calendar_days import calendar_cache
+from gridsvc.catalogue import responsibility_cache
 from gridsvc.config import Settings, default_database_url
 from gridsvc.db import make_engine, make_session_factory
 from gridsvc.locating import IndexCache
-from gridsvc.worktime import OfficeHours
+from gridsvc.reloading import Reloading
+from gridsvc.responsibility import ResponsibilityList
+from gridsvc.worktime import OfficeHours, WorkCalendar
 
 
 @dataclass
@@ -28,7 +32,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     index: IndexCache
-    calendar: CalendarCache
+    calendar: Reloading[WorkCalendar]
+    rules: Reloading[ResponsibilityList]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -38,10 +43,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
-    calendar = CalendarCache(sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)
+    calendar = calendar_cache(sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)
+    rules = responsibility_cache(sessions, settings.index_refresh_seconds)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(settings.trusted_proxies))
-    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar)
+    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar, rules)
 
     from gridsvc.api import api
     from gridsvc.attachments_api import attachments_api, max_request_bytes

@@ -10,14 +10,13 @@ without a restart and without a query per request.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.models import CalendarDay
+from gridsvc.reloading import Reloading
 from gridsvc.worktime import OfficeHours, WorkCalendar
 
 
@@ -37,25 +36,11 @@ def declared_days(session: Session, year: int | None = None) -> list[CalendarDay
     return list(session.scalars(query))
 
 
-class CalendarCache:
+def calendar_cache(sessions: sessionmaker[Session], office_hours: OfficeHours,
+                   refresh_seconds: float) -> Reloading[WorkCalendar]:
     """One process's work calendar: the office hours and the declared days, re-read now and then."""
-
-    def __init__(self, sessions: sessionmaker[Session], office_hours: OfficeHours, refresh_seconds: float) -> None:
-        self._sessions = sessions
-        self._office_hours = office_hours
-        self._refresh_seconds = refresh_seconds
-        self._calendar: WorkCalendar | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
-
-    def get(self) -> WorkCalendar:
-        calendar = self._calendar
-        if calendar is not None and time.monotonic() - self._checked_at < self._refresh_seconds:
-            return calendar
-        with self._lock:
-            with self._sessions() as session:
-                overrides = {d.day: d.workday for d in declared_days(session)}
-            if self._calendar is None or dict(self._calendar.overrides) != overrides:
-                self._calendar = WorkCalendar(self._office_hours, overrides)
-            self._checked_at = time.monotonic()
-            return self._calendar
+    return Reloading(
+        sessions, refresh_seconds,
+        version=lambda session: tuple((d.day, d.workday) for d in declared_days(session)),
+        build=lambda session, days: WorkCalendar(office_hours, dict(days)),
+    )

@@ -141,7 +141,7 @@ def report():
         reporter = signed_in_user(session)
         try:
             case, created = submit(
-                session, Intake(rt.index.get(), rt.calendar.get(), rt.settings), reporter,
+                session, Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings), reporter,
                 Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
                        body["crs"], body["accuracy"], body["reported_at"], body["urgent"]),
             )

@@ -17,10 +17,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.geo.locate import GridIndex
 from gridsvc.models import (
+    CATALOGUE_COUNTER,
     CATEGORY_LIMIT_UNITS,
     DEPARTMENT_LEVELS,
     DOMAINS,
@@ -32,7 +33,8 @@ from gridsvc.models import (
     ResponsibilityRule,
     Team,
 )
-from gridsvc.network import as_utc, utcnow
+from gridsvc.network import as_utc, bump_revision, current_revision, utcnow
+from gridsvc.reloading import Reloading
 from gridsvc.responsibility import CategoryInfo, DepartmentInfo, ResponsibilityList, Rule
 
 RESERVED_POWERS = ("administrative_penalty", "administrative_license", "criminal")
@@ -215,6 +217,8 @@ def load_catalogue(
     session.flush()  # close old versions before opening new ones (one current row per code)
     session.add_all(opened)
     session.flush()
+    if result.created or result.changed or result.retired:
+        bump_revision(session, at, CATALOGUE_COUNTER)
     return result
 
 
@@ -253,6 +257,7 @@ def load_departments(session: Session, data: dict) -> int:
         for team in teams:
             session.merge(Team(department_code=entry["code"], **team))
     session.flush()
+    bump_revision(session, counter=CATALOGUE_COUNTER)
     return len(departments)
 
 
@@ -283,6 +288,7 @@ def load_rules(session: Session, data: dict) -> int:
         department_code=r.department_code, note_zh=r.note_zh,
     ) for r in rules)
     session.flush()
+    bump_revision(session, counter=CATALOGUE_COUNTER)
     return len(rules)
 
 
@@ -333,6 +339,12 @@ def responsibility_list(session: Session) -> ResponsibilityList:
         for d in session.scalars(sa.select(Department))
     }
     return ResponsibilityList(rules, departments, categories)
+
+
+def responsibility_cache(sessions: sessionmaker[Session], refresh_seconds: float) -> Reloading[ResponsibilityList]:
+    """One process's responsibility list, rebuilt when the catalogue revision moves."""
+    return Reloading(sessions, refresh_seconds, version=lambda session: current_revision(session, CATALOGUE_COUNTER),
+                     build=lambda session, _revision: responsibility_list(session))
 
 
 def area_chain(index: GridIndex, grid_code: str) -> list[str]:

@@ -12,13 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from gridsvc import runtime
 from gridsvc.api import MomentField
-from gridsvc.catalogue import (
-    area_chain,
-    current_categories,
-    current_category,
-    grid_area_chains,
-    responsibility_list,
-)
+from gridsvc.catalogue import area_chain, current_categories, current_category, grid_area_chains
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.models import CategoryMajor, Department
 from gridsvc.network import as_utc, utcnow
@@ -73,9 +67,7 @@ def departments():
 @catalogue_api.get("/responsibility")
 def published_list():
     """The responsibility list as published (四(四) 权力清单和责任清单): who answers for what, where."""
-    index = runtime().index.get()
-    with runtime().sessions() as session:
-        rules = responsibility_list(session)
+    index, rules = runtime().index.get(), runtime().rules.get()
     return jsonify({"rules": [
         {
             "area_code": r.area_code,
@@ -100,9 +92,7 @@ def _area_name(index, code: str) -> str | None:
 @catalogue_api.get("/responsibility/coverage")
 def coverage():
     """Every (grid, category) pair of the current network that no rule covers."""
-    index = runtime().index.get()
-    with runtime().sessions() as session:
-        rules = responsibility_list(session)
+    index, rules = runtime().index.get(), runtime().rules.get()
     gaps = rules.coverage_gaps(grid_area_chains(index))
     return jsonify({
         "complete": not gaps,
@@ -125,9 +115,8 @@ class RouteQuery(Schema):
 def route():
     """Which department answers for `category` in `grid`, and when handling is due (what intake will do)."""
     query = RouteQuery().load(request.args)
-    index = runtime().index.get()
+    index, rules = runtime().index.get(), runtime().rules.get()
     with runtime().sessions() as session:
-        rules = responsibility_list(session)
         category = current_category(session, query["category"])
     if category is None:
         raise invalid_parameter("category", f"{query['category']} is not in the current catalogue")

@@ -24,7 +24,8 @@ class Settings:
     nearest_max_distance_m: float = 200.0
     # Largest accuracy radius accepted from a phone (metres).
     max_accuracy_m: float = 5000.0
-    # How often a process re-checks whether another process changed the network (seconds).
+    # How often a process re-checks whether another process changed the network, the catalogue and
+    # rules, or the declared calendar days (seconds).
     index_refresh_seconds: float = 2.0
     # Validation: overlaps, gaps and spill-outs smaller than this are ignored (square metres).
     area_tolerance_m2: float = 1.0

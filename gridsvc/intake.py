@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc import case_record
 from gridsvc.accounts import jurisdiction_of
-from gridsvc.catalogue import area_chain, current_category, responsibility_list
+from gridsvc.catalogue import area_chain, current_category
 from gridsvc.config import Settings
 from gridsvc.geo import metric
 from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
@@ -36,6 +36,7 @@ from gridsvc.geo.locate import GridIndex
 from gridsvc.locate_service import check_accuracy, storage_point
 from gridsvc.models import OPEN_STATUSES, Case, User
 from gridsvc.network import as_utc, utcnow
+from gridsvc.responsibility import ResponsibilityList
 from gridsvc.stage_clock import start_stage
 from gridsvc.worktime import CHINA, WorkCalendar
 
@@ -84,10 +85,11 @@ class Report:
 
 @dataclass(frozen=True)
 class Intake:
-    """What intake needs besides the session: the running index, calendar and settings."""
+    """What intake needs besides the session: the running index, calendar, rules and settings."""
 
     index: GridIndex
     calendar: WorkCalendar
+    rules: ResponsibilityList
     settings: Settings
 
 
@@ -144,7 +146,7 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
     flags = _location_flags(located)
     grid = located.grid
     areas = area_chain(intake.index, grid.code) if grid else _reporter_areas(session, intake.index, reporter)
-    route = responsibility_list(session).route(areas, category.code) if grid else None
+    route = intake.rules.route(areas, category.code) if grid else None
     if route is None:
         flags.append(NO_RESPONSIBLE_DEPARTMENT)
     if reporter.role == "grid_worker" and not (grid and jurisdiction_of(session, reporter).covers_area(grid.code)):

@@ -131,11 +131,16 @@ class GridCell(Base):
     )
 
 
-class NetworkRevision(Base):
-    """A single-row counter bumped in the same transaction as every network change.
+NETWORK_COUNTER, CATALOGUE_COUNTER = 1, 2
 
-    Processes compare it with the revision their in-memory index was built
-    from, so an import made by the CLI reaches the web process within seconds.
+
+class NetworkRevision(Base):
+    """Counters bumped in the same transaction as a change that processes cache: row 1 (NETWORK_COUNTER)
+    for the grid network, row 2 (CATALOGUE_COUNTER) for the catalogue, departments and rules.
+
+    Processes compare them with the revision their in-memory index or
+    responsibility list was built from, so an import made by the CLI reaches the
+    web process within seconds.
     """
 
     __tablename__ = "network_revision"

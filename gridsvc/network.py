@@ -21,7 +21,7 @@ from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
 from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
-from gridsvc.models import AdminUnit, GridCell, NetworkRevision
+from gridsvc.models import NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision
 
 
 def utcnow() -> datetime:
@@ -219,18 +219,18 @@ def apply_grid_records(
 # -- revision ------------------------------------------------------------------
 
 
-def current_revision(session: Session) -> int:
-    return session.scalar(sa.select(NetworkRevision.revision).where(NetworkRevision.id == 1)) or 0
+def current_revision(session: Session, counter: int = NETWORK_COUNTER) -> int:
+    return session.scalar(sa.select(NetworkRevision.revision).where(NetworkRevision.id == counter)) or 0
 
 
-def bump_revision(session: Session, at: datetime | None = None) -> int:
-    """Advance the network revision inside the caller's transaction."""
+def bump_revision(session: Session, at: datetime | None = None, counter: int = NETWORK_COUNTER) -> int:
+    """Advance a revision (default: the network's) inside the caller's transaction."""
     session.execute(
         sa.update(NetworkRevision)
-        .where(NetworkRevision.id == 1)
+        .where(NetworkRevision.id == counter)
         .values(revision=NetworkRevision.revision + 1, changed_at=at or utcnow())
     )
-    return current_revision(session)
+    return current_revision(session, counter)
 
 
 def stored_record(cell: GridCell) -> GridRecord:

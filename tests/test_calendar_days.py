@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from gridsvc.calendar_days import CalendarCache, set_day
+from gridsvc.calendar_days import calendar_cache, set_day
 from gridsvc.network import utcnow
 from gridsvc.worktime import OfficeHours
 
@@ -32,12 +32,12 @@ def test_declared_days_move_deadlines_and_reach_running_processes(app, rt, runne
 
 
 def test_a_process_rereads_declared_days_only_after_its_refresh_delay(rt):
-    cache = CalendarCache(rt.sessions, OfficeHours(), refresh_seconds=3600)
+    cache = calendar_cache(rt.sessions, OfficeHours(), refresh_seconds=3600)
     assert cache.get().overrides == {}
     with rt.sessions.begin() as session:
         set_day(session, date(2027, 1, 4), False, None, utcnow())
     assert cache.get().overrides == {}  # still within its delay
-    assert CalendarCache(rt.sessions, OfficeHours(), refresh_seconds=0).get().overrides == {date(2027, 1, 4): False}
+    assert calendar_cache(rt.sessions, OfficeHours(), refresh_seconds=0).get().overrides == {date(2027, 1, 4): False}
 
 
 def test_bad_days_are_refused(runner, app):

@@ -257,3 +257,23 @@ def test_a_category_left_out_of_the_file_is_retired_only_when_asked(sample_app, 
         assert all(r.subject != dropped for r in rules.rules)
     assert sample_app.test_client().get("/api/v1/responsibility").status_code == 200
     assert sample_app.test_client().get("/api/v1/responsibility/coverage").get_json()["gaps"] == []
+
+
+def test_a_new_responsibility_list_reaches_running_processes(sample_app, rt, runner, tmp_path):
+    """Processes keep the list in memory; a load from the CLI bumps the catalogue revision they watch."""
+    from gridsvc.catalogue import responsibility_cache
+
+    index = rt.index.get()
+    grid = next(c.code for c in index.cells if c.code.startswith("220112100") and c.kind == "base")
+    slow = responsibility_cache(rt.sessions, refresh_seconds=3600)
+    before = slow.get().route(area_chain(index, grid), "02004").department.code
+    data = read_json(RULES_FILE)
+    data["rules"].append({"area_code": grid, "category_code": "02004", "department_code": "220112100000-CJHB"})
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(args=["catalogue", "load-rules", str(path)]).exit_code == 0
+    assert before != "220112100000-CJHB"
+    assert rt.rules.get().route(area_chain(index, grid), "02004").department.code == "220112100000-CJHB"
+    assert slow.get().route(area_chain(index, grid), "02004").department.code == before  # within its delay
+    route = sample_app.test_client().get("/api/v1/route", query_string={"grid": grid, "category": "02004"})
+    assert route.get_json()["department"]["code"] == "220112100000-CJHB"

@@ -37,7 +37,7 @@ def new_case(sample_app, rt):
         with rt.sessions() as session:
             reporter = session.get(type(worker), worker_id)
             report = Report(str(uuid.uuid4()), "02004", "乱堆乱放", point.x, point.y, parse_crs("cgcs2000"))
-            case, _ = submit(session, Intake(index, rt.calendar.get(), rt.settings), reporter, report)
+            case, _ = submit(session, Intake(index, rt.calendar.get(), rt.rules.get(), rt.settings), reporter, report)
             case.status = status
             if handling_due is not None:
                 case.handling_due_at = handling_due

@@ -79,7 +79,7 @@ def test_twenty_concurrent_retries_make_one_case(desk, rt):
     body = report_body(desk)
     report = Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
                     parse_crs("gcj02"), 5.0)
-    intake = Intake(rt.index.get(), rt.calendar.get(), rt.settings)
+    intake = Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
 
     def send():
         with rt.sessions() as session:
