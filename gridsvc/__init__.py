@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
+    from mobile_api.api import mobile_api
 
     app.register_blueprint(api)
     app.register_blueprint(catalogue_api)
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cases_api)
     app.register_blueprint(attachments_api)
     app.register_blueprint(docs_api)  # /api/openapi.json and Swagger UI at /api/docs
+    app.register_blueprint(mobile_api)  # /mobile/v1: the phones
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
     register_error_handlers(app)
     register_commands(app)

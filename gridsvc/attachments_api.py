@@ -66,21 +66,25 @@ def attachment_json(tracking_no: str, attachment: Attachment) -> dict:
 
 @attachments_api.post("/cases/<tracking_no>/attachments")
 def upload(tracking_no: str):
-    rt = runtime()
-    with rt.sessions() as session:
-        case = visible_case(session, tracking_no)
+    with runtime().sessions() as session:
         uploader = signed_in_user(session)
-        data = _uploaded_photo(rt.settings)
-        try:
-            attachment, created = attach(session, media_store(), rt.settings, case, uploader, data, utcnow())
-        except PhotoError as exc:
-            if exc.file_too_large:
-                raise _too_large(exc.reason) from exc
-            raise invalid_parameter(FIELD, exc.reason) from exc
-        except OSError as exc:
-            current_app.logger.exception("cannot write to the media folder")
-            raise ApiError(503, "media_unavailable", "照片存储不可用 / the photo store is unavailable") from exc
-        return jsonify(attachment_json(tracking_no, attachment)), 201 if created else 200
+        return store_upload(session, visible_case(session, tracking_no, uploader), uploader)
+
+
+def store_upload(session, case, uploader):
+    """Attach the request's `photo` to the case: 201 new, 200 the same bytes again (a retry)."""
+    rt = runtime()
+    data = _uploaded_photo(rt.settings)
+    try:
+        attachment, created = attach(session, media_store(), rt.settings, case, uploader, data, utcnow())
+    except PhotoError as exc:
+        if exc.file_too_large:
+            raise _too_large(exc.reason) from exc
+        raise invalid_parameter(FIELD, exc.reason) from exc
+    except OSError as exc:
+        current_app.logger.exception("cannot write to the media folder")
+        raise ApiError(503, "media_unavailable", "照片存储不可用 / the photo store is unavailable") from exc
+    return jsonify(attachment_json(case.tracking_no, attachment)), 201 if created else 200
 
 
 @attachments_api.get("/cases/<tracking_no>/attachments")

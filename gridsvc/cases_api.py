@@ -87,6 +87,9 @@ class StepBody(Schema):
     until = MomentField(load_default=None, allow_none=True)
     into = Text(load_default=None, allow_none=True, validate=Length(1, 24))
     attachments = fields.List(fields.Integer(strict=True), load_default=list, validate=Length(max=20))
+    lon = fields.Float(load_default=None, allow_none=True, allow_nan=True, metadata={"description": "arrive: where"})
+    lat = fields.Float(load_default=None, allow_none=True, allow_nan=True)
+    crs = CrsField(load_default=None, allow_none=True, metadata={"description": DATUM_HELP})
     expected_seq = fields.Integer(load_default=None, allow_none=True, strict=True,
                                   metadata={"description": "the record_seq last seen: 409 if the case moved on"})
 

@@ -21,7 +21,7 @@ from gridsvc.worktime import CHINA, WorkCalendar
 catalogue_api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
 
 
-def _category(c) -> dict:
+def category_json(c) -> dict:
     return {
         "code": c.code,
         "version": c.version,
@@ -50,7 +50,7 @@ def categories():
         majors = session.scalars(sa.select(CategoryMajor).order_by(CategoryMajor.code))
         return jsonify({
             "majors": [{"code": m.code, "name_zh": m.name_zh, "name_en": m.name_en} for m in majors],
-            "categories": [_category(c) for c in current_categories(session)],
+            "categories": [category_json(c) for c in current_categories(session)],
         })
 
 

@@ -63,7 +63,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/mobile/")):
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error_body(code, exc.description or exc.name)), exc.code

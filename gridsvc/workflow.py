@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,10 +31,13 @@ from gridsvc import case_record
 from gridsvc.case_access import case_area
 from gridsvc.catalogue import area_chain, responsibility_list
 from gridsvc.config import Settings
+from gridsvc.geo import metric
+from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.intake import LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts import jurisdiction_of
 from gridsvc.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Category, Department, Team, User
+from gridsvc.locate_service import PointError, storage_point
 from gridsvc.network import as_utc
 from gridsvc.stage_clock import start_stage
 from gridsvc.worktime import WorkCalendar
@@ -66,6 +70,9 @@ class StepInput:
     until: datetime | None = None
     into: str | None = None  # the tracking number a duplicate is merged into
     attachments: tuple[int, ...] = ()
+    lon: float | None = None  # where the person is (arrival on site), in `crs`
+    lat: float | None = None
+    crs: InputCRS | None = None
     expected_seq: int | None = None  # the record entry the caller last saw: refuse if the case moved on
 
 
@@ -172,6 +179,19 @@ def _send_back(session, ctx, case, user, given) -> _Effect:
     return _Effect({"department": returned_by})
 
 
+def _arrive(session, ctx, case, user, given) -> _Effect:
+    """到达现场: the officer is on site; where they are, and how far that is from the reported point."""
+    if given.lon is None or given.lat is None or given.crs is None:
+        raise WorkflowError(422, "invalid_parameters", "lon, lat and crs of where you are are required", "lon")
+    try:
+        lon, lat = storage_point(given.lon, given.lat, given.crs)
+    except PointError as exc:
+        raise WorkflowError(422, "invalid_parameters", str(exc), exc.field) from exc
+    distance = metric.distance_m(shapely.Point(lon, lat), shapely.Point(case.lon, case.lat))
+    return _Effect({"point": [lon, lat], "input": [given.lon, given.lat, str(given.crs)],
+                    "distance_m": round(distance, 1)})
+
+
 def _feedback(session, ctx, case, user, given) -> _Effect:
     return _Effect({"attachments": _attachments_of(session, case, given.attachments)})
 
@@ -276,6 +296,7 @@ STEPS: dict[str, Step] = {step.name: step for step in (
     Step("self_handle", "自行处置", ("reported",), "closed", (GRID_WORKER,), True, _self_handle),
     Step("dispatch", "派遣", ("filed",), "dispatched", (COMMANDER,), False, _dispatch),
     Step("accept", "签收", ("dispatched",), "handling", (DEPARTMENT,), False, _nothing),
+    Step("arrive", "到达现场", ("handling",), None, (DEPARTMENT,), False, _arrive),
     Step("send_back", "退回", _ACTIVE, "filed", (DEPARTMENT,), True, _send_back),
     Step("request_extension", "延期申请", _ACTIVE, None, (DEPARTMENT,), True, _request_extension,
          _no_extension_pending),

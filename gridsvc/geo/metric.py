@@ -128,3 +128,12 @@ def degree_windows(lats: np.ndarray, radius_m: float) -> tuple[np.ndarray, float
     dlat = radius_m / _MIN_METRES_PER_DEG_LAT
     edge_lat = np.minimum(np.abs(lats) + dlat, 89.0)
     return radius_m / (_METRES_PER_DEG_LON_EQUATOR * np.cos(np.radians(edge_lat))) * 1.01, dlat
+
+
+def simplify_m(geom: BaseGeometry, tolerance_m: float) -> BaseGeometry:
+    """The geometry with fewer vertices, none moved by more than `tolerance_m` metres (in its GK zone),
+    topology kept: a grid boundary light enough for a phone to draw."""
+    reference = _reference_lon(geom)
+    simplified = shapely.simplify(geometry_from_cgcs2000(geom, _zone_crs(reference)), tolerance_m,
+                                  preserve_topology=True)
+    return geometry_to_cgcs2000(simplified, _zone_crs(reference))

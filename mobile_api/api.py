@@ -1,0 +1,139 @@
+"""Mobile API v1 (`/mobile/v1`): what the grid worker's and the enforcement officer's phones call.
+
+    POST /mobile/v1/auth/login | refresh | logout       sign-in (the same tokens as the web screen)
+    GET  /mobile/v1/startup[?crs=gcj02]                 profile, my grids, catalogue; ETag / 304
+    POST /mobile/v1/reports                             one report (JSON): 201 new, 200 the same again
+    POST /mobile/v1/reports/batch                       the offline queue: a result per item
+    POST /mobile/v1/reports/<client_uuid>/photos        a photo of my report (multipart `photo`)
+    GET  /mobile/v1/my/reports[?open=true]              what I reported and where each stands
+    GET  /mobile/v1/my/verifications                    handled cases waiting for my 核查
+    GET  /mobile/v1/my/tasks                            my department's open dispatches, by deadline
+    GET  /mobile/v1/cases/<tracking_no>                 one case (as /api/v1)
+    POST /mobile/v1/cases/<tracking_no>/steps/<step>    accept, arrive, feedback, verify, rework, …
+    POST /mobile/v1/cases/<tracking_no>/attachments     evidence photos (multipart `photo`)
+
+Thin: the rules live in gridsvc (intake, workflow, attachments) and in this
+package's reporting and my_cases modules. Errors have the service's one shape.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from marshmallow import EXCLUDE, Schema, fields
+from marshmallow.validate import Length
+
+from gridsvc import attachments_api, auth_api, cases_api, runtime
+from gridsvc.attachments_api import store_upload
+from gridsvc.auth_api import json_body, signed_in_user
+from gridsvc.errors import ApiError
+from gridsvc.intake import Intake
+from mobile_api.my_cases import my_reports, my_tasks, waiting_for_my_verification
+from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
+from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
+
+mobile_api = Blueprint("mobile_api", __name__, url_prefix="/mobile/v1")
+
+# The same views as the web API, under the phone's prefix: one implementation, two addresses.
+for rule, view, methods in (
+    ("/auth/login", auth_api.login, ["POST"]),
+    ("/auth/refresh", auth_api.refresh_tokens, ["POST"]),
+    ("/auth/logout", auth_api.logout, ["POST"]),
+    ("/cases/<tracking_no>", cases_api.case_detail, ["GET"]),
+    ("/cases/<tracking_no>/steps", cases_api.case_steps, ["GET"]),
+    ("/cases/<tracking_no>/steps/<step>", cases_api.take_step, ["POST"]),
+    ("/cases/<tracking_no>/attachments", attachments_api.upload, ["POST"]),
+):
+    mobile_api.add_url_rule(rule, view_func=view, methods=methods)
+
+
+class BatchBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    reports = fields.List(fields.Raw(), required=True, validate=Length(1, MAX_BATCH))
+
+
+class MyReportsQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    open = fields.Boolean(load_default=False)
+
+
+def _intake(rt) -> Intake:
+    return Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
+
+
+@mobile_api.get("/startup")
+def startup():
+    query = StartupQuery().load(request.args)
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        return conditional_json(startup_data(session, rt.index.get(), user, default_crs(query)))
+
+
+@mobile_api.post("/reports")
+def report():
+    rt = runtime()
+    with rt.sessions() as session:
+        reporter = signed_in_user(session)
+        outcome = submit_one(session, _intake(rt), reporter, json_body())
+        if outcome.result == "rejected":
+            status = 409 if outcome.error["code"] == "client_uuid_conflict" else 422
+            raise ApiError(status, outcome.error["code"], "上报未被接受 / the report was not accepted",
+                           outcome.error["fields"])
+        body = case_summary(session, outcome.case, rt.index.get())
+        return jsonify(body), 201 if outcome.result == "created" else 200
+
+
+@mobile_api.post("/reports/batch")
+def report_batch():
+    items = BatchBody().load(json_body())["reports"]
+    rt = runtime()
+    intake = _intake(rt)
+    with rt.sessions() as session:
+        reporter = signed_in_user(session)
+        results = []
+        for position, raw in enumerate(items):
+            outcome = submit_one(session, intake, reporter, raw)
+            results.append({
+                "index": position, "client_uuid": outcome.client_uuid, "result": outcome.result,
+                "case": case_summary(session, outcome.case, intake.index) if outcome.case else None,
+                "error": outcome.error,
+            })
+        return jsonify({"results": results})
+
+
+@mobile_api.post("/reports/<client_uuid>/photos")
+def report_photo(client_uuid: str):
+    with runtime().sessions() as session:
+        reporter = signed_in_user(session)
+        case = my_report(session, reporter, client_uuid)
+        if case is None:
+            raise ApiError(404, "report_not_found", f"没有编号为 {client_uuid} 的上报 / no report {client_uuid} of yours")
+        return store_upload(session, case, reporter)
+
+
+def _listing(cases, session) -> dict:
+    index = runtime().index.get()
+    return {"cases": [case_summary(session, c, index) for c in cases]}
+
+
+@mobile_api.get("/my/reports")
+def reports_of_mine():
+    query = MyReportsQuery().load(request.args)
+    with runtime().sessions() as session:
+        return jsonify(_listing(my_reports(session, signed_in_user(session), query["open"]), session))
+
+
+@mobile_api.get("/my/verifications")
+def verifications():
+    with runtime().sessions() as session:
+        return jsonify(_listing(waiting_for_my_verification(session, signed_in_user(session)), session))
+
+
+@mobile_api.get("/my/tasks")
+def tasks():
+    with runtime().sessions() as session:
+        return jsonify(_listing(my_tasks(session, signed_in_user(session)), session))
