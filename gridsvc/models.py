@@ -456,3 +456,47 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (sa.UniqueConstraint("case_id", "sha256", name="uq_attachments_case_sha256"),)
+
+
+# -- patrols (巡查) and their GPS tracks (issue 4, item 7; gridsvc.patrols) --------------------
+
+
+class Patrol(Base):
+    """One patrol walked by a grid worker, from start to stop.
+
+    The phone makes `client_uuid` (unique), so a start sent again after a lost
+    answer finds its patrol instead of opening a second one.
+    """
+
+    __tablename__ = "patrols"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    client_uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the phone's clock, else the server's
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the server's clock at start
+
+
+class PatrolPoint(Base):
+    """One GPS fix of a patrol's track, stored in CGCS2000 with the input as the phone sent it.
+
+    The phone numbers its fixes (`seq`); (patrol, seq) is unique, so a batch sent
+    again adds nothing twice.
+    """
+
+    __tablename__ = "patrol_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    patrol_id: Mapped[int] = mapped_column(sa.ForeignKey("patrols.id"))
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    lon: Mapped[float] = mapped_column(sa.Float)  # CGCS2000 (EPSG:4490)
+    lat: Mapped[float] = mapped_column(sa.Float)
+    input_x: Mapped[float] = mapped_column(sa.Float)
+    input_y: Mapped[float] = mapped_column(sa.Float)
+    input_crs: Mapped[str] = mapped_column(sa.String(20))
+    accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the phone's clock
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the server's
+
+    __table_args__ = (sa.UniqueConstraint("patrol_id", "seq", name="uq_patrol_points_patrol_seq"),)
