@@ -57,15 +57,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
+    from gridsvc.rate_limits import limit_blueprints
     from mobile_api.api import mobile_api
+    from mobile_api.patrols import patrols_api
 
     app.register_blueprint(api)
     app.register_blueprint(catalogue_api)
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
     app.register_blueprint(attachments_api)
-    app.register_blueprint(docs_api)  # /api/openapi.json and Swagger UI at /api/docs
+    app.register_blueprint(docs_api)  # /api/openapi.json, /mobile/v1/openapi.json and their Swagger UI pages
+    limit_blueprints(app, settings, mobile_api, patrols_api)
     app.register_blueprint(mobile_api)  # /mobile/v1: the phones
+    app.register_blueprint(patrols_api)  # /mobile/v1/patrols: 巡查 tracks and coverage
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
     register_error_handlers(app)
     register_commands(app)

@@ -36,6 +36,10 @@ class Settings:
     # Reverse proxies in front of the service (X-Forwarded-For hops to trust): sign-in
     # throttling must see the caller's address, not the proxy's.
     trusted_proxies: float = 0.0
+    # Phones' rate limit per sign-in (Flask-Limiter notation), and where the counters live:
+    # memory:// per process, redis://host:6379 shared by every process.
+    rate_limit: str = "120 per minute;3000 per hour"
+    rate_limit_storage: str = "memory://"
     # Office hours of working days, in China time: deadlines are counted in them.
     office_hours: str = "08:30-12:00,13:30-17:30"
     # Case photos: where their files live (None: the `media` folder in the instance folder),
@@ -54,6 +58,15 @@ class Settings:
     # when a case is still overdue this many working days after its deadline.
     warn_at_fraction: float = 0.8
     county_alert_after_days: float = 1.0
+    # Patrols (gridsvc.patrols): the width (metres) either side of a track that counts as covered;
+    # fixes less accurate than this many metres are refused; a step between two fixes faster than
+    # this (m/s) or after a longer silence (minutes) is not counted; moves shorter than this
+    # (metres) are GPS jitter of someone standing still.
+    patrol_buffer_m: float = 30.0
+    patrol_max_accuracy_m: float = 100.0
+    patrol_max_speed_mps: float = 30.0
+    patrol_max_gap_minutes: float = 5.0
+    patrol_min_step_m: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
