@@ -105,7 +105,10 @@ class BboxFilter(Schema):
             raise ValidationError("bbox must be minx,miny,maxx,maxy (four numbers)", field_name="bbox")
         if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
             raise ValidationError("bbox minimum must not exceed its maximum", field_name="bbox")
-        bounds = storage_bounds(numbers, data.get("crs"))
+        try:
+            bounds = storage_bounds(numbers, data.get("crs"))
+        except shapely.errors.GEOSException:  # so large that GEOS cannot densify its edges
+            bounds = (math.inf,)
         if not all(math.isfinite(n) for n in bounds):
             raise ValidationError("bbox lies outside the area its crs can describe", field_name="bbox")
         data["bounds"] = bounds

@@ -22,6 +22,7 @@ from gridsvc.attachments import STRIPPED, THUMBNAIL, MediaStore, attach, case_at
 from gridsvc.auth_api import signed_in_user
 from gridsvc.cases_api import visible_case
 from gridsvc.config import Settings
+from gridsvc.db import MAX_INTEGER
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.models import Attachment
 from gridsvc.network import as_utc, utcnow
@@ -109,7 +110,7 @@ def photo_thumbnail(tracking_no: str, attachment_id: int):
 def _send(tracking_no: str, attachment_id: int, kind: str):
     with runtime().sessions() as session:
         case = visible_case(session, tracking_no)
-        attachment = session.get(Attachment, attachment_id)
+        attachment = session.get(Attachment, attachment_id) if attachment_id <= MAX_INTEGER else None
         if attachment is None or attachment.case_id != case.id:
             raise ApiError(404, "attachment_not_found",
                            f"附件 {attachment_id} 不存在 / no attachment {attachment_id} on case {tracking_no}")

@@ -64,7 +64,7 @@ class StatusList(fields.String):
 class CaseQuery(BboxFilter):
     status = StatusList(load_default=())
     category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="5 digits"))
-    department = fields.String(load_default=None, validate=Length(1, 40))
+    department = Text(load_default=None, validate=Length(1, 40))  # Text: a NUL would be a database error
     area = fields.String(load_default=None, validate=Regexp(r"^(\d{12}|\d{15})$", error="a 12- or 15-digit code"),
                          metadata={"description": "a 12-digit administrative or 15-digit grid code: the cases inside"})
     overdue = fields.Boolean(load_default=None)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema
 
 from gridsvc import runtime
-from gridsvc.api import MomentField
+from gridsvc.api import MomentField, Text
 from gridsvc.catalogue import area_chain, current_categories, current_category, grid_area_chains
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.models import CategoryMajor, Department
@@ -106,8 +106,8 @@ class RouteQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    grid = fields.String(required=True)
-    category = fields.String(required=True)
+    grid = Text(required=True)  # Text: a NUL would be a database error
+    category = Text(required=True)
     at = MomentField(load_default=None, metadata={"description": "when the report came in (default: now)"})
 
 

@@ -25,6 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 # Debian's libsqlite3-mod-spatialite puts mod_spatialite on the loader path.
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 
+# The largest id an INTEGER column holds on PostgreSQL. A larger number from a request matches no row, but
+# sent to the database it is an error (PostgreSQL: out of range; SQLite past 2**63: OverflowError).
+MAX_INTEGER = 2**31 - 1
+
 
 def is_sqlite(engine_or_url) -> bool:
     url = getattr(engine_or_url, "url", engine_or_url)

@@ -3,6 +3,8 @@
     GET /api/openapi.json            the OpenAPI 3 document (gridsvc.openapi)
     GET /api/docs                    Swagger UI, reading /api/openapi.json
     GET /api/docs/static/<file>      Swagger UI's files, from the swagger-ui-bundle package
+    GET /mobile/v1/openapi.json      the phones' document (mobile_api.openapi)
+    GET /mobile/docs                 Swagger UI, reading /mobile/v1/openapi.json (the same files)
 
 Township intranets often have no internet access, so nothing is loaded from a
 CDN: the page's scripts and stylesheet come from the installed package, and
@@ -11,19 +13,20 @@ Swagger UI's online validator (which would send the document out) is off.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template_string, send_from_directory
+from flask import Blueprint, current_app, jsonify, render_template_string, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
 from gridsvc.openapi import spec_for
+from mobile_api.openapi import MOBILE
 
-docs_api = Blueprint("docs_api", __name__, url_prefix="/api")
+docs_api = Blueprint("docs_api", __name__)
 ASSET_MAX_AGE_S = 24 * 3600  # the files change only with the package's version
 
 PAGE = """<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
   <meta charset="utf-8">
-  <title>gridsvc API 接口文档</title>
+  <title>{{ title }} 接口文档</title>
   <link rel="stylesheet" href="{{ url_for('docs_api.asset', filename='swagger-ui.css') }}">
   <link rel="icon" type="image/png" href="{{ url_for('docs_api.asset', filename='favicon-32x32.png') }}">
 </head>
@@ -33,7 +36,7 @@ PAGE = """<!DOCTYPE html>
   <script>
     window.onload = function () {
       window.ui = SwaggerUIBundle({
-        url: {{ url_for('docs_api.openapi_document')|tojson }},
+        url: {{ document_url|tojson }},
         dom_id: "#swagger-ui",
         deepLinking: true,
         validatorUrl: null,
@@ -47,17 +50,27 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-@docs_api.get("/openapi.json")
+@docs_api.get("/api/openapi.json")
 def openapi_document():
     return jsonify(spec_for(current_app))
 
 
-@docs_api.get("/docs")
+@docs_api.get("/mobile/v1/openapi.json")
+def mobile_openapi_document():
+    return jsonify(spec_for(current_app, MOBILE))
+
+
+@docs_api.get("/api/docs")
 def swagger_ui():
-    return render_template_string(PAGE)
+    return render_template_string(PAGE, title="gridsvc API", document_url=url_for(".openapi_document"))
 
 
-@docs_api.get("/docs/static/<path:filename>")
+@docs_api.get("/mobile/docs")
+def mobile_swagger_ui():
+    return render_template_string(PAGE, title="gridsvc 移动端 API", document_url=url_for(".mobile_openapi_document"))
+
+
+@docs_api.get("/api/docs/static/<path:filename>")
 def asset(filename: str):
     # send_from_directory joins safely: `..`, absolute paths and folders answer 404.
     return send_from_directory(swagger_ui_path, filename, max_age=ASSET_MAX_AGE_S)

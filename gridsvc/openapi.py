@@ -10,7 +10,13 @@ cannot disagree with them. tests/test_openapi.py compares the rows with the
 app's URL map both ways, so a new endpoint without a row (or a row without an
 endpoint) fails a test.
 
-The document is built once per app, on first use (`spec_for`), because a few
+The same machinery publishes more than one document: a `Document` names its
+title, introduction, tags, path prefix and table. `WEB` below is the command
+centre's (/api/openapi.json); the phones' API has its own table in
+mobile_api/openapi.py (/mobile/v1/openapi.json), so each audience reads only
+what it may call, and each document is versioned with its own prefix.
+
+Each document is built once per app, on first use (`spec_for`), because a few
 descriptions depend on the app's settings (the photo size limit).
 """
 
@@ -82,6 +88,8 @@ PATH_PARAMETERS = {
     "step": {"description": "办理环节 / the workflow step (see the operation's description)",
              "schema": {"type": "string", "enum": list(STEPS)}},
     "attachment_id": {"description": "附件编号 / the attachment's id", "schema": {"type": "integer"}},
+    "client_uuid": {"description": "手机生成的 UUID / the UUID the phone made for its report or patrol",
+                    "schema": {"type": "string", "format": "uuid", "example": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41"}},
 }
 
 IMAGE = {"type": "string", "format": "binary"}
@@ -110,6 +118,7 @@ class Operation:
     answers: tuple[Answer, ...]
     query: type[Schema] | None = None
     body: type[Schema] | None = None
+    body_required: bool = True  # False: the body may be left out altogether
     upload: bool = False  # multipart/form-data with the `photo` file
     auth: bool = False
     errors: tuple[int | tuple[int, str], ...] = ()  # a status, or (status, what it means here)
@@ -125,7 +134,7 @@ def _steps_description(_settings: Settings) -> str:
     ]
     return "\n".join([
         "按工作流办理一步；可用的环节见 `GET …/steps`。/ Take one workflow step (gridsvc.workflow); "
-        "`GET /api/v1/cases/{tracking_no}/steps` lists those the caller may take now. "
+        "`GET …/cases/{tracking_no}/steps` lists those the caller may take now. "
         "Send `expected_seq` (the case's `record_seq`) to be refused with 409 if the case moved on.",
         "",
         "| step | 环节 | from status | to status | taken by | `note` required |",
@@ -237,6 +246,31 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Document:
+    """One published API document. `prefix` starts every path of its table (the drift test holds the
+    app's routes under it to the table) and is left out of operation ids; `common_errors` are added
+    to every operation (say, the phones' rate limit)."""
+
+    name: str  # the cache key in app.extensions
+    title: str
+    description: str
+    prefix: str
+    tags: tuple[dict, ...]
+    operations: tuple[Operation, ...]
+    common_errors: tuple[int | tuple[int, str], ...] = ()
+
+    def operation(self, method: str, path: str) -> Operation:
+        """The row for `method` `path` (path without the prefix), to publish it again under another prefix."""
+        for op in self.operations:
+            if (op.method, op.path) == (method, self.prefix + path):
+                return op
+        raise KeyError(f"{method.upper()} {self.prefix}{path} is not in the {self.name} document")
+
+
+WEB = Document("web", "gridsvc 镇村一张网 API", DESCRIPTION, "/api/v1/", TAGS, OPERATIONS)
+
+
 # -- custom marshmallow fields -------------------------------------------------------------
 
 
@@ -308,12 +342,12 @@ def _content_schema(schema: type[Schema] | str | dict) -> type[Schema] | dict:
     return schema
 
 
-def _operation(op: Operation, settings: Settings) -> dict:
+def _operation(op: Operation, settings: Settings, document: Document) -> dict:
     description = op.description(settings) if callable(op.description) else op.description
     doc: dict = {
         "tags": [op.tag],
         "summary": f"{op.summary_zh} / {op.summary_en}",
-        "operationId": f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path.removeprefix('/api/v1/')).strip('_')}",
+        "operationId": f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path.removeprefix(document.prefix)).strip('_')}",
         "responses": {},
     }
     if description:
@@ -325,7 +359,7 @@ def _operation(op: Operation, settings: Settings) -> dict:
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
-        doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
+        doc["requestBody"] = {"required": op.body_required, "content": {"application/json": {"schema": op.body}}}
     if op.upload:
         doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["photo"],
@@ -338,40 +372,40 @@ def _operation(op: Operation, settings: Settings) -> dict:
         if answer.schema is not None:
             response["content"] = {media: {"schema": _content_schema(answer.schema)} for media in answer.media}
         doc["responses"][str(answer.status)] = response
-    for entry in op.errors:
+    for entry in (*document.common_errors, *op.errors):  # the operation's own note wins
         status, note = entry if isinstance(entry, tuple) else (entry, None)
         doc["responses"][str(status)] = _error_response(status, note)
     doc["responses"] = dict(sorted(doc["responses"].items()))
     return doc
 
 
-def build_spec(settings: Settings) -> dict:
+def build_spec(settings: Settings, document: Document = WEB) -> dict:
     """The OpenAPI document as a dict, ready for JSON."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="gridsvc 镇村一张网 API", version=package_version(), openapi_version=OPENAPI_VERSION,
-        plugins=[plugin], info={"description": DESCRIPTION}, tags=list(TAGS),
+        title=document.title, version=package_version(), openapi_version=OPENAPI_VERSION,
+        plugins=[plugin], info={"description": document.description}, tags=list(document.tags),
     )
     _register_fields(plugin)
     spec.components.security_scheme(BEARER, {
         "type": "http", "scheme": "bearer",
-        "description": "不透明的访问令牌 / an opaque access token from POST /api/v1/auth/login (valid 2 h)",
+        "description": f"不透明的访问令牌 / an opaque access token from POST {document.prefix}auth/login (valid 2 h)",
     })
     spec.components.schema("Error", schema=out.ErrorSchema)
     spec.components.schema("Geometry", out.GEOMETRY)
     spec.components.schema("GridFeature", out.GRID_FEATURE)
     spec.components.schema("GridFeatureCollection", out.GRID_COLLECTION)
     by_path: dict[str, dict] = {}
-    for op in OPERATIONS:
-        by_path.setdefault(op.path, {})[op.method] = _operation(op, settings)
+    for op in document.operations:
+        by_path.setdefault(op.path, {})[op.method] = _operation(op, settings, document)
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def spec_for(app: Flask) -> dict:
-    """The app's document, built on first use and kept (two threads racing build the same dict)."""
-    spec = app.extensions.get(_EXTENSION_KEY)
-    if spec is None:
-        spec = app.extensions[_EXTENSION_KEY] = build_spec(app.extensions["gridsvc"].settings)
-    return spec
+def spec_for(app: Flask, document: Document = WEB) -> dict:
+    """The app's `document`, built on first use and kept (two threads racing build the same dict)."""
+    built = app.extensions.setdefault(_EXTENSION_KEY, {})
+    if document.name not in built:
+        built[document.name] = build_spec(app.extensions["gridsvc"].settings, document)
+    return built[document.name]

@@ -288,12 +288,17 @@ class MeSchema(UserSummarySchema):
 # -- cases (gridsvc.cases_api) ------------------------------------------------------------
 
 
-class CaseSchema(Shape):
+class CaseIdentitySchema(Shape):
+    """What every answer about a case starts with (this case and the phones' case summary)."""
+
     tracking_no = _req(fields.String, metadata={"example": "20260501-ABCDEFGH"})
     client_uuid = _req(fields.String)
     status = _req(fields.String, validate=OneOf(CASE_STATUSES))
     status_name_zh = _req(fields.String, metadata={"example": "待派遣"})
     category = _req(fields.String)
+
+
+class CaseSchema(CaseIdentitySchema):
     category_version = _req(fields.Integer)
     description = _req(fields.String)
     urgent = _req(fields.Boolean)

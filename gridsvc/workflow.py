@@ -31,6 +31,7 @@ from gridsvc import case_record
 from gridsvc.case_access import case_area
 from gridsvc.catalogue import area_chain, responsibility_list
 from gridsvc.config import Settings
+from gridsvc.db import MAX_INTEGER
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
@@ -425,7 +426,8 @@ def _attachments_of(session: Session, case: Case, ids: tuple[int, ...]) -> list[
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    query = sa.select(Attachment.id).where(Attachment.case_id == case.id, Attachment.id.in_(wanted))
+    storable = [i for i in wanted if 0 < i <= MAX_INTEGER]  # the others are no attachment's id
+    query = sa.select(Attachment.id).where(Attachment.case_id == case.id, Attachment.id.in_(storable))
     found = set(session.scalars(query))
     missing = [i for i in wanted if i not in found]
     if missing:

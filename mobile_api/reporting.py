@@ -40,6 +40,7 @@ def report_from(body: dict) -> Report:
 def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemResult:
     """One queued report: its case, or why it was refused. Commits or rolls back this item alone."""
     client_uuid = raw.get("client_uuid") if isinstance(raw, dict) else None
+    client_uuid = client_uuid if isinstance(client_uuid, str) else None  # echo a UUID's text, not any JSON value
     try:
         body = ReportBody().load(raw if isinstance(raw, dict) else {})
         case, created = submit(session, intake, reporter, report_from(body))

@@ -1,9 +1,10 @@
-"""The published OpenAPI document and Swagger UI: complete, valid, true to what the API answers, offline.
+"""The published OpenAPI documents and Swagger UI: complete, valid, true to what the API answers, offline.
 
-The document must not drift from the code: every route under /api/ is in it with the same methods and
-every documented operation is a route; parameters and bodies are the schemas the views load; and real
-answers of every documented operation validate against the documented schemas (strictly: a field the
-document does not name fails here, though the published document allows additions).
+Two documents, the command centre's (/api/openapi.json) and the phones' (/mobile/v1/openapi.json).
+Neither may drift from the code: every route under /api/ (under /mobile/) is in its document with the same
+methods, and only there, and every documented operation is a route; parameters and bodies are the schemas
+the views load; and real answers of every documented operation validate against the documented schemas
+(strictly: a field the document does not name fails here, though the published document allows additions).
 """
 
 import io
@@ -23,11 +24,14 @@ from gridsvc import create_app
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import current_categories
 from gridsvc.config import Settings
-from gridsvc.openapi import OPERATIONS, spec_for
+from gridsvc.openapi import OPERATIONS, WEB, spec_for
 from gridsvc.workflow import STEPS
+from mobile_api.openapi import MOBILE
 from photo_samples import phone_jpeg
 
-DOC_ROUTES = {"/api/openapi.json", "/api/docs", "/api/docs/static/{filename}"}
+DOC_ROUTES = {"/api/openapi.json", "/api/docs", "/api/docs/static/{filename}", "/mobile/v1/openapi.json",
+              "/mobile/docs"}
+DOCUMENTS = {"/api/openapi.json": WEB, "/mobile/v1/openapi.json": MOBILE}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 PASSWORD = "correct horse battery"
 COMMANDER, WORKER = "13800000001", "13800000003"
@@ -51,18 +55,37 @@ def spec(plain_app):
     return response.get_json()
 
 
+@pytest.fixture(scope="module")
+def mobile_spec(plain_app):
+    response = plain_app.test_client().get("/mobile/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+@pytest.fixture(scope="module", params=sorted(DOCUMENTS))
+def any_spec(request, plain_app):
+    """Each published document in turn, for the checks every document must pass."""
+    return plain_app.test_client().get(request.param).get_json()
+
+
 def openapi_path(rule: str) -> str:
     """A Flask rule in OpenAPI's spelling: /cases/<int:attachment_id> -> /cases/{attachment_id}."""
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
-def app_operations(app) -> set[tuple[str, str]]:
+def app_operations(app, prefix: str = "/api/") -> set[tuple[str, str]]:
     return {
         (method.lower(), openapi_path(rule.rule))
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/") and openapi_path(rule.rule) not in DOC_ROUTES
+        if rule.rule.startswith(prefix) and openapi_path(rule.rule) not in DOC_ROUTES
         for method in rule.methods - IGNORED_METHODS
     }
+
+
+def base_grid_and_point(index):
+    """A base grid of 齐家镇 in the sample county, and a point inside it."""
+    position = next(i for i, c in enumerate(index.cells) if c.code.startswith("220112100") and c.kind == "base")
+    return index.cells[position], index.geometry(position).representative_point()
 
 
 def documented_operations(spec) -> set[tuple[str, str]]:
@@ -114,7 +137,20 @@ def test_every_api_route_is_documented_with_its_methods_and_nothing_else(plain_a
     assert not any(path in DOC_ROUTES for _, path in documented)
 
 
-def test_path_parameters_are_documented_for_every_placeholder(spec):
+def test_every_mobile_route_is_in_the_mobile_document_and_only_there(plain_app, spec, mobile_spec):
+    routes, documented = app_operations(plain_app, "/mobile/"), documented_operations(mobile_spec)
+    assert routes - documented == set(), "routes missing from mobile_api/openapi.py OPERATIONS"
+    assert documented - routes == set(), "documented operations with no route"
+    assert len(routes) >= 18  # sign-in, start-up, reports, lists, cases, patrols
+    assert all(path.startswith(MOBILE.prefix) for _, path in documented)
+    assert not any(path.startswith("/mobile/") for path in spec["paths"]), "phone routes belong in their document"
+    assert mobile_spec["info"]["title"] != spec["info"]["title"]
+    assert {op["operationId"] for item in mobile_spec["paths"].values() for op in item.values()} >= {
+        "post_reports_batch", "get_startup", "post_auth_login"}
+
+
+def test_path_parameters_are_documented_for_every_placeholder(any_spec):
+    spec = any_spec
     for path, item in spec["paths"].items():
         placeholders = set(re.findall(r"{(\w+)}", path))
         for method, operation in item.items():
@@ -123,9 +159,11 @@ def test_path_parameters_are_documented_for_every_placeholder(spec):
             assert all(p["required"] for p in operation.get("parameters", []) if p["in"] == "path")
 
 
-def test_the_document_is_built_once_per_app(plain_app, spec):
+def test_the_document_is_built_once_per_app(plain_app, spec, mobile_spec):
     assert spec_for(plain_app) is spec_for(plain_app)
     assert spec_for(plain_app) == spec
+    assert spec_for(plain_app, MOBILE) is spec_for(plain_app, MOBILE)
+    assert spec_for(plain_app, MOBILE) == mobile_spec != spec
     fresh = create_app(Settings(database_url="sqlite://"))
     assert fresh.extensions.get("gridsvc.openapi") is None  # built lazily, on first use
     fresh.extensions["gridsvc"].engine.dispose()
@@ -155,7 +193,8 @@ def test_the_strict_check_refuses_undocumented_fields_and_wrong_nested_objects(s
 # -- (b) it is valid OpenAPI 3.0 -----------------------------------------------------------------
 
 
-def test_the_document_validates_as_openapi_3_0(spec):
+def test_the_document_validates_as_openapi_3_0(any_spec):
+    spec = any_spec
     errors = list(OpenAPIV30SpecValidator(spec).iter_errors())
     assert errors == []
     assert spec["openapi"] == "3.0.3"
@@ -163,8 +202,9 @@ def test_the_document_validates_as_openapi_3_0(spec):
     assert "错误" in spec["info"]["description"] and "error" in spec["info"]["description"]
 
 
-def test_no_parameter_or_property_is_an_empty_schema(spec):
+def test_no_parameter_or_property_is_an_empty_schema(any_spec):
     """Custom fields (Text, CrsField, MomentField, StatusList) must come out typed, not as `{}`."""
+    spec = any_spec
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
@@ -172,6 +212,9 @@ def test_no_parameter_or_property_is_an_empty_schema(spec):
     for name, schema in spec["components"]["schemas"].items():
         for field, prop in schema.get("properties", {}).items():
             assert prop.get("type") or "$ref" in prop or "anyOf" in prop, f"{name}.{field}"  # anyOf: nullable
+
+
+def test_custom_fields_carry_their_format_and_help(spec):
     moment = {p["name"]: p for p in spec["paths"]["/api/v1/cases"]["get"]["parameters"]}["received_from"]
     assert moment["schema"] == {**moment["schema"], "type": "string", "format": "date-time"}
     assert "ISO 8601" in moment["description"]
@@ -179,7 +222,8 @@ def test_no_parameter_or_property_is_an_empty_schema(spec):
     assert crs["type"] == "string" and "gcj02" in crs["description"]
 
 
-def test_every_error_response_is_the_one_error_shape(spec):
+def test_every_error_response_is_the_one_error_shape(any_spec):
+    spec = any_spec
     error = resolve(spec, {"$ref": "#/components/schemas/Error"})
     assert error["required"] == ["error"]
     assert set(error["properties"]["error"]["required"]) == {"code", "message", "fields"}
@@ -241,8 +285,10 @@ def test_report_body_lists_the_required_fields_of_reportbody(spec):
     assert set(schema["properties"]) == _names(OPERATIONS_BY[("post", "/api/v1/reports")].body)
 
 
-def test_every_query_and_body_schema_is_documented_field_by_field(spec):
-    for op in OPERATIONS:
+@pytest.mark.parametrize("url", sorted(DOCUMENTS))
+def test_every_query_and_body_schema_is_documented_field_by_field(plain_app, url):
+    spec, document = spec_for(plain_app, DOCUMENTS[url]), DOCUMENTS[url]
+    for op in document.operations:
         operation = spec["paths"][op.path][op.method]
         if op.query is not None:
             documented = {p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "query"}
@@ -266,9 +312,11 @@ class _Assets(HTMLParser):
         self.urls += [value for name, value in attrs if name in ("src", "href") and value]
 
 
-def test_docs_page_uses_only_local_assets_that_exist(plain_app):
+@pytest.mark.parametrize("page_url, document_url", [
+    ("/api/docs", "/api/openapi.json"), ("/mobile/docs", "/mobile/v1/openapi.json")])
+def test_docs_page_uses_only_local_assets_that_exist(plain_app, page_url, document_url):
     client = plain_app.test_client()
-    page = client.get("/api/docs")
+    page = client.get(page_url)
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     parser = _Assets()
@@ -284,7 +332,7 @@ def test_docs_page_uses_only_local_assets_that_exist(plain_app):
         assert len(asset.get_data()) > 100
     assert client.get(scripts[0]).mimetype in ("text/javascript", "application/javascript")
     assert client.get("/api/docs/static/swagger-ui.css").mimetype == "text/css"
-    assert '"/api/openapi.json"' in html and "validatorUrl: null" in html  # the public validator stays unused
+    assert f'"{document_url}"' in html and "validatorUrl: null" in html  # the public validator stays unused
 
 
 @pytest.mark.parametrize("url", [
@@ -308,11 +356,13 @@ def test_the_static_route_does_not_leave_its_folder(plain_app, url):
 # -- the document tells the truth about real answers (both backends) -------------------------------
 
 
-SAMPLE_PATH_VALUES = {"tracking_no": "20260101-AAAAAAAA", "step": "file", "attachment_id": "1"}
+SAMPLE_PATH_VALUES = {"tracking_no": "20260101-AAAAAAAA", "step": "file", "attachment_id": "1",
+                      "client_uuid": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41"}
 
 
-def test_every_operation_answers_only_documented_statuses_without_a_token(client, rt):
-    spec = client.get("/api/openapi.json").get_json()
+@pytest.mark.parametrize("document_url", sorted(DOCUMENTS))
+def test_every_operation_answers_only_documented_statuses_without_a_token(client, rt, document_url):
+    spec = client.get(document_url).get_json()
     values = {**SAMPLE_PATH_VALUES, "code": rt.index.get().cells[0].code}
     for method, path in sorted(documented_operations(spec)):
         url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
@@ -321,9 +371,10 @@ def test_every_operation_answers_only_documented_statuses_without_a_token(client
         assert str(response.status_code) in documented["responses"], f"{method.upper()} {url}: {response.status_code}"
         if response.status_code >= 400:
             assert_documented(spec, method, path, response, response.status_code)
+        needs_input = any(p["required"] for p in documented.get("parameters", []) if p["in"] == "query")
         if documented.get("security"):
             assert response.status_code >= 400, f"{method.upper()} {url} answered without a token"
-            if method == "get":
+            if method == "get" and not needs_input:  # (a required query parameter may be refused first)
                 assert response.status_code == 401
         else:
             assert response.status_code != 401
@@ -332,8 +383,7 @@ def test_every_operation_answers_only_documented_statuses_without_a_token(client
 def test_public_answers_fit_the_document(client, rt):
     spec = client.get("/api/openapi.json").get_json()
     index = rt.index.get()
-    position = next(i for i, c in enumerate(index.cells) if c.code.startswith("220112100") and c.kind == "base")
-    cell, point = index.cells[position], index.geometry(position).representative_point()
+    cell, point = base_grid_and_point(index)
     get = client.get
 
     assert_documented(spec, "get", "/api/v1/health", get("/api/v1/health"), 200)
@@ -362,8 +412,7 @@ def test_public_answers_fit_the_document(client, rt):
 def test_signed_in_answers_fit_the_document(client, rt):
     spec = client.get("/api/openapi.json").get_json()
     index = rt.index.get()
-    position = next(i for i, c in enumerate(index.cells) if c.code.startswith("220112100") and c.kind == "base")
-    cell, point = index.cells[position], index.geometry(position).representative_point()
+    cell, point = base_grid_and_point(index)
     with rt.sessions.begin() as session:
         create_user(session, COMMANDER, "齐家指挥长", "township_commander", PASSWORD, admin_code=QIJIA)
         create_user(session, WORKER, "网格员小王", "grid_worker", PASSWORD, grid_codes=[cell.code])
@@ -434,3 +483,54 @@ def test_signed_in_answers_fit_the_document(client, rt):
     assert_documented(spec, "post", "/api/v1/auth/logout", client.post("/api/v1/auth/logout", headers=as_worker),
                       204)
     assert_documented(spec, "get", "/api/v1/me", client.get("/api/v1/me", headers=as_worker), 401)
+
+
+def test_mobile_answers_fit_the_mobile_document(client, rt):
+    spec = client.get("/mobile/v1/openapi.json").get_json()
+    index = rt.index.get()
+    cell, point = base_grid_and_point(index)
+    with rt.sessions.begin() as session:
+        create_user(session, WORKER, "网格员小王", "grid_worker", PASSWORD, grid_codes=[cell.code])
+        category = next(c for c in current_categories(session) if c.township_may_act).code
+    signed_in = client.post("/mobile/v1/auth/login", json={"phone": WORKER, "password": PASSWORD, "device_id": "a1"})
+    assert_documented(spec, "post", "/mobile/v1/auth/login", signed_in, 200)
+    token = {"Authorization": f"Bearer {signed_in.get_json()['access_token']}"}
+
+    def check(method, path, status, values=None, headers=None, **kwargs):
+        """Call `path` (the document's, with `values` for its placeholders) as the worker; check the answer."""
+        url = "/mobile/v1" + path.format(**(values or {}))
+        response = client.open(url, method=method.upper(), headers={**token, **(headers or {})}, **kwargs)
+        assert_documented(spec, method, "/mobile/v1" + path, response, status)
+        return response.get_json()
+
+    startup = client.get("/mobile/v1/startup", headers=token)
+    assert_documented(spec, "get", "/mobile/v1/startup", startup, 200)
+    assert startup.get_json()["grids"] and startup.get_json()["catalogue"]["categories"]
+    check("get", "/startup", 304, headers={"If-None-Match": startup.headers["ETag"]})
+
+    report = {"client_uuid": str(uuid.uuid4()), "category": category, "description": "路边堆放垃圾",
+              "lon": point.x, "lat": point.y, "crs": "cgcs2000", "accuracy": 5}
+    case = check("post", "/reports", 201, json=report)
+    check("post", "/reports", 200, json=report)
+    batch = check("post", "/reports/batch", 200, json={"reports": [report, {**report, "client_uuid": 7}, "x"]})
+    assert [(r["result"], r["client_uuid"]) for r in batch["results"]] == [
+        ("existing", report["client_uuid"]), ("rejected", None), ("rejected", None)]
+    photo = {"photo": (io.BytesIO(phone_jpeg(point.x, point.y)), "IMG_0001.jpg", "image/jpeg")}
+    check("post", "/reports/{client_uuid}/photos", 201, report, data=photo, content_type="multipart/form-data")
+    for path in ("/my/reports", "/my/verifications", "/my/tasks"):
+        check("get", path, 200)
+    mine = check("get", "/my/reports", 200, query_string={"open": "true"})
+    assert [c["tracking_no"] for c in mine["cases"]] == [case["tracking_no"]]
+    check("get", "/cases/{tracking_no}", 200, case)
+    check("get", "/cases/{tracking_no}/steps", 200, case)
+
+    now = datetime.now(timezone.utc)
+    patrol = {"client_uuid": str(uuid.uuid4()), "started_at": (now - timedelta(minutes=10)).isoformat()}
+    check("post", "/patrols", 201, json=patrol)
+    fixes = [{"seq": i, "lon": point.x + i * 1e-4, "lat": point.y, "crs": "cgcs2000", "accuracy": 5,
+              "recorded_at": (now - timedelta(minutes=9 - i)).isoformat()} for i in range(3)]
+    points = check("post", "/patrols/{client_uuid}/points", 200, patrol, json={"points": [*fixes, {"seq": "x"}]})
+    assert (points["added"], points["rejected"]) == (3, 1)
+    assert check("post", "/patrols/{client_uuid}/stop", 200, patrol)["stopped_now"] is True  # no body at all
+    china_day = (now + timedelta(hours=8)).date().isoformat()
+    check("get", "/patrols/coverage", 200, query_string={"date": china_day, "patrol": patrol["client_uuid"]})

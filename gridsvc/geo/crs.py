@@ -66,7 +66,9 @@ def parse_crs(value: str | int | None) -> InputCRS:
     if text in _NAMED_EPSG:
         return InputCRS(text, _NAMED_EPSG[text])
     code = text[len("epsg:"):] if text.startswith("epsg:") else text
-    if not code.isdigit():
+    # ASCII digits only: str.isdigit() also passes "¹" and other digits int() refuses, and thousands of
+    # digits that int() refuses too; no EPSG code has more than 9.
+    if not (code.isascii() and code.isdigit() and len(code) <= 9):
         raise UnknownCRSError(
             f"unknown datum {value!r}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>"
         )
