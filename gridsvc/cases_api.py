@@ -98,13 +98,20 @@ def _moment(value) -> str | None:
     return as_utc(value).isoformat() if value else None
 
 
-def case_json(case: Case) -> dict:
+def case_identity(case: Case) -> dict:
+    """What names a case and where it stands: the head of every answer about a case, web or phone."""
     return {
         "tracking_no": case.tracking_no,
         "client_uuid": case.client_uuid,
         "status": case.status,
         "status_name_zh": STATUS_NAMES_ZH[case.status],
         "category": case.category_code,
+    }
+
+
+def case_json(case: Case) -> dict:
+    return {
+        **case_identity(case),
         "category_version": case.category_version,
         "description": case.description,
         "urgent": case.urgent,

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from gridsvc.cases_api import ReportBody
+from gridsvc.cases_api import ReportBody, case_identity
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, canonical_uuid, submit
-from gridsvc.models import STATUS_NAMES_ZH, Case, Department, User
+from gridsvc.models import Case, Department, User
 from gridsvc.network import as_utc
 
 MAX_BATCH = 100
@@ -71,11 +71,7 @@ def case_summary(session: Session, case: Case, index) -> dict:
     position = index.position_of(case.grid_code) if case.grid_code else None
     department = session.get(Department, case.department_code) if case.department_code else None
     return {
-        "tracking_no": case.tracking_no,
-        "client_uuid": case.client_uuid,
-        "status": case.status,
-        "status_name_zh": STATUS_NAMES_ZH[case.status],
-        "category": case.category_code,
+        **case_identity(case),
         "grid": {"code": case.grid_code, "name": index.cells[position].name if position is not None else None},
         "locate_match": case.locate_match,
         "department": {"code": department.code, "name_zh": department.name_zh} if department else None,
