@@ -21,6 +21,7 @@ run: setup
 
 test: setup lint
 	@scripts/ensure-postgis.sh
+	@scripts/ensure-redis.sh
 	$(PYTEST) -n 2 $(PYTEST_ARGS)
 
 lint: setup
@@ -28,9 +29,11 @@ lint: setup
 
 bench: setup
 	@scripts/ensure-postgis.sh
+	@scripts/ensure-redis.sh
 	$(VENV)/bin/python -m bench.locate_bench $(BENCH_ARGS)
 	$(VENV)/bin/python -m bench.index_rebuild_bench
 	$(VENV)/bin/python -m bench.intake_bench
+	$(VENV)/bin/python -m bench.load_bench
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

@@ -19,50 +19,14 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
-from flask import Flask, jsonify, request
 
 from bench.index_rebuild_bench import drop, postgis_url
 from bench.locate_bench import DEFAULT_POSTGRES_URL
-from fixtures.sample import load_sample
-from gridsvc import create_app, migrate
+from bench.sample_service import PASSWORD, bare_app, bodies, sample_app
 from gridsvc.accounts import create_user
-from gridsvc.config import Settings
-from gridsvc.geo.crs import from_cgcs2000, parse_crs
-
-PASSWORD = "benchmark password"
-
-
-def bare_app() -> Flask:
-    app = Flask("baseline")
-
-    @app.post("/echo")
-    def echo():
-        return jsonify(request.get_json()), 201
-
-    return app
-
-
-def bodies(app, n: int) -> list[dict]:
-    """Reports at random points inside the sample county's cells, in GCJ-02 as a phone sends them."""
-    rt = app.extensions["gridsvc"]
-    index = rt.index.get()
-    rng = np.random.default_rng(0)
-    cells = [i for i, c in enumerate(index.cells) if c.kind == "base"]
-    with rt.sessions() as session:
-        from gridsvc.catalogue import current_categories
-
-        categories = [c.code for c in current_categories(session)]
-    out = []
-    for k in range(n):
-        point = index.geometry(int(rng.choice(cells))).representative_point()
-        x, y = from_cgcs2000(point.x + rng.normal(0, 1e-4), point.y + rng.normal(0, 1e-4), parse_crs("gcj02"))
-        out.append({"client_uuid": str(uuid.uuid4()), "category": categories[k % len(categories)],
-                    "description": "基准测试上报", "lon": x, "lat": y, "crs": "gcj02", "accuracy": 8})
-    return out
 
 
 def timed_posts(client, path: str, payloads: list[dict], headers: dict) -> list[float]:
@@ -81,11 +45,9 @@ def summary(values: list[float]) -> str:
 
 
 def measure(url: str, n: int) -> tuple[str, str, float]:
-    app = create_app(Settings(database_url=url))
+    app = sample_app(url)
     rt = app.extensions["gridsvc"]
-    migrate.upgrade(rt.engine)
     with rt.sessions.begin() as session:
-        load_sample(session, rt.settings)
         create_user(session, "13800000001", "基准", "township_commander", PASSWORD, admin_code="220112100000")
     client = app.test_client()
     token = client.post("/api/v1/auth/login", json={"phone": "13800000001", "password": PASSWORD}).get_json()
