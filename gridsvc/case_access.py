@@ -21,6 +21,11 @@ def case_area(case: Case) -> str:
     return case.grid_code or case.township_code or case.county_code or ""
 
 
+def case_area_sql() -> sa.ColumnElement[str]:
+    """`case_area` as an SQL expression on `Case`."""
+    return sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
+
+
 def can_see(session: Session, user: User, case: Case) -> bool:
     jurisdiction = jurisdiction_of(session, user)
     if case.reporter_id == user.id or jurisdiction.covers_area(case_area(case)):
@@ -43,9 +48,8 @@ def visible_to(session: Session, user: User) -> sa.ColumnElement[bool]:
 
 
 def _in_jurisdiction(jurisdiction: Jurisdiction) -> sa.ColumnElement[bool]:
-    area = sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
     if jurisdiction.area_prefix is not None:
-        return area.startswith(jurisdiction.area_prefix, autoescape=True)
+        return case_area_sql().startswith(jurisdiction.area_prefix, autoescape=True)
     if jurisdiction.department_code is not None:
         return Case.department_code == jurisdiction.department_code
     if jurisdiction.grid_codes:

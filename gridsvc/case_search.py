@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.accounts import area_prefix
-from gridsvc.case_access import visible_to
+from gridsvc.case_access import case_area_sql, visible_to
 from gridsvc.geo.grid_records import is_grid_code
 from gridsvc.models import AdminUnit, Case, User
 
@@ -43,8 +43,7 @@ def find_cases(session: Session, user: User, wanted: CaseFilter) -> tuple[int, l
     """How many visible cases match, and the requested page of them (newest first)."""
     conditions = [visible_to(session, user), *_conditions(wanted)]
     if wanted.area is not None:
-        area = sa.func.coalesce(Case.grid_code, Case.township_code, Case.county_code, "")
-        conditions.append(area.startswith(_area_prefix(session, wanted.area), autoescape=True))
+        conditions.append(case_area_sql().startswith(_area_prefix(session, wanted.area), autoescape=True))
     total = session.scalar(sa.select(sa.func.count()).select_from(Case).where(*conditions))
     page = session.scalars(
         sa.select(Case).where(*conditions).order_by(Case.received_at.desc(), Case.id.desc())

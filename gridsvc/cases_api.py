@@ -143,6 +143,17 @@ def case_json(case: Case) -> dict:
     }
 
 
+def report_from(body: dict) -> Report:
+    """The report a loaded ReportBody describes."""
+    return Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
+                  body["crs"], body["accuracy"], body["reported_at"], body["urgent"])
+
+
+def current_intake(rt) -> Intake:
+    """What intake needs from the running service: its current index, calendar and rules."""
+    return Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
+
+
 @cases_api.post("/reports")
 def report():
     body = ReportBody().load(json_body())
@@ -150,11 +161,7 @@ def report():
     with rt.sessions() as session:
         reporter = signed_in_user(session)
         try:
-            case, created = submit(
-                session, Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings), reporter,
-                Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
-                       body["crs"], body["accuracy"], body["reported_at"], body["urgent"]),
-            )
+            case, created = submit(session, current_intake(rt), reporter, report_from(body))
         except ReportError as exc:
             raise invalid_parameter(exc.field, str(exc)) from exc
         except ReportConflict as exc:

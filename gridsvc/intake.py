@@ -123,6 +123,14 @@ def canonical_uuid(value: str) -> str:
         raise ReportError("client_uuid", "must be a UUID made by the client") from None
 
 
+def canonical_uuid_or_none(value: str) -> str | None:
+    """The canonical spelling, or None for something that is not a UUID (a lookup that finds nothing)."""
+    try:
+        return canonical_uuid(value)
+    except ReportError:
+        return None
+
+
 def _existing(session: Session, client_uuid: str, content_hash: str) -> Case | None:
     case = session.scalar(sa.select(Case).where(Case.client_uuid == client_uuid))
     if case is not None and case.content_hash != content_hash:
@@ -155,11 +163,7 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
     duplicates = _possible_duplicates(session, intake.settings, category.code, reach, lon, lat, received)
     if duplicates:
         flags.append(POSSIBLE_DUPLICATE)
-    value, unit = (
-        (category.urgent_limit_value, category.urgent_limit_unit)
-        if report.urgent and category.urgent_limit_unit else (category.limit_value, category.limit_unit)
-    )
-    due = intake.calendar.add(received, value, unit)
+    due = intake.calendar.add(received, *category.handling_limit(report.urgent))
     if not intake.calendar.is_official(due.astimezone(CHINA).date()):
         flags.append(UNOFFICIAL_CALENDAR)
     case = Case(

@@ -43,16 +43,15 @@ class UtcDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return _in_utc(value)
+        return None if value is None else as_utc(value)
 
     def process_result_value(self, value, dialect):
-        return _in_utc(value)
+        return None if value is None else as_utc(value)
 
 
-def _in_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+def as_utc(moment: datetime) -> datetime:
+    """A moment in UTC; a naive one is taken to be UTC (how SQLite hands back what was written as UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -199,6 +198,12 @@ class Category(Base):
         sa.CheckConstraint(f"domain IN {DOMAINS!r}", name="ck_categories_domain"),
         sa.CheckConstraint(f"limit_unit IN {CATEGORY_LIMIT_UNITS!r}", name="ck_categories_limit_unit"),
     )
+
+    def handling_limit(self, urgent: bool) -> tuple[float, str]:
+        """The handling limit (value, 'hours' | 'days') for a case: the urgent one when urgent and set."""
+        if urgent and self.urgent_limit_unit:
+            return self.urgent_limit_value, self.urgent_limit_unit
+        return self.limit_value, self.limit_unit
 
 
 class Department(Base):

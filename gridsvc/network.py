@@ -21,16 +21,11 @@ from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
 from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
-from gridsvc.models import NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision
+from gridsvc.models import NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc  # as_utc: re-exported
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def to_multipolygon(geom: BaseGeometry) -> BaseGeometry:

@@ -37,7 +37,7 @@ from gridsvc.geo.chinese_offsets import in_china
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import Coverage, Fix, TrackRules, clean, pieces
-from gridsvc.intake import ReportError, canonical_uuid
+from gridsvc.intake import ReportError, canonical_uuid, canonical_uuid_or_none
 from gridsvc.locate_service import PointError, check_accuracy, storage_point
 from gridsvc.models import Patrol, PatrolPoint, User
 from gridsvc.network import as_utc, utcnow
@@ -128,9 +128,8 @@ def _by_uuid(session: Session, user: User, client_uuid: str) -> Patrol | None:
 
 def my_patrol(session: Session, user: User, client_uuid: str) -> Patrol | None:
     """The user's patrol of this UUID; None for another user's, an unknown or a malformed UUID."""
-    try:
-        client_uuid = canonical_uuid(client_uuid)
-    except ReportError:
+    client_uuid = canonical_uuid_or_none(client_uuid)
+    if client_uuid is None:
         return None
     return session.scalar(sa.select(Patrol).where(Patrol.client_uuid == client_uuid, Patrol.user_id == user.id))
 

@@ -243,10 +243,7 @@ def _escalate(session, ctx, case, user, given) -> _Effect:
         raise WorkflowError(422, "invalid_parameters", f"{code} is not a department of the case's county",
                             "department")
     case.department_code, case.team_code, case.escalated = department.code, None, True
-    category = _category_of(session, case)
-    value, unit = ((category.urgent_limit_value, category.urgent_limit_unit)
-                   if case.urgent and category.urgent_limit_unit else (category.limit_value, category.limit_unit))
-    case.handling_due_at = ctx.calendar.add(ctx.now, value, unit)
+    case.handling_due_at = ctx.calendar.add(ctx.now, *_category_of(session, case).handling_limit(case.urgent))
     return _Effect({"department": department.code, "handling_due_at": as_utc(case.handling_due_at).isoformat()})
 
 
@@ -352,7 +349,7 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
     if step is None:
         raise WorkflowError(404, "unknown_step", f"没有这个办理环节 / no step {step_name!r}")
     if given.expected_seq is not None and given.expected_seq != case.record_seq:
-        raise WorkflowError(409, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
+        raise _case_changed()
     if case.status not in step.from_statuses:
         raise WorkflowError(409, "step_not_allowed", f"案件{STATUS_NAMES_ZH[case.status]}，不能{step.label_zh} / "
                             f"{step.name} is not possible from status {case.status}")
@@ -368,8 +365,12 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
         effect = _take(session, ctx, user, case, step, note, given)
     except (StaleDataError, sa.exc.IntegrityError) as exc:  # someone else changed the case first
         session.rollback()
-        raise WorkflowError(409, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it") from exc
+        raise _case_changed() from exc
     return effect.survivor or case
+
+
+def _case_changed() -> WorkflowError:
+    return WorkflowError(409, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
 
 
 def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, note: str | None,

@@ -26,7 +26,6 @@ from gridsvc import attachments_api, auth_api, cases_api, runtime
 from gridsvc.attachments_api import store_upload
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.errors import ApiError
-from gridsvc.intake import Intake
 from mobile_api.my_cases import my_reports, my_tasks, waiting_for_my_verification
 from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
@@ -60,10 +59,6 @@ class MyReportsQuery(Schema):
     open = fields.Boolean(load_default=False)
 
 
-def _intake(rt) -> Intake:
-    return Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
-
-
 @mobile_api.get("/startup")
 def startup():
     query = StartupQuery().load(request.args)
@@ -78,7 +73,7 @@ def report():
     rt = runtime()
     with rt.sessions() as session:
         reporter = signed_in_user(session)
-        outcome = submit_one(session, _intake(rt), reporter, json_body())
+        outcome = submit_one(session, cases_api.current_intake(rt), reporter, json_body())
         if outcome.result == "rejected":
             status = 409 if outcome.error["code"] == "client_uuid_conflict" else 422
             raise ApiError(status, outcome.error["code"], "上报未被接受 / the report was not accepted",
@@ -91,7 +86,7 @@ def report():
 def report_batch():
     items = BatchBody().load(json_body())["reports"]
     rt = runtime()
-    intake = _intake(rt)
+    intake = cases_api.current_intake(rt)
     with rt.sessions() as session:
         reporter = signed_in_user(session)
         results = []

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from gridsvc.cases_api import ReportBody, case_identity
-from gridsvc.intake import Intake, Report, ReportConflict, ReportError, canonical_uuid, submit
+from gridsvc.cases_api import ReportBody, case_identity, report_from
+from gridsvc.intake import Intake, ReportConflict, ReportError, canonical_uuid_or_none, submit
 from gridsvc.models import Case, Department, User
 from gridsvc.network import as_utc
 
@@ -30,11 +30,6 @@ class ItemResult:
     result: str  # created | existing | rejected
     case: Case | None = None
     error: dict | None = None  # {"code", "fields"} for a rejected item
-
-
-def report_from(body: dict) -> Report:
-    return Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
-                  body["crs"], body["accuracy"], body["reported_at"], body["urgent"])
 
 
 def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemResult:
@@ -59,9 +54,8 @@ def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemRes
 
 def my_report(session: Session, reporter: User, client_uuid: str) -> Case | None:
     """The case the reporter made with this UUID (None for another user's or an unknown UUID)."""
-    try:
-        client_uuid = canonical_uuid(client_uuid)
-    except ReportError:
+    client_uuid = canonical_uuid_or_none(client_uuid)
+    if client_uuid is None:
         return None
     return session.scalar(sa.select(Case).where(Case.client_uuid == client_uuid, Case.reporter_id == reporter.id))
 
