@@ -44,14 +44,17 @@ def visible_to(session: Session, user: User) -> sa.ColumnElement[bool]:
     absorbed = aliased(Case)
     followed = sa.select(absorbed.merged_into_id).where(absorbed.reporter_id == user.id,
                                                         absorbed.merged_into_id.is_not(None))
-    return sa.or_(Case.reporter_id == user.id, Case.id.in_(followed), _in_jurisdiction(jurisdiction))
+    departments = (Case.department_code == jurisdiction.department_code if jurisdiction.department_code is not None
+                   else sa.false())
+    return sa.or_(Case.reporter_id == user.id, Case.id.in_(followed), in_area_of(jurisdiction), departments)
 
 
-def _in_jurisdiction(jurisdiction: Jurisdiction) -> sa.ColumnElement[bool]:
+def in_area_of(jurisdiction: Jurisdiction) -> sa.ColumnElement[bool]:
+    """An SQL condition on `Case`: its area lies in the jurisdiction's area or grids (`covers_area`)."""
+    if jurisdiction.everywhere:
+        return sa.true()
     if jurisdiction.area_prefix is not None:
         return case_area_sql().startswith(jurisdiction.area_prefix, autoescape=True)
-    if jurisdiction.department_code is not None:
-        return Case.department_code == jurisdiction.department_code
     if jurisdiction.grid_codes:
         return Case.grid_code.in_(sorted(jurisdiction.grid_codes))
     return sa.false()

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.accounts import jurisdiction_of
-from gridsvc.case_access import case_area
+from gridsvc.case_access import in_area_of
 from gridsvc.models import OPEN_STATUSES, Case, User
 
 LIST_LIMIT = 200
@@ -22,12 +22,12 @@ def my_reports(session: Session, user: User, open_only: bool) -> list[Case]:
 
 def waiting_for_my_verification(session: Session, user: User) -> list[Case]:
     """Handled cases of my grids (a grid worker) or my area (a commander), oldest deadline first."""
-    jurisdiction = jurisdiction_of(session, user)
     if user.role not in ("grid_worker", "township_commander", "administrator"):
         return []
-    handled = session.scalars(sa.select(Case).where(Case.status == "handled")
-                              .order_by(Case.stage_due_at.asc(), Case.id.asc()))
-    return [c for c in handled if jurisdiction.covers_area(case_area(c))][:LIST_LIMIT]
+    return list(session.scalars(
+        sa.select(Case).where(Case.status == "handled", in_area_of(jurisdiction_of(session, user)))
+        .order_by(Case.stage_due_at.asc(), Case.id.asc()).limit(LIST_LIMIT)
+    ))
 
 
 def my_tasks(session: Session, user: User) -> list[Case]:
