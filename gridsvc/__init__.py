@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -25,6 +26,9 @@ from gridsvc.reloading import Reloading
 from gridsvc.responsibility import ResponsibilityList
 from gridsvc.worktime import OfficeHours, WorkCalendar
 
+if TYPE_CHECKING:
+    from gridsvc.events.live import LiveChannel
+
 
 @dataclass
 class Runtime:
@@ -34,6 +38,7 @@ class Runtime:
     index: IndexCache
     calendar: Reloading[WorkCalendar]
     rules: Reloading[ResponsibilityList]
+    live: "LiveChannel | None" = None  # the Socket.IO server and this process's relay (gridsvc.events.live)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -57,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
     from gridsvc.errors import register_error_handlers
+    from gridsvc.events.events_api import events_api
+    from gridsvc.events.live import LiveChannel
     from gridsvc.rate_limits import limit_blueprints
     from mobile_api.api import mobile_api
     from mobile_api.patrols import patrols_api
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
     app.register_blueprint(attachments_api)
+    app.register_blueprint(events_api)  # /api/v1/events: catch-up for clients that poll, acknowledgements
     app.register_blueprint(docs_api)  # /api/openapi.json, /mobile/v1/openapi.json and their Swagger UI pages
     limit_blueprints(app, settings, mobile_api, patrols_api)
     app.register_blueprint(mobile_api)  # /mobile/v1: the phones
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
     register_error_handlers(app)
     register_commands(app)
+    app.extensions["gridsvc"].live = LiveChannel(app, app.extensions["gridsvc"])  # Socket.IO at /socket.io
     return app
 
 

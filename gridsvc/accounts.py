@@ -35,7 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gridsvc.models import ROLES, AdminUnit, AuthToken, Department, LoginAttempt, User
+from gridsvc.events.outbox import publish
+from gridsvc.events.rooms import user_room
+from gridsvc.models import ROLES, AdminUnit, AuthToken, Department, LoginAttempt, Team, User
 from gridsvc.network import as_utc, current_cells_query, utcnow
 
 ACCESS_LIFETIME = timedelta(hours=2)
@@ -115,6 +117,7 @@ def create_user(
     admin_code: str | None = None,
     department_code: str | None = None,
     grid_codes: list[str] | tuple[str, ...] = (),
+    team_code: str | None = None,
 ) -> User:
     """Create a user whose jurisdiction fits their role; refuses what would be meaningless."""
     if not PHONE.match(phone or ""):
@@ -126,9 +129,13 @@ def create_user(
     if session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
         raise AccountError(f"a user with phone {phone} exists already")
     _check_jurisdiction(session, role, admin_code, department_code, list(grid_codes))
+    if team_code is not None:
+        team = session.get(Team, team_code)
+        if role not in _DEPARTMENT_ROLES or team is None or team.department_code != department_code:
+            raise AccountError("a team must be one of the user's department (handlers and officers only)")
     user = User(
         phone=phone, name=name, role=role, admin_code=admin_code, department_code=department_code,
-        grid_codes=list(grid_codes), password_hash=generate_password_hash(password), active=True,
+        grid_codes=list(grid_codes), team_code=team_code, password_hash=generate_password_hash(password), active=True,
         created_at=utcnow(),
     )
     session.add(user)
@@ -228,7 +235,22 @@ def _valid_token(session: Session, token: str, kind: str) -> AuthToken:
 
 def user_for_token(session: Session, access_token: str) -> User:
     """The user an access token belongs to, or SignInRefused."""
-    return _valid_token(session, access_token, "access").user
+    return valid_access_token(session, access_token).user
+
+
+def valid_access_token(session: Session, access_token: str) -> AuthToken:
+    """The stored access token (its user, expiry and digest), or SignInRefused."""
+    return _valid_token(session, access_token, "access")
+
+
+def live_token_digests(session: Session, digests: list[str], now: datetime) -> set[str]:
+    """Those of the given token digests that are still valid now (a live connection re-checks its token)."""
+    if not digests:
+        return set()
+    query = (sa.select(AuthToken.token_hash).join(AuthToken.user)
+             .where(AuthToken.token_hash.in_(digests), AuthToken.revoked_at.is_(None), AuthToken.expires_at > now,
+                    User.active.is_(True)))
+    return set(session.scalars(query))
 
 
 def refresh(session: Session, refresh_token: str) -> TokenPair:
@@ -263,7 +285,9 @@ def _revoke_family(session: Session, family: str) -> None:
 
 def sign_out(session: Session, access_token: str) -> None:
     """End the sign-in the access token belongs to (its family): other devices stay signed in."""
-    _revoke_family(session, _valid_token(session, access_token, "access").family)
+    stored = _valid_token(session, access_token, "access")
+    _revoke_family(session, stored.family)
+    _announce_revocation(session, stored.user_id, stored.device_id)
 
 
 def revoke(session: Session, user: User, device_id: str | None = None) -> int:
@@ -271,7 +295,15 @@ def revoke(session: Session, user: User, device_id: str | None = None) -> int:
     query = sa.update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
     if device_id is not None:
         query = query.where(AuthToken.device_id == device_id)
-    return session.execute(query.values(revoked_at=utcnow())).rowcount
+    revoked = session.execute(query.values(revoked_at=utcnow())).rowcount
+    if revoked:
+        _announce_revocation(session, user.id, device_id)
+    return revoked
+
+
+def _announce_revocation(session: Session, user_id: int, device_id: str | None) -> None:
+    """An event, so that every server process drops the live connections those tokens opened."""
+    publish(session, "session.revoked", [user_room(user_id)], {"user_id": user_id, "device_id": device_id})
 
 
 def prune(session: Session, older_than: timedelta, now: datetime) -> tuple[int, int]:

@@ -26,14 +26,16 @@ def users() -> None:
 @click.option("--admin-code", help="Township (commander) or county (supervisor) code.")
 @click.option("--department", "department_code", help="Department code (handler, enforcement officer).")
 @click.option("--grid", "grid_codes", multiple=True, help="Grid code (grid worker); repeat for several.")
+@click.option("--team", "team_code", help="Team code within the department (e.g. an enforcement squad).")
 @click.password_option(help="Asked for when not given (at least 10 characters).")
 @with_appcontext
-def create_command(phone, name, role, admin_code, department_code, grid_codes, password) -> None:
+def create_command(phone, name, role, admin_code, department_code, grid_codes, team_code, password) -> None:
     """Create a user who signs in with PHONE."""
     rt = runtime_with_schema()
     try:
         with rt.sessions.begin() as session:
-            create_user(session, phone, name, role, password, admin_code, department_code, list(grid_codes))
+            create_user(session, phone, name, role, password, admin_code, department_code, list(grid_codes),
+                        team_code)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {phone} ({role}) created")

@@ -22,6 +22,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gridsvc.events.case_events import publish_entry
 from gridsvc.models import Case, CaseEvent
 from gridsvc.network import as_utc
 
@@ -74,7 +75,10 @@ def append(
     note: str | None = None,
     data: dict | None = None,
 ) -> CaseEvent:
-    """Add the next entry to a case's record, in the caller's transaction (the first seals the report)."""
+    """Add the next entry to a case's record, in the caller's transaction (the first seals the report).
+
+    The entry is published as a domain event in the same transaction (gridsvc.events.case_events).
+    """
     data = dict(data or {})
     if case.record_seq == 0:
         data["case_digest"] = case_digest(case)
@@ -87,6 +91,7 @@ def append(
     case.record_seq, case.record_hash = event.seq, event.hash
     session.add(event)
     session.flush()
+    publish_entry(session, case, event)
     return event
 
 

@@ -36,8 +36,10 @@ def verify_record_command() -> None:
               help="Sweep as if it were this moment (UTC unless an offset is given); default: now.")
 @with_appcontext
 def sweep_command(now: datetime | None) -> None:
-    """Warn of deadlines near, mark overdue cases, alert the county; safe to run from cron in parallel."""
+    """Warn of deadlines near, mark overdue cases, alert the county, re-send unacknowledged dispatches;
+    safe to run from cron in parallel."""
     rt = runtime_with_schema()
     result = sweep(rt.sessions, rt.calendar.get(), rt.settings, as_utc(now) if now else utcnow())
     click.echo(f"{result.warned} warned, {result.overdue} overdue, {result.county_alerted} county alerts, "
-               f"{result.lost_races} left to another process")
+               f"{result.dispatch_reminders} dispatches re-sent, {result.dispatch_alerts} unacknowledged "
+               f"dispatches shown to the commander, {result.lost_races} left to another process")

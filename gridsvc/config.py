@@ -67,6 +67,22 @@ class Settings:
     patrol_max_speed_mps: float = 30.0
     patrol_max_gap_minutes: float = 5.0
     patrol_min_step_m: float = 5.0
+    # Live events (gridsvc.events): where server processes hear that events were committed elsewhere
+    # (redis://host:6379; empty: nowhere, the embedded default), and how often each process's relay
+    # reads the outbox anyway (seconds; this also brings events of CLI commands and cron jobs when
+    # there is no Redis). 0 runs no relay loop: tests drive the relay by hand.
+    events_redis_url: str = ""
+    events_poll_seconds: float = 1.0
+    # A reconnecting client is sent at most this many missed events; further behind, it is told to
+    # reload what it shows (`resync`).
+    events_catch_up_limit: float = 5000.0
+    # How often each process re-checks the tokens of its open live connections (seconds), so that a
+    # deactivated user or a token revoked without an event is dropped too.
+    events_token_recheck_seconds: float = 60.0
+    # Dispatch notices: an unacknowledged dispatch is re-sent every this many minutes, and shown to
+    # the township's commander once this many minutes have passed.
+    dispatch_resend_minutes: float = 10.0
+    dispatch_alert_minutes: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

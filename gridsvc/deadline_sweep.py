@@ -1,7 +1,7 @@
 """The deadline sweep: warn before a stage's deadline, mark it overdue after, alert the county later.
 
 Run it every minute or so (`gridsvc cases sweep`, from cron or a systemd timer).
-For each open case it does at most one thing, and only once per stage:
+For each open case it does at most one thing about its deadline, and only once per stage:
 
 - `deadline_warning` when `warn_at_fraction` of the stage's working time is used up;
 - `overdue` when the stage's deadline has passed: the township's commander must act
@@ -9,7 +9,8 @@ For each open case it does at most one thing, and only once per stage:
 - `county_alert` when the case is still overdue `county_alert_after_days` working days
   after its deadline: the county's supervisor is told (overdue level 2).
 
-Each goes into the case's record. It is safe to run from several processes at once: each case
+It also re-sends dispatches that nobody acknowledged (gridsvc.events.dispatch_notices).
+Each goes into the case's record, and so out as an event. It is safe to run from several processes at once: each case
 is changed in its own transaction, guarded by the case's row version (optimistic locking) and
 by the record's unique (case, seq), so when two sweeps reach a case together one commits and
 the other backs off; running the sweep again finds nothing left to do.
@@ -26,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gridsvc import case_record
 from gridsvc.config import Settings
+from gridsvc.events import dispatch_notices
 from gridsvc.models import OPEN_STATUSES, Case
 from gridsvc.network import as_utc
 from gridsvc.worktime import WorkCalendar
@@ -42,7 +44,13 @@ class SweepResult:
     warned: int = 0
     overdue: int = 0
     county_alerted: int = 0
+    dispatch_reminders: int = 0
+    dispatch_alerts: int = 0
     lost_races: int = 0  # cases another process or a person changed first
+
+
+_COUNTED_AS = {"deadline_warning": "warned", "overdue": "overdue", "county_alert": "county_alerted",
+               dispatch_notices.REMINDER: "dispatch_reminders", dispatch_notices.UNACKNOWLEDGED: "dispatch_alerts"}
 
 
 def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Settings, now: datetime) -> SweepResult:
@@ -50,20 +58,25 @@ def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Set
     result = SweepResult()
     with sessions() as session:
         candidates = list(session.scalars(
-            sa.select(Case.id).where(Case.status.in_(OPEN_STATUSES), Case.stage_due_at.is_not(None)).where(sa.or_(
-                sa.and_(Case.stage_warned.is_(False), Case.stage_warn_at <= now),
-                sa.and_(Case.overdue_level == 0, Case.stage_due_at <= now),
-                Case.overdue_level == 1,
+            sa.select(Case.id).where(sa.or_(
+                sa.and_(Case.status.in_(OPEN_STATUSES), Case.stage_due_at.is_not(None), sa.or_(
+                    sa.and_(Case.stage_warned.is_(False), Case.stage_warn_at <= now),
+                    sa.and_(Case.overdue_level == 0, Case.stage_due_at <= now),
+                    Case.overdue_level == 1,
+                )),
+                dispatch_notices.waiting_condition(settings, now),
             )).order_by(Case.id)
         ))
     for case_id in candidates:
         with sessions() as session:
             case = session.get(Case, case_id)
-            action = _due_action(case, calendar, settings, now)
-            if action is None:
+            actions = [a for a in (_due_action(case, calendar, settings, now),
+                                   dispatch_notices.due(case, settings, now)) if a is not None]
+            if not actions:
                 continue
             try:
-                _apply(session, case, action, now)
+                for action in actions:
+                    _apply(session, case, action, now)
                 session.commit()
             except (StaleDataError, sa.exc.IntegrityError, sa.exc.OperationalError):
                 # another sweep or a person changed the case first, or SQLite stayed locked past its
@@ -71,17 +84,13 @@ def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Set
                 session.rollback()
                 result.lost_races += 1
                 continue
-            if action == "deadline_warning":
-                result.warned += 1
-            elif action == "overdue":
-                result.overdue += 1
-            else:
-                result.county_alerted += 1
+            for action in actions:
+                setattr(result, _COUNTED_AS[action], getattr(result, _COUNTED_AS[action]) + 1)
     return result
 
 
 def _due_action(case: Case, calendar: WorkCalendar, settings: Settings, now: datetime) -> str | None:
-    """The one thing the sweep owes this case now, if any."""
+    """The one thing the sweep owes this case's deadline now, if any."""
     if case.status not in OPEN_STATUSES or case.stage_due_at is None:
         return None
     due = as_utc(case.stage_due_at)
@@ -95,6 +104,15 @@ def _due_action(case: Case, calendar: WorkCalendar, settings: Settings, now: dat
 
 
 def _apply(session: Session, case: Case, action: str, now: datetime) -> None:
+    if action in (dispatch_notices.REMINDER, dispatch_notices.UNACKNOWLEDGED):
+        data = dispatch_notices.mark(case, action, now)
+    else:
+        data = _mark_deadline(case, action)
+    case_record.append(session, case, now, action, from_status=case.status, to_status=case.status, data=data)
+
+
+def _mark_deadline(case: Case, action: str) -> dict:
+    """Note a deadline action on the case; returns what its record entry says."""
     case.stage_warned = True
     if action == "overdue":
         case.overdue_level = 1
@@ -102,5 +120,4 @@ def _apply(session: Session, case: Case, action: str, now: datetime) -> None:
         case.overdue_level = 2
     holder = STAGE_HOLDER[case.status]
     notify = {"deadline_warning": [holder], "overdue": sorted({holder, "township"}), "county_alert": ["county"]}
-    data = {"stage": case.status, "due_at": as_utc(case.stage_due_at).isoformat(), "notify": notify[action]}
-    case_record.append(session, case, now, action, from_status=case.status, to_status=case.status, data=data)
+    return {"stage": case.status, "due_at": as_utc(case.stage_due_at).isoformat(), "notify": notify[action]}

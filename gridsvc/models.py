@@ -130,12 +130,13 @@ class GridCell(Base):
     )
 
 
-NETWORK_COUNTER, CATALOGUE_COUNTER = 1, 2
+NETWORK_COUNTER, CATALOGUE_COUNTER, EVENTS_COUNTER = 1, 2, 3
 
 
 class NetworkRevision(Base):
     """Counters bumped in the same transaction as a change that processes cache: row 1 (NETWORK_COUNTER)
-    for the grid network, row 2 (CATALOGUE_COUNTER) for the catalogue, departments and rules.
+    for the grid network, row 2 (CATALOGUE_COUNTER) for the catalogue, departments and rules; row 3
+    (EVENTS_COUNTER) numbers the outbox's events (gridsvc.events.outbox explains why a row, not a sequence).
 
     Processes compare them with the revision their in-memory index or
     responsibility list was built from, so an import made by the CLI reaches the
@@ -277,6 +278,7 @@ class User(Base):
     admin_code: Mapped[str | None] = mapped_column(sa.String(12), sa.ForeignKey("admin_units.code"))
     department_code: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("departments.code"))
     grid_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    team_code: Mapped[str | None] = mapped_column(sa.String(48), sa.ForeignKey("teams.code"))  # 执法中队 etc.
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -410,6 +412,12 @@ class Case(Base):
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     merged_into: Mapped["Case | None"] = relationship(remote_side=[id])
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The current dispatch's notice (gridsvc.events.dispatch_notices): when it went out, when the department
+    # acknowledged it, when it was last re-sent, whether the commander was shown it is unacknowledged.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatch_acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatch_reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatch_alerted: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # Optimistic locking: two people (or two sweeps) changing one case at once cannot both win.
     row_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
 
@@ -505,3 +513,32 @@ class PatrolPoint(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the server's
 
     __table_args__ = (sa.UniqueConstraint("patrol_id", "seq", name="uq_patrol_points_patrol_seq"),)
+
+
+# -- domain events: the transactional outbox (issue 5; gridsvc.events) ----------------------
+
+
+class Event(Base):
+    """One domain event, written in the transaction of the change that caused it.
+
+    `seq` is gapless and in commit order (gridsvc.events.outbox); `rooms` names who may receive it
+    (gridsvc.events.audience), so a catch-up filters exactly as the live channel does.
+    """
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    rooms: Mapped[list[str]] = mapped_column(sa.JSON)
+    data: Mapped[dict] = mapped_column(sa.JSON)
+
+
+class EventAck(Base):
+    """Someone acknowledged an event that asks for it (a dispatch, a deadline warning)."""
+
+    __tablename__ = "event_acks"
+
+    seq: Mapped[int] = mapped_column(sa.ForeignKey("events.seq"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    acked_at: Mapped[datetime] = mapped_column(UtcDateTime)

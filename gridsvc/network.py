@@ -17,11 +17,15 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from gridsvc.events.outbox import publish
+from gridsvc.events.rooms import PUBLIC_ROOM
 from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
 from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
-from gridsvc.models import NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc  # as_utc: re-exported
+from gridsvc.models import (  # as_utc: re-exported
+    CATALOGUE_COUNTER, NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc,
+)
 
 
 def utcnow() -> datetime:
@@ -213,19 +217,24 @@ def apply_grid_records(
 
 # -- revision ------------------------------------------------------------------
 
+_CHANGE_EVENTS = {NETWORK_COUNTER: "network.changed", CATALOGUE_COUNTER: "catalogue.changed"}
+
 
 def current_revision(session: Session, counter: int = NETWORK_COUNTER) -> int:
     return session.scalar(sa.select(NetworkRevision.revision).where(NetworkRevision.id == counter)) or 0
 
 
 def bump_revision(session: Session, at: datetime | None = None, counter: int = NETWORK_COUNTER) -> int:
-    """Advance a revision (default: the network's) inside the caller's transaction."""
+    """Advance a revision (default: the network's) inside the caller's transaction, and tell every
+    screen and phone (an event) that what they drew or cached is out of date."""
     session.execute(
         sa.update(NetworkRevision)
         .where(NetworkRevision.id == counter)
         .values(revision=NetworkRevision.revision + 1, changed_at=at or utcnow())
     )
-    return current_revision(session, counter)
+    revision = current_revision(session, counter)
+    publish(session, _CHANGE_EVENTS[counter], [PUBLIC_ROOM], {"revision": revision}, at=at)
+    return revision
 
 
 def stored_record(cell: GridCell) -> GridRecord:

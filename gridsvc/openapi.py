@@ -38,6 +38,7 @@ from gridsvc.auth_api import LoginBody, RefreshBody
 from gridsvc.cases_api import TRACKING_NO, CaseQuery, ReportBody, StatusList, StepBody
 from gridsvc.catalogue_api import RouteQuery
 from gridsvc.config import Settings
+from gridsvc.events.events_api import EventsQuery
 from gridsvc.models import CASE_STATUSES
 from gridsvc.photos import FORMATS
 from gridsvc.workflow import STEPS
@@ -65,6 +66,7 @@ TAGS = (
     {"name": "auth", "description": "登录与令牌 / sign-in and tokens"},
     {"name": "cases", "description": "上报、案件与办理流程 / reports, cases and their workflow"},
     {"name": "attachments", "description": "案件照片 / photos of a case"},
+    {"name": "events", "description": "实时事件（轮询与确认）/ live events for clients that poll; acknowledgements"},
 )
 
 # What each error status means in this API; an operation may say more for its own case.
@@ -88,6 +90,7 @@ PATH_PARAMETERS = {
     "step": {"description": "办理环节 / the workflow step (see the operation's description)",
              "schema": {"type": "string", "enum": list(STEPS)}},
     "attachment_id": {"description": "附件编号 / the attachment's id", "schema": {"type": "integer"}},
+    "seq": {"description": "事件序号 / the event's seq", "schema": {"type": "integer", "minimum": 1}},
     "client_uuid": {"description": "手机生成的 UUID / the UUID the phone made for its report or patrol",
                     "schema": {"type": "string", "format": "uuid", "example": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41"}},
 }
@@ -243,6 +246,16 @@ OPERATIONS: tuple[Operation, ...] = (
               (Answer(200, "the thumbnail", IMAGE, ("image/jpeg",)),
                Answer(304, "not modified (conditional request with the ETag)")), auth=True,
               errors=(401, (404, "案件或附件不存在 / no such case or attachment"), 503)),
+    # -- events (gridsvc.events.events_api)
+    Operation("get", "/api/v1/events", "events", "事件（补发）", "The events for me after `since`, oldest first",
+              (Answer(200, "OK", out.EventListSchema),), query=EventsQuery, auth=True,
+              errors=(401, (422, "`since` is not a seq, or lies past `head`"), 503),
+              description="The same events as the Socket.IO channel at `/socket.io` (docs/events.md), for clients "
+                          "that poll: continue with `since=next` until `next` equals `head`."),
+    Operation("post", "/api/v1/events/{seq}/ack", "events", "确认通知", "Acknowledge a dispatch or a deadline warning",
+              (Answer(200, "acknowledged (again: the first acknowledgement)", out.EventAckSchema),), auth=True,
+              errors=(401, (404, "没有这条通知 / no such event for the caller (`not_found`)"),
+                      (422, "该事件无需确认 / the event asks for no acknowledgement (`not_acknowledgeable`)"), 503)),
 )
 
 

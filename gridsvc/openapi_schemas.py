@@ -397,3 +397,27 @@ class AttachmentSchema(Shape):
 class AttachmentListSchema(Shape):
     tracking_no = _req(fields.String)
     attachments = _req(fields.List, fields.Nested(AttachmentSchema))
+
+
+# -- events (gridsvc.events) ---------------------------------------------------------------
+
+
+class EventSchema(Shape):
+    seq = _req(fields.Integer, metadata={"description": "gapless and in commit order: send the last seen as `since`"})
+    kind = _req(fields.String, metadata={"description": "e.g. case.created, case.dispatched, case.overdue, "
+                                                        "network.changed, patrol.started (docs/events.md)",
+                                         "example": "case.dispatched"})
+    at = _req(fields.DateTime)
+    data = _req(fields.Dict, metadata={"description": "for case events: `case` (the case as it stands), `action`, "
+                                                      "`ack_required`, …"})
+
+
+class EventListSchema(Shape):
+    events = _req(fields.List, fields.Nested(EventSchema))
+    next = _req(fields.Integer, metadata={"description": "continue with since=next (the outbox was read this far)"})
+    head = _req(fields.Integer, metadata={"description": "the last event there is"})
+
+
+class EventAckSchema(Shape):
+    seq = _req(fields.Integer)
+    acked_at = _req(fields.DateTime)

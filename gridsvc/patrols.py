@@ -32,6 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.config import Settings
+from gridsvc.events.audience import patrol_rooms
+from gridsvc.events.outbox import publish
 from gridsvc.geo import metric
 from gridsvc.geo.chinese_offsets import in_china
 from gridsvc.geo.crs import InputCRS
@@ -101,6 +103,7 @@ def start(session: Session, user: User, client_uuid: str, started_at: datetime |
         raise PatrolError("started_at", "must not lie in the future (is the phone's clock right?)")
     patrol = Patrol(client_uuid=client_uuid, user_id=user.id, started_at=started_at, received_at=now)
     session.add(patrol)
+    _publish(session, "patrol.started", user, patrol, now)
     try:
         session.commit()
     except sa.exc.IntegrityError:
@@ -146,8 +149,18 @@ def stop(session: Session, patrol: Patrol, ended_at: datetime | None = None,
     if ended_at < as_utc(patrol.started_at):
         raise PatrolError("ended_at", "must not lie before the patrol started")
     patrol.ended_at = ended_at
+    _publish(session, "patrol.stopped", session.get(User, patrol.user_id), patrol, now)
     session.commit()
     return True
+
+
+def _publish(session: Session, kind: str, user: User, patrol: Patrol, now: datetime) -> None:
+    """Tell the screens of the worker's grids that a patrol started or stopped."""
+    publish(session, kind, patrol_rooms(user.grid_codes), {
+        "client_uuid": patrol.client_uuid, "user_id": user.id, "name": user.name, "grid_codes": list(user.grid_codes),
+        "started_at": as_utc(patrol.started_at).isoformat(),
+        "ended_at": as_utc(patrol.ended_at).isoformat() if patrol.ended_at else None,
+    }, at=now)
 
 
 def point_count(session: Session, patrol: Patrol) -> int:

@@ -32,6 +32,7 @@ from gridsvc.case_access import case_area
 from gridsvc.catalogue import area_chain, responsibility_list
 from gridsvc.config import Settings
 from gridsvc.db import MAX_INTEGER
+from gridsvc.events import dispatch_notices
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
@@ -384,6 +385,8 @@ def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, no
         start_stage(case, ctx.calendar, ctx.settings, ctx.now)
     if case.status not in _ACTIVE or case.department_code != department_before:
         case.extension_until = None  # a request is the requesting department's, for this stage
+    if case.status == "dispatched" and (before != "dispatched" or case.department_code != department_before):
+        dispatch_notices.restart(case, ctx.now)
     data = {**effect.data, "stage_due_at": as_utc(case.stage_due_at).isoformat() if case.stage_due_at else None}
     case_record.append(session, case, ctx.now, step.name, actor_id=user.id, from_status=before,
                        to_status=case.status, note=note, data=data)

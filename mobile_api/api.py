@@ -11,6 +11,8 @@
     GET  /mobile/v1/cases/<tracking_no>                 one case (as /api/v1)
     POST /mobile/v1/cases/<tracking_no>/steps/<step>    accept, arrive, feedback, verify, rework, …
     POST /mobile/v1/cases/<tracking_no>/attachments     evidence photos (multipart `photo`)
+    GET  /mobile/v1/events?since=N                      events for me since N (as /api/v1; or Socket.IO)
+    POST /mobile/v1/events/<seq>/ack                    acknowledge a dispatch
 
 Thin: the rules live in gridsvc (intake, workflow, attachments) and in this
 package's reporting and my_cases modules. Errors have the service's one shape.
@@ -23,6 +25,7 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length
 
 from gridsvc import attachments_api, auth_api, cases_api, runtime
+from gridsvc.events import events_api
 from gridsvc.attachments_api import store_upload
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.errors import ApiError
@@ -41,6 +44,8 @@ for rule, view, methods in (
     ("/cases/<tracking_no>/steps", cases_api.case_steps, ["GET"]),
     ("/cases/<tracking_no>/steps/<step>", cases_api.take_step, ["POST"]),
     ("/cases/<tracking_no>/attachments", attachments_api.upload, ["POST"]),
+    ("/events", events_api.event_list, ["GET"]),
+    ("/events/<int:seq>/ack", events_api.acknowledge_event, ["POST"]),
 ):
     mobile_api.add_url_rule(rule, view_func=view, methods=methods)
 

@@ -49,6 +49,7 @@ MOBILE_TAGS = (
     _WEB_TAGS["attachments"],
     {"name": "mine", "description": "我的上报、待核查与任务 / my reports, verifications and tasks"},
     {"name": "patrols", "description": "巡查轨迹与覆盖 / patrol tracks and what they covered"},
+    _WEB_TAGS["events"],
 )
 
 RATE_LIMIT = (429, "超出本次登录的请求额度 / over this sign-in's request budget (`too_many_requests`); "
@@ -123,6 +124,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _moved("get", "cases/{tracking_no}/steps"),
     _moved("post", "cases/{tracking_no}/steps/{step}"),
     _moved("post", "cases/{tracking_no}/attachments"),
+    # -- events: the web API's views (the live channel is Socket.IO at /socket.io)
+    _moved("get", "events"),
+    _moved("post", "events/{seq}/ack"),
     # -- patrols (mobile_api.patrols)
     Operation("post", PREFIX + "patrols", "patrols", "开始巡查", "Start a patrol (the same UUID again: the same patrol)",
               (Answer(201, "the new patrol", out.PatrolSchema),

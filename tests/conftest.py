@@ -80,7 +80,7 @@ def database_url(request, tmp_path_factory):
 def _wipe(engine) -> None:
     with engine.begin() as conn:
         for table in (
-            "patrol_points", "patrols",
+            "event_acks", "events", "patrol_points", "patrols",
             "attachments", "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules",
             "teams", "departments", "categories", "category_majors", "calendar_days",
         ):

@@ -1,0 +1,136 @@
+"""The transactional outbox: a domain event is written in the transaction of the change that causes it.
+
+`publish` queues an event on the session. Just before the session commits, the queued events take
+their numbers from one counter row (`network_revision` row 3) and are inserted with them. The row
+stays locked by the transaction until it commits, so the numbers are gapless and in commit order:
+whoever reads event n committed finds every event before n committed too. That is what lets a relay
+or a reconnecting screen ask for "everything after n" and never skip a slow transaction. (An
+autoincrement column or a PostgreSQL sequence hands numbers out in the order they are taken, not
+committed: a reader could see 6 before 5 commits and move past 5 for good.) The counter is taken
+last, after the rest of the transaction is flushed, and held only until the commit.
+
+A rolled-back transaction takes its queued events with it. After a commit, the callback in the
+session's `info["events_committed"]` (gridsvc.events.wakeup) hears the last number written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from gridsvc.events.rooms import ADMIN_ROOM
+from gridsvc.models import EVENTS_COUNTER, Event, NetworkRevision, as_utc
+
+_QUEUED = "gridsvc.events.queued"
+_WRITTEN = "gridsvc.events.written"
+COMMITTED_CALLBACK = "events_committed"  # key in Session.info: called with the last seq after a commit
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Queued:
+    kind: str
+    rooms: tuple[str, ...]
+    data: dict
+    at: datetime = field(default_factory=utcnow)
+
+
+def publish(session: Session, kind: str, rooms, data: dict, at: datetime | None = None) -> None:
+    """Queue an event for the session's commit (nothing is written if the transaction rolls back).
+
+    Every event goes to the administrators' room as well as to the rooms given.
+    """
+    rooms = tuple(dict.fromkeys([*rooms, ADMIN_ROOM]))
+    session.connection()  # begin the transaction now, so that rolling it back forgets the event
+    session.info.setdefault(_QUEUED, []).append(Queued(kind, rooms, data, as_utc(at) if at else utcnow()))
+
+
+def head(session: Session) -> int:
+    """The number of the last committed event (0 before the first)."""
+    return session.scalar(sa.select(NetworkRevision.revision).where(NetworkRevision.id == EVENTS_COUNTER)) or 0
+
+
+def read_after(session: Session, after: int, upto: int | None = None, batch: int = 500) -> Iterator[Event]:
+    """Committed events after `after` (up to `upto`), in order, read `batch` rows at a time."""
+    while True:
+        query = sa.select(Event).where(Event.seq > after).order_by(Event.seq).limit(batch)
+        if upto is not None:
+            query = query.where(Event.seq <= upto)
+        rows = list(session.scalars(query))
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+@dataclass(frozen=True)
+class Missed:
+    """What a listener missed: the events it may see, and how far the outbox was read for them."""
+
+    events: list[Event]
+    read_to: int  # the last seq examined: continue after it
+    complete: bool  # False: more than `limit` events, the rest were not read
+
+
+def missed(session: Session, rooms: frozenset[str], after: int, upto: int, limit: int) -> Missed:
+    """The events after `after` (up to `upto`) that go to any of `rooms`, at most `limit` of them.
+
+    The live channel's catch-up and the HTTP catch-up both read through here, so a screen that
+    polls and one that listens get the same events.
+    """
+    found: list[Event] = []
+    for event in read_after(session, after, upto):
+        if rooms.isdisjoint(event.rooms):
+            continue
+        if len(found) == limit:
+            return Missed(found, found[-1].seq, False)
+        found.append(event)
+    return Missed(found, upto, True)
+
+
+def payload(event: Event) -> dict:
+    """An event as clients receive it, live or in a catch-up."""
+    return {"seq": event.seq, "kind": event.kind, "at": as_utc(event.at).isoformat(), "data": event.data}
+
+
+def _write_queued(session: Session) -> None:
+    queued = session.info.pop(_QUEUED, None)
+    if not queued:
+        return
+    session.flush()  # everything else first: the counter row is the last lock this transaction takes
+    last = session.execute(
+        sa.update(NetworkRevision).where(NetworkRevision.id == EVENTS_COUNTER)
+        .values(revision=NetworkRevision.revision + len(queued), changed_at=utcnow())
+        .returning(NetworkRevision.revision)
+    ).scalar_one()
+    first = last - len(queued) + 1
+    session.add_all(Event(seq=first + i, kind=q.kind, at=q.at, rooms=list(q.rooms), data=q.data)
+                    for i, q in enumerate(queued))
+    session.flush()
+    session.info[_WRITTEN] = last
+
+
+def _after_commit(session: Session) -> None:
+    last = session.info.pop(_WRITTEN, None)
+    callback = session.info.get(COMMITTED_CALLBACK)
+    if last is not None and callback is not None:
+        callback(last)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
+    session.info.pop(_WRITTEN, None)
+
+
+# Every session of the process: a change that publishes must never commit without its events.
+sa_event.listen(Session, "before_commit", _write_queued)
+sa_event.listen(Session, "after_commit", _after_commit)
+sa_event.listen(Session, "after_rollback", _forget)

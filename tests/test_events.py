@@ -1,0 +1,335 @@
+"""Live events in one process: the outbox, rooms, catch-up, sign-in checks and acknowledgements.
+
+The relay is pumped by hand here (`events_poll_seconds=0`), so each test says exactly when events
+travel; tests/test_live_processes.py runs the real loop in server processes with Redis.
+"""
+
+import functools
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from at_once import at_once
+from gridsvc.accounts import ACCESS_LIFETIME, create_user, revoke
+from gridsvc.config import Settings
+from gridsvc.deadline_sweep import sweep
+from gridsvc.events import outbox
+from gridsvc.models import Case, Event, User
+from gridsvc.network import utcnow
+from test_mobile_api import COMMANDER, OFFICER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
+
+LUXIANG = "220112102000"
+LUXIANG_COMMANDER, ADMIN = "13800000011", "13800000012"
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, index_refresh_seconds=0.0, events_poll_seconds=0.0)
+
+
+@pytest.fixture
+def town(field, rt):  # noqa: F811 - the fixture imported above
+    """`field` (test_mobile_api) plus the commander of the neighbouring township and an administrator."""
+    with rt.sessions.begin() as session:
+        create_user(session, LUXIANG_COMMANDER, "鹿乡指挥长", "township_commander", PASSWORD, admin_code=LUXIANG)
+        create_user(session, ADMIN, "管理员", "administrator", PASSWORD)
+    index = rt.index.get()
+    return {**field, "other_point": index.geometry(index.position_of(field["other_grid"])).representative_point()}
+
+
+def token(town, who) -> str:
+    return town["headers"](who)["Authorization"].split(" ", 1)[1]
+
+
+def connect(app, town, who, **auth):
+    return app.extensions["gridsvc"].live.socketio.test_client(app, auth={"token": token(town, who), **auth})
+
+
+def pump(rt) -> int:
+    return rt.live.relay.pump()
+
+
+def events_of(client) -> list[dict]:
+    return [m["args"][0] for m in client.get_received() if m["name"] == "event"]
+
+
+def received(client) -> list[tuple[str, dict]]:
+    return [(m["name"], m["args"][0]) for m in client.get_received()]
+
+
+def report(town, who=WORKER) -> dict:
+    """A report by `who`: in the worker's grid, or for the stranger (鹿乡镇) in theirs."""
+    body = report_body(town)
+    if who == STRANGER:
+        body.update(lon=town["other_point"].x, lat=town["other_point"].y, crs="cgcs2000")
+    answer = town["phone"].post("/mobile/v1/reports", json=body, headers=town["headers"](who))
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def step(town, who, number, name, **body):
+    answer = town["phone"].post(f"/api/v1/cases/{number}/steps/{name}", json=body, headers=town["headers"](who))
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+# -- the outbox ----------------------------------------------------------------------------------
+
+
+def test_a_report_writes_its_event_in_its_own_transaction(town, rt):
+    case = report(town)
+    with rt.sessions() as session:
+        (event,) = session.scalars(sa.select(Event).where(Event.kind == "case.created")).all()
+        assert outbox.head(session) == event.seq
+    assert event.data["case"]["tracking_no"] == case["tracking_no"]
+    assert event.data["case"]["grid_code"] == town["grid"] and event.data["ack_required"] is False
+    grid = town["grid"]
+    assert {f"area:{grid[:6]}", f"area:{grid[:9]}", f"area:{grid[:12]}", f"grid:{grid}",
+            f"dept:{town['department']}", "admin"} <= set(event.rooms)
+
+
+def test_a_rolled_back_change_leaves_no_event(rt, sample_app):
+    with rt.sessions() as session:
+        before = outbox.head(session)  # the sample's network and catalogue changes
+        session.commit()
+        outbox.publish(session, "test.nothing", ["public"], {})
+        session.rollback()
+        session.commit()
+        assert outbox.head(session) == before == session.scalar(sa.select(sa.func.count(Event.seq)))
+
+
+def test_numbers_are_gapless_under_concurrent_reports(town, rt):
+    headers = [town["headers"](who) for who in (WORKER, COMMANDER)]  # signed in before the race
+
+    def send(number: int) -> int:
+        return town["phone"].post("/mobile/v1/reports", json=report_body(town),
+                                  headers=headers[number % 2]).status_code
+
+    assert at_once([functools.partial(send, n) for n in range(12)]) == [201] * 12
+    with rt.sessions() as session:
+        events = session.scalars(sa.select(Event).order_by(Event.seq)).all()
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert outbox.head(session) == len(events)
+        created = sorted(e.data["case"]["id"] for e in events if e.kind == "case.created")
+        assert created == sorted(session.scalars(sa.select(Case.id)))
+
+
+# -- rooms: who hears what ------------------------------------------------------------------------
+
+
+def test_each_screen_hears_exactly_the_cases_it_may_open(town, rt, sample_app):
+    listeners = {who: connect(sample_app, town, who) for who in (COMMANDER, OFFICER, STRANGER, LUXIANG_COMMANDER,
+                                                                 ADMIN, WORKER)}
+    pump(rt)
+    with rt.sessions() as session:
+        head = outbox.head(session)
+    for client in listeners.values():
+        assert received(client) == [("live", {"seq": head})]  # from now on: nothing of the past
+    case = report(town)
+    assert pump(rt) == 1
+    heard = {who: events_of(client) for who, client in listeners.items()}
+    for who in (COMMANDER, OFFICER, ADMIN, WORKER):
+        assert [(e["kind"], e["data"]["case"]["tracking_no"]) for e in heard[who]] == \
+            [("case.created", case["tracking_no"])], who
+    assert heard[STRANGER] == [] and heard[LUXIANG_COMMANDER] == []
+
+
+def test_a_dispatch_reaches_the_team_and_the_network_change_everyone(town, rt, sample_app):
+    with rt.sessions.begin() as session:
+        team = session.scalars(sa.select(sa.text("code")).select_from(sa.text("teams"))
+                               .where(sa.text("department_code = :d")).params(d=town["department"])).first()
+        create_user(session, "13800000013", "中队员", "enforcement_officer", PASSWORD,
+                    department_code=town["department"], team_code=team)
+    squad = connect(sample_app, town, "13800000013")
+    pump(rt)
+    squad.get_received()
+    number = report(town)["tracking_no"]
+    step(town, COMMANDER, number, "file")
+    step(town, COMMANDER, number, "dispatch", team=team)
+    pump(rt)
+    kinds = [(e["kind"], e["data"]["case"]["team_code"]) for e in events_of(squad)]
+    assert kinds == [("case.created", None), ("case.status_changed", None), ("case.dispatched", team)]
+    with rt.sessions.begin() as session:
+        from gridsvc.network import bump_revision
+        bump_revision(session)
+    pump(rt)
+    assert [e["kind"] for e in events_of(squad)] == ["network.changed"]
+
+
+# -- no lost events --------------------------------------------------------------------------------
+
+
+def test_a_screen_that_missed_100_events_gets_each_once_in_order(town, rt, sample_app):
+    screen = connect(sample_app, town, COMMANDER)
+    pump(rt)
+    first = report(town)
+    pump(rt)
+    seen = events_of(screen)
+    assert [e["data"]["case"]["tracking_no"] for e in seen] == [first["tracking_no"]]
+    last = seen[-1]["seq"]
+    screen.disconnect()
+    pump(rt)
+    missed = [report(town)["tracking_no"] for _ in range(60)]
+    for _ in range(20):
+        missed.append(report(town, STRANGER)["tracking_no"])  # another township's: not for this screen
+    for number in missed[:40]:  # 40 filings: 100 events for this screen in all
+        step(town, COMMANDER, number, "file")
+    screen = connect(sample_app, town, COMMANDER, since=last)
+    more = report(town)  # committed after the connection, before the relay's next round
+    pump(rt)
+    late = report(town)
+    pump(rt)
+    messages = received(screen)
+    names = [name for name, _ in messages]
+    assert names.count("live") == 1
+    caught_up = [m for name, m in messages[:names.index("live")] if name == "event"]
+    assert len(caught_up) == 101  # 60 reports and 40 filings of this township, then `more`
+    assert [e["seq"] for e in caught_up] == sorted(e["seq"] for e in caught_up)
+    assert caught_up[-1]["data"]["case"]["tracking_no"] == more["tracking_no"]
+    after = [m for name, m in messages[names.index("live") + 1:] if name == "event"]
+    assert [e["data"]["case"]["tracking_no"] for e in after] == [late["tracking_no"]]
+    every = [e["seq"] for e in caught_up + after]
+    assert len(every) == len(set(every)) and every == sorted(every)
+    assert messages[names.index("live")][1]["seq"] == caught_up[-1]["seq"]
+
+
+def test_the_same_catch_up_over_http(town, rt):
+    numbers = [report(town)["tracking_no"] for _ in range(5)]
+    report(town, STRANGER)
+    client, headers = town["phone"], town["headers"](COMMANDER)
+    with rt.sessions() as session:
+        since = outbox.head(session) - 6  # after the sample's network and catalogue changes
+    got = []
+    while True:
+        page = client.get(f"/api/v1/events?since={since}&limit=2", headers=headers).get_json()
+        got += page["events"]
+        since = page["next"]
+        if since == page["head"]:
+            break
+    assert [e["data"]["case"]["tracking_no"] for e in got if e["kind"] == "case.created"] == numbers
+    theirs = client.get("/mobile/v1/events?since=0", headers=town["headers"](STRANGER)).get_json()["events"]
+    assert [e["data"]["case"]["township_code"] for e in theirs if e["kind"].startswith("case.")] == [LUXIANG]
+    wrong = client.get(f"/api/v1/events?since={since + 5}", headers=headers)
+    assert wrong.status_code == 422 and "since" in wrong.get_json()["error"]["fields"]
+
+
+def test_too_far_behind_or_unknown_numbers_are_told_to_reload(town, rt, sample_app):
+    rt.live.relay._catch_up_limit = 3
+    for _ in range(5):
+        report(town)
+    behind = connect(sample_app, town, COMMANDER, since=0)
+    ahead = connect(sample_app, town, COMMANDER, since=999)
+    pump(rt)
+    assert [name for name, _ in received(behind)] == ["resync", "live"]
+    assert [name for name, _ in received(ahead)] == ["resync", "live"]
+
+
+# -- signing in, and out ----------------------------------------------------------------------------
+
+
+def test_a_connection_needs_a_valid_token_and_a_proper_since(town, rt, sample_app):
+    socketio = rt.live.socketio
+    assert not socketio.test_client(sample_app, auth={"token": "nonsense"}).is_connected()
+    assert not socketio.test_client(sample_app).is_connected()
+    assert not connect(sample_app, town, COMMANDER, since="12").is_connected()
+    assert not connect(sample_app, town, COMMANDER, since=-1).is_connected()
+    assert connect(sample_app, town, COMMANDER, since=0).is_connected()
+
+
+class Recording:
+    """The relay's transport, noting what it sends (a dropped test client cannot be read any more)."""
+
+    def __init__(self, transport):
+        self.transport, self.sent = transport, []
+
+    def send(self, to, name, data):
+        self.sent.append((to, name, data))
+        self.transport.send(to, name, data)
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+@pytest.fixture
+def recording(rt) -> Recording:
+    rt.live.relay._transport = Recording(rt.live.relay._transport)
+    return rt.live.relay._transport
+
+
+def test_revoking_a_phone_drops_its_live_connection_at_once(town, rt, sample_app, recording):
+    officer, commander = connect(sample_app, town, OFFICER), connect(sample_app, town, COMMANDER)
+    pump(rt)
+    with rt.sessions.begin() as session:
+        revoke(session, session.scalar(sa.select(User).where(User.phone == OFFICER)))
+    pump(rt)
+    assert [(name, data) for _, name, data in recording.sent if name == "signed_out"] == [
+        ("signed_out", {"reason": "token_revoked"})]
+    assert not officer.is_connected() and commander.is_connected()
+    assert rt.live.relay.listeners == 1
+
+
+def test_an_expired_token_ends_the_connection(town, rt, sample_app, recording):
+    screen = connect(sample_app, town, COMMANDER)
+    pump(rt)
+    rt.live.relay.pump(utcnow() + ACCESS_LIFETIME + timedelta(seconds=1))
+    assert ("signed_out", {"reason": "token_expired"}) in [(name, data) for _, name, data in recording.sent]
+    assert not screen.is_connected()
+
+
+# -- dispatch notices --------------------------------------------------------------------------------
+
+
+def dispatched(town):
+    number = report(town)["tracking_no"]
+    step(town, COMMANDER, number, "file")
+    step(town, COMMANDER, number, "dispatch")
+    return number
+
+
+def test_an_officer_acknowledges_a_dispatch_over_the_live_channel(town, rt, sample_app):
+    officer, stranger = connect(sample_app, town, OFFICER), connect(sample_app, town, STRANGER)
+    pump(rt)
+    dispatched(town)
+    pump(rt)
+    dispatch = next(e for e in events_of(officer) if e["kind"] == "case.dispatched")
+    assert dispatch["data"]["ack_required"] is True
+    assert stranger.emit("ack", {"seq": dispatch["seq"]}, callback=True)["error"]["code"] == "not_found"
+    assert officer.emit("ack", {"seq": dispatch["seq"] - 1}, callback=True)["error"]["code"] == "not_acknowledgeable"
+    assert officer.emit("ack", {"seq": "x"}, callback=True)["error"]["code"] == "invalid_parameters"
+    assert officer.emit("ack", {"seq": dispatch["seq"]}, callback=True) == {"ok": True, "seq": dispatch["seq"]}
+    again = town["phone"].post(f"/mobile/v1/events/{dispatch['seq']}/ack", headers=town["headers"](OFFICER))
+    assert again.status_code == 200
+    pump(rt)
+    acknowledged = [e for e in events_of(officer) if e["kind"] == "event.acknowledged"]
+    assert len(acknowledged) == 1 and acknowledged[0]["data"]["seq"] == dispatch["seq"]
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(Case.dispatch_acked_at)) is not None
+
+
+def test_unacknowledged_dispatches_are_resent_then_shown_to_the_commander(town, rt):
+    number = dispatched(town)
+    settings, calendar = rt.settings, rt.calendar.get()
+    start = utcnow()
+    first = sweep(rt.sessions, calendar, settings, start + timedelta(minutes=5))
+    assert (first.dispatch_reminders, first.dispatch_alerts) == (0, 0)
+    resent = sweep(rt.sessions, calendar, settings, start + timedelta(minutes=11))
+    assert resent.dispatch_reminders == 1
+    assert sweep(rt.sessions, calendar, settings, start + timedelta(minutes=12)).dispatch_reminders == 0
+    alerted = sweep(rt.sessions, calendar, settings, start + timedelta(minutes=31))
+    assert (alerted.dispatch_reminders, alerted.dispatch_alerts) == (0, 1)
+    commander = town["phone"].get("/api/v1/events?since=0", headers=town["headers"](COMMANDER)).get_json()["events"]
+    kinds = [e["kind"] for e in commander if e["data"].get("case", {}).get("tracking_no") == number]
+    assert kinds[-2:] == ["case.dispatch_reminder", "case.dispatch_unacknowledged"]
+    reminder = next(e for e in commander if e["kind"] == "case.dispatch_reminder")
+    assert town["phone"].post(f"/api/v1/events/{reminder['seq']}/ack",
+                              headers=town["headers"](OFFICER)).status_code == 200
+    later = sweep(rt.sessions, calendar, settings, start + timedelta(minutes=60))
+    assert (later.dispatch_reminders, later.dispatch_alerts) == (0, 0)
+
+
+def test_accepting_the_case_ends_the_reminders(town, rt):
+    number = dispatched(town)
+    town["phone"].post(f"/mobile/v1/cases/{number}/steps/accept", json={}, headers=town["headers"](OFFICER))
+    result = sweep(rt.sessions, rt.calendar.get(), rt.settings, utcnow() + timedelta(minutes=45))
+    assert (result.dispatch_reminders, result.dispatch_alerts) == (0, 0)
