@@ -54,8 +54,9 @@ def register_commands(app) -> None:
     from gridsvc.calendar_cli import calendar
     from gridsvc.cases_cli import cases
     from gridsvc.catalogue_cli import catalogue
+    from gridsvc.events.events_cli import events
 
-    for command in (db, fixtures, admin, grids, locate_command, catalogue, users, cases, calendar):
+    for command in (db, fixtures, admin, grids, locate_command, catalogue, users, cases, calendar, events):
         app.cli.add_command(command)
 
 

@@ -249,7 +249,9 @@ OPERATIONS: tuple[Operation, ...] = (
     # -- events (gridsvc.events.events_api)
     Operation("get", "/api/v1/events", "events", "事件（补发）", "The events for me after `since`, oldest first",
               (Answer(200, "OK", out.EventListSchema),), query=EventsQuery, auth=True,
-              errors=(401, (422, "`since` is not a seq, or lies past `head`"), 503),
+              errors=(401, (409, "错过的事件已清理 / the events after `since` were pruned: reload, then poll from "
+                                 "the current head (`resync_required`)"),
+                      (422, "`since` is not a seq, or lies past `head`"), 503),
               description="The same events as the Socket.IO channel at `/socket.io` (docs/events.md), for clients "
                           "that poll: continue with `since=next` until `next` equals `head`."),
     Operation("post", "/api/v1/events/{seq}/ack", "events", "确认通知", "Acknowledge a dispatch or a deadline warning",

@@ -333,3 +333,40 @@ def test_accepting_the_case_ends_the_reminders(town, rt):
     town["phone"].post(f"/mobile/v1/cases/{number}/steps/accept", json={}, headers=town["headers"](OFFICER))
     result = sweep(rt.sessions, rt.calendar.get(), rt.settings, utcnow() + timedelta(minutes=45))
     assert (result.dispatch_reminders, result.dispatch_alerts) == (0, 0)
+
+
+# -- keeping the outbox small ------------------------------------------------------------------------
+
+
+def test_pruned_events_make_a_late_screen_reload(town, rt, sample_app, runner):
+    numbers = [report(town)["tracking_no"] for _ in range(3)]
+    with rt.sessions.begin() as session:
+        session.execute(sa.update(Event).values(at=utcnow() - timedelta(days=40)))
+        head = outbox.head(session)
+    result = runner.invoke(args=["events", "prune", "--keep-days", "30"])
+    assert result.exit_code == 0 and f"{head - 1} events deleted" in result.output
+    listed = runner.invoke(args=["events", "list", "--since", "0"]).output.splitlines()
+    assert len(listed) == 1 and numbers[-1] in listed[0]  # the newest is kept: the numbering stays anchored
+    late = connect(sample_app, town, COMMANDER, since=head - 3)
+    current = connect(sample_app, town, COMMANDER, since=head - 1)
+    pump(rt)
+    assert [m for m in received(late) if m[0] == "resync"] == [("resync", {"seq": head, "reason": "pruned"})]
+    assert [(name, e["seq"]) for name, e in received(current)] == [("event", head), ("live", head)]
+    polled = town["phone"].get(f"/api/v1/events?since={head - 3}", headers=town["headers"](COMMANDER))
+    assert polled.status_code == 409 and polled.get_json()["error"]["code"] == "resync_required"
+    fresh = town["phone"].get(f"/api/v1/events?since={head - 1}", headers=town["headers"](COMMANDER)).get_json()
+    assert [e["seq"] for e in fresh["events"]] == [head]
+
+
+def test_a_patrol_is_heard_by_its_grids_screens(town, rt, sample_app):
+    commander, stranger = connect(sample_app, town, COMMANDER), connect(sample_app, town, LUXIANG_COMMANDER)
+    pump(rt)
+    patrol = "6f1c1f9e-5d43-4c1e-9a57-2d6f1c0e7b41"
+    started = town["phone"].post("/mobile/v1/patrols", json={"client_uuid": patrol}, headers=town["headers"](WORKER))
+    assert started.status_code == 201, started.get_json()
+    town["phone"].post(f"/mobile/v1/patrols/{patrol}/stop", json={}, headers=town["headers"](WORKER))
+    pump(rt)
+    heard = events_of(commander)
+    assert [e["kind"] for e in heard] == ["patrol.started", "patrol.stopped"]
+    assert heard[0]["data"]["grid_codes"] == [town["grid"]] and heard[1]["data"]["ended_at"] is not None
+    assert events_of(stranger) == []

@@ -45,6 +45,9 @@ def event_list():
         if query["since"] > head:
             raise invalid_parameter("since", f"lies past the last event ({head}): start again from {head}")
         missed = outbox.missed(session, rooms_for(session, user), query["since"], head, query["limit"])
+        if missed.pruned:
+            raise ApiError(409, "resync_required", f"事件已清理，请重新加载 / the events after since were pruned: "
+                                                   f"reload what you show, then continue from {head}")
         return jsonify({"events": [outbox.payload(e) for e in missed.events], "next": missed.read_to, "head": head})
 
 

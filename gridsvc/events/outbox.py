@@ -24,7 +24,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from gridsvc.events.rooms import ADMIN_ROOM
-from gridsvc.models import EVENTS_COUNTER, Event, NetworkRevision, as_utc
+from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, as_utc
 
 _QUEUED = "gridsvc.events.queued"
 _WRITTEN = "gridsvc.events.written"
@@ -78,22 +78,40 @@ class Missed:
     events: list[Event]
     read_to: int  # the last seq examined: continue after it
     complete: bool  # False: more than `limit` events, the rest were not read
+    pruned: bool = False  # events it missed were already deleted (`prune`): it must reload instead
 
 
 def missed(session: Session, rooms: frozenset[str], after: int, upto: int, limit: int) -> Missed:
     """The events after `after` (up to `upto`) that go to any of `rooms`, at most `limit` of them.
 
     The live channel's catch-up and the HTTP catch-up both read through here, so a screen that
-    polls and one that listens get the same events.
+    polls and one that listens get the same events. The numbers being gapless, a first event
+    other than `after + 1` means the ones between were pruned.
     """
     found: list[Event] = []
+    expected = after + 1
     for event in read_after(session, after, upto):
+        if event.seq != expected:
+            return Missed([], after, False, pruned=True)
+        expected += 1
         if rooms.isdisjoint(event.rooms):
             continue
         if len(found) == limit:
             return Missed(found, found[-1].seq, False)
         found.append(event)
+    if expected <= upto:  # the last ones are gone too (a prune, then nothing new)
+        return Missed([], after, False, pruned=True)
     return Missed(found, upto, True)
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the events older than `before` (and their acknowledgements), keeping the newest in any
+    case so that the numbering stays anchored. The caller commits. Clients further behind than
+    what is left are told to reload."""
+    newest = head(session)
+    doomed = sa.select(Event.seq).where(Event.at < before, Event.seq < newest)
+    session.execute(sa.delete(EventAck).where(EventAck.seq.in_(doomed)))
+    return session.execute(sa.delete(Event).where(Event.at < before, Event.seq < newest)).rowcount
 
 
 def payload(event: Event) -> dict:

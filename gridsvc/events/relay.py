@@ -117,8 +117,9 @@ class Relay:
             if missed.complete:
                 for event in missed.events:
                     self._transport.send(listener.sid, "event", outbox.payload(event))
-            else:  # too far behind to replay: it reloads what it shows instead
-                self._transport.send(listener.sid, "resync", {"seq": self._position, "reason": "too_far_behind"})
+            else:  # too far behind to replay, or what it missed was pruned: it reloads what it shows instead
+                reason = "pruned" if missed.pruned else "too_far_behind"
+                self._transport.send(listener.sid, "resync", {"seq": self._position, "reason": reason})
         self._transport.join(listener.sid, listener.rooms)
         self._live[listener.sid] = listener
         self._transport.send(listener.sid, "live", {"seq": self._position})
