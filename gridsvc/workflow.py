@@ -33,6 +33,8 @@ from gridsvc.catalogue import area_chain, responsibility_list
 from gridsvc.config import Settings
 from gridsvc.db import MAX_INTEGER
 from gridsvc.events import dispatch_notices
+from gridsvc.events.audience import case_rooms
+from gridsvc.events.case_events import publish_departure
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
@@ -378,6 +380,7 @@ def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, no
           given: StepInput) -> _Effect:
     """Apply a checked step: its own changes, the new stage's clock, the record entries."""
     before, department_before = case.status, case.department_code
+    rooms_before = set(case_rooms(session, case))
     effect = step.apply(session, ctx, case, user, given)
     if step.to_status is not None:
         case.status = step.to_status
@@ -394,6 +397,7 @@ def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, no
         case_record.append(session, effect.survivor, ctx.now, "absorb", actor_id=user.id,
                            from_status=effect.survivor.status, to_status=effect.survivor.status, note=note,
                            data={"merged": case.tracking_no, "reporter_id": case.reporter_id})
+    publish_departure(session, case, rooms_before, step.name)
     session.flush()
     return effect
 

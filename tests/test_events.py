@@ -29,7 +29,7 @@ def settings(database_url) -> Settings:
 
 
 @pytest.fixture
-def town(field, rt):  # noqa: F811 - the fixture imported above
+def town(field, rt):
     """`field` (test_mobile_api) plus the commander of the neighbouring township and an administrator."""
     with rt.sessions.begin() as session:
         create_user(session, LUXIANG_COMMANDER, "鹿乡指挥长", "township_commander", PASSWORD, admin_code=LUXIANG)

@@ -46,7 +46,7 @@ def service_env(database_url: str, redis_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def servers(town, database_url, redis_url, tmp_path):  # noqa: F811 - `town` is the fixture imported above
+def servers(town, database_url, redis_url, tmp_path):
     env = service_env(database_url, redis_url)
     serving = ["--worker-class", "gevent", "--workers", "1"]
     with gunicorn("gridsvc.wsgi:app", env, serving, tmp_path / "one.log") as one, \
@@ -94,14 +94,14 @@ def eventually(check, timeout_s: float = 10.0) -> bool:
     return check()
 
 
-def submit(base: str, town, who=COMMANDER) -> str:  # noqa: F811
+def submit(base: str, town, who=COMMANDER) -> str:
     answer = requests.post(f"{base}/mobile/v1/reports", json=report_body(town), timeout=30,
                            headers={"Authorization": f"Bearer {token(town, who)}"})
     assert answer.status_code == 201, answer.text
     return answer.json()["tracking_no"]
 
 
-def test_a_report_reaches_every_allowed_screen_on_either_server_and_no_other(servers, town):  # noqa: F811
+def test_a_report_reaches_every_allowed_screen_on_either_server_and_no_other(servers, town):
     one, two = servers
     allowed = [Screen(one, token(town, COMMANDER)), Screen(two, token(town, COMMANDER)),
                Screen(two, token(town, OFFICER)), Screen(one, token(town, ADMIN))]
@@ -119,7 +119,7 @@ def test_a_report_reaches_every_allowed_screen_on_either_server_and_no_other(ser
             screen.close()
 
 
-def test_a_screen_away_for_100_events_gets_each_once_in_order(servers, town):  # noqa: F811
+def test_a_screen_away_for_100_events_gets_each_once_in_order(servers, town):
     one, two = servers
     screen = Screen(two, token(town, COMMANDER))
     first = submit(one, town)
@@ -140,7 +140,7 @@ def test_a_screen_away_for_100_events_gets_each_once_in_order(servers, town):  #
         back.close()
 
 
-def test_the_deadline_sweep_in_its_own_process_reaches_the_screens(servers, town, database_url,  # noqa: F811
+def test_the_deadline_sweep_in_its_own_process_reaches_the_screens(servers, town, database_url,
                                                                    redis_url):
     one, two = servers
     screens = [Screen(one, token(town, COMMANDER)), Screen(two, token(town, COMMANDER))]

@@ -6,6 +6,11 @@ Gauss–Krüger zone and converted to CGCS2000, so that distances in the tests
 are exact metres.
 """
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 from shapely import Point, box
 
@@ -143,3 +148,46 @@ def test_cells_in_bbox(index):
     lon1, lat1 = at(50, 50)
     codes = [index.cells[i].code[-3:] for i in index.cells_in_bbox(lon0, lat0, lon1, lat1)]
     assert codes == ["003"]
+
+
+def test_threads_may_locate_at_once_in_a_fresh_index(tmp_path):
+    """GEOS builds a prepared geometry's internals on first use, not thread-safely: without the
+    index's lock, threads locating at once in a new index crashed the process (a segfault, so the
+    race runs in a child process and a crash fails this test instead of the test run)."""
+    script = textwrap.dedent(f"""
+        import gridsvc.db
+        import threading
+        import numpy as np
+        from fixtures.sample import load_sample
+        from gridsvc import create_app, migrate
+        from gridsvc.config import Settings
+        app = create_app(Settings(database_url="sqlite:///{tmp_path / 'x.sqlite'}"))
+        rt = app.extensions["gridsvc"]
+        migrate.upgrade(rt.engine)
+        with rt.sessions.begin() as session:
+            load_sample(session, rt.settings)
+        import shapely
+        from gridsvc.geo.locate import GridIndex
+        built = rt.index.get()
+        wkb = shapely.to_wkb([built.geometry(i) for i in range(len(built.cells))])
+        inside = [shapely.get_coordinates(g.representative_point())[0] for g in shapely.from_wkb(wkb)]
+        for attempt in range(6):  # new geometries each time: their GEOS internals are not built yet
+            index = GridIndex(built.cells, shapely.from_wkb(wkb), built.admin)
+            barrier = threading.Barrier(8)
+
+            def run():
+                for lon, lat in inside:  # every thread on the same cell at the same moment: its first use
+                    barrier.wait()
+                    index.locate(lon, lat, accuracy_m=30)
+
+            threads = [threading.Thread(target=run) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        print("done")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "done"

@@ -45,7 +45,7 @@ def acknowledge(session: Session, user: User, seq: int, now: datetime) -> EventA
     case = session.get(Case, event.data["case"]["id"])
     if (event.kind in _DISPATCH_KINDS and case.department_code
             and jurisdiction.department_code == case.department_code):
-        dispatch_notices.acknowledge(case, now)
+        session.execute(dispatch_notices.acknowledgement(case.id, event.at, now))
     publish(session, "event.acknowledged", event.rooms, {
         "seq": seq, "kind": event.kind, "case_id": case.id, "tracking_no": case.tracking_no,
         "user_id": user.id, "name": user.name, "acked_at": as_utc(now).isoformat(),
@@ -54,5 +54,8 @@ def acknowledge(session: Session, user: User, seq: int, now: datetime) -> EventA
         session.commit()
     except sa.exc.IntegrityError:  # the same acknowledgement, sent twice at once: the other one won
         session.rollback()
-        return session.get(EventAck, (seq, user.id))
+        existing = session.get(EventAck, (seq, user.id))
+        if existing is None:  # not a twin: the event went meanwhile (pruned)
+            raise AckRefused(404, "not_found", f"没有这条通知 / no event {seq} for you") from None
+        return existing
     return ack

@@ -53,6 +53,15 @@ def publish_entry(session: Session, case: Case, entry: CaseEvent) -> None:
     }, at=entry.at)
 
 
+def publish_departure(session: Session, case: Case, rooms_before: set[str], action: str) -> None:
+    """Tell those who could see the case before a step, and no longer can (the department it was
+    taken from, say), that it left them: its number only, nothing of where it went."""
+    gone = rooms_before - set(case_rooms(session, case))
+    if gone:
+        publish(session, "case.left", sorted(gone),
+                {"case": {"id": case.id, "tracking_no": case.tracking_no}, "action": action})
+
+
 def _moment(value) -> str | None:
     return as_utc(value).isoformat() if value else None
 

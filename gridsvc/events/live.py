@@ -23,7 +23,7 @@ from datetime import timedelta
 from flask import Flask, request
 from flask_socketio import SocketIO
 
-from gridsvc.accounts import SignInRefused, valid_access_token
+from gridsvc.accounts import SignInRefused, live_token_digests, valid_access_token
 from gridsvc.db import MAX_INTEGER
 from gridsvc.events.acks import AckRefused, acknowledge
 from gridsvc.events.audience import rooms_for
@@ -61,6 +61,9 @@ class SocketTransport:
     def drop(self, sid: str) -> None:
         self._socketio.server.disconnect(sid, namespace=NAMESPACE)
 
+    def connected(self, sid: str) -> bool:
+        return self._socketio.server.manager.is_connected(sid, NAMESPACE)
+
 
 class LiveChannel:
     """The Socket.IO server of one app: connection handlers, the relay and its background loop."""
@@ -74,7 +77,7 @@ class LiveChannel:
         self.relay = Relay(runtime.sessions, SocketTransport(self.socketio), int(settings.events_catch_up_limit),
                            timedelta(seconds=settings.events_token_recheck_seconds))
         self._poll_seconds = settings.events_poll_seconds
-        self._users: dict[str, int] = {}  # sid -> user id, for acknowledgements
+        self._listeners: dict[str, Listener] = {}  # by sid, for acknowledgements
         self._started = False
         self._start_lock = threading.Lock()
         self.socketio.on_event("connect", self._connect, namespace=NAMESPACE)
@@ -95,26 +98,27 @@ class LiveChannel:
                                               "message": "登录已失效 / sign in again: the token is not valid"}) from None
             rooms = rooms_for(session, token.user)
             listener = Listener(request.sid, token.user_id, token.token_hash, as_utc(token.expires_at), rooms, since)
-        self._users[request.sid] = listener.user_id
+        self._listeners[request.sid] = listener
         self.relay.arrive(listener)
         self._start()
         self.wakeup.poke()
 
     def _disconnect(self, *_reason):
-        self._users.pop(request.sid, None)
+        self._listeners.pop(request.sid, None)
         self.relay.depart(request.sid)
 
     def _ack(self, data=None):
         seq = data.get("seq") if isinstance(data, dict) else None
         if type(seq) is not int:
             return {"error": {"code": "invalid_parameters", "fields": {"seq": ["the seq of the event to acknowledge"]}}}
-        user_id = self._users.get(request.sid)
-        if user_id is None:
-            return {"error": {"code": "sign_in_refused", "message": "not connected"}}
+        listener = self._listeners.get(request.sid)
+        now = utcnow()
         with self._sessions() as session:
-            user = session.get(User, user_id)
+            if listener is None or not live_token_digests(session, [listener.token_digest], now):
+                return {"error": {"code": "sign_in_refused", "message": "登录已失效 / the token is no longer valid"}}
+            user = session.get(User, listener.user_id)
             try:
-                acknowledge(session, user, seq, utcnow())
+                acknowledge(session, user, seq, now)
             except AckRefused as exc:
                 return {"error": {"code": exc.code, "message": exc.message}}
         return {"ok": True, "seq": seq}

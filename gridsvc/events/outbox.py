@@ -28,6 +28,7 @@ from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, as_
 
 _QUEUED = "gridsvc.events.queued"
 _WRITTEN = "gridsvc.events.written"
+_SAVEPOINTS = "gridsvc.events.savepoints"  # id(savepoint transaction) -> how many were queued when it began
 COMMITTED_CALLBACK = "events_committed"  # key in Session.info: called with the last seq after a commit
 
 
@@ -60,15 +61,22 @@ def head(session: Session) -> int:
 
 def read_after(session: Session, after: int, upto: int | None = None, batch: int = 500) -> Iterator[Event]:
     """Committed events after `after` (up to `upto`), in order, read `batch` rows at a time."""
+    for page in _pages(session, Event, after, upto, batch):
+        for _seq, event in page:
+            yield event
+
+
+def _pages(session: Session, column, after: int, upto: int | None, batch: int) -> Iterator[list]:
+    """(seq, `column`) of the events after `after` (up to `upto`), in order, a page at a time."""
     while True:
-        query = sa.select(Event).where(Event.seq > after).order_by(Event.seq).limit(batch)
+        query = sa.select(Event.seq, column).where(Event.seq > after).order_by(Event.seq).limit(batch)
         if upto is not None:
             query = query.where(Event.seq <= upto)
-        rows = list(session.scalars(query))
-        yield from rows
+        rows = session.execute(query).all()
+        yield rows
         if len(rows) < batch:
             return
-        after = rows[-1].seq
+        after = rows[-1][0]
 
 
 @dataclass(frozen=True)
@@ -77,31 +85,45 @@ class Missed:
 
     events: list[Event]
     read_to: int  # the last seq examined: continue after it
-    complete: bool  # False: more than `limit` events, the rest were not read
+    complete: bool  # False: more than `limit` events, or more than `scan_limit` examined; the rest were not read
     pruned: bool = False  # events it missed were already deleted (`prune`): it must reload instead
 
 
-def missed(session: Session, rooms: frozenset[str], after: int, upto: int, limit: int) -> Missed:
-    """The events after `after` (up to `upto`) that go to any of `rooms`, at most `limit` of them.
+def missed(session: Session, rooms: frozenset[str], after: int, upto: int, limit: int,
+           scan_limit: int | None = None) -> Missed:
+    """The events after `after` (up to `upto`) that go to any of `rooms`: at most `limit` of them,
+    looking at most at `scan_limit` events (default: ten times `limit`, and at least 10,000).
 
     The live channel's catch-up and the HTTP catch-up both read through here, so a screen that
-    polls and one that listens get the same events. The numbers being gapless, a first event
-    other than `after + 1` means the ones between were pruned.
+    polls and one that listens get the same events. Only numbers and rooms are read to choose;
+    the chosen events are then read whole. The numbers being gapless, a first event other than
+    `after + 1` means the ones between were pruned.
     """
-    found: list[Event] = []
+    scan_limit = scan_limit or max(10 * limit, 10_000)
+    chosen: list[int] = []
     expected = after + 1
-    for event in read_after(session, after, upto):
-        if event.seq != expected:
-            return Missed([], after, False, pruned=True)
-        expected += 1
-        if rooms.isdisjoint(event.rooms):
-            continue
-        if len(found) == limit:
-            return Missed(found, found[-1].seq, False)
-        found.append(event)
+    for page in _pages(session, Event.rooms, after, upto, 1000):
+        for seq, event_rooms in page:
+            if seq != expected:
+                return Missed([], after, False, pruned=True)
+            expected += 1
+            if not rooms.isdisjoint(event_rooms):
+                if len(chosen) == limit:
+                    return Missed(_whole(session, chosen), chosen[-1], False)
+                chosen.append(seq)
+            if expected - after > scan_limit:
+                return Missed(_whole(session, chosen), seq, False)
     if expected <= upto:  # the last ones are gone too (a prune, then nothing new)
         return Missed([], after, False, pruned=True)
-    return Missed(found, upto, True)
+    return Missed(_whole(session, chosen), upto, True)
+
+
+def _whole(session: Session, seqs: list[int]) -> list[Event]:
+    events: list[Event] = []
+    for start in range(0, len(seqs), 1000):
+        events += session.scalars(sa.select(Event).where(Event.seq.in_(seqs[start:start + 1000]))
+                                  .order_by(Event.seq))
+    return events
 
 
 def prune(session: Session, before: datetime) -> int:
@@ -120,6 +142,8 @@ def payload(event: Event) -> dict:
 
 
 def _write_queued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its events wait for the real commit
     queued = session.info.pop(_QUEUED, None)
     if not queued:
         return
@@ -137,18 +161,31 @@ def _write_queued(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     last = session.info.pop(_WRITTEN, None)
     callback = session.info.get(COMMITTED_CALLBACK)
     if last is not None and callback is not None:
         callback(last)
 
 
-def _forget(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
-    session.info.pop(_WRITTEN, None)
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_QUEUED, ()))
+
+
+def _forget(session: Session, previous_transaction) -> None:
+    """A rollback forgets the events queued in what it rolled back: a savepoint's own, or all."""
+    mark = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
+    if previous_transaction.nested and mark is not None:
+        del session.info.get(_QUEUED, [])[mark:]
+        return
+    for key in (_QUEUED, _WRITTEN, _SAVEPOINTS):
+        session.info.pop(key, None)
 
 
 # Every session of the process: a change that publishes must never commit without its events.
 sa_event.listen(Session, "before_commit", _write_queued)
 sa_event.listen(Session, "after_commit", _after_commit)
-sa_event.listen(Session, "after_rollback", _forget)
+sa_event.listen(Session, "after_transaction_create", _mark_savepoint)
+sa_event.listen(Session, "after_soft_rollback", _forget)

@@ -23,6 +23,7 @@ or a periodic re-check for anything else, such as a deactivated user).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ from gridsvc.events import outbox
 from gridsvc.events.outbox import utcnow
 from gridsvc.models import as_utc
 
+log = logging.getLogger(__name__)
+
 
 class Transport(Protocol):
     """What the relay needs of Socket.IO (gridsvc.events.live), so that it can be tested without it."""
@@ -44,6 +47,8 @@ class Transport(Protocol):
     def join(self, sid: str, rooms: frozenset[str]) -> None: ...
 
     def drop(self, sid: str) -> None: ...
+
+    def connected(self, sid: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,22 @@ class Relay:
                 self._live.pop(sid, None)
             while self._arrivals:
                 listener = self._arrivals.popleft()
-                if listener.sid not in departed:
-                    self._admit(session, listener)
+                if listener.sid in departed or not self._transport.connected(listener.sid):
+                    continue  # gone already (python-socketio calls no disconnect handler during a connect)
+                try:
+                    self._admit(session, listener, now)
+                except Exception:  # a database error: close it, the client reconnects with its `since`
+                    session.rollback()
+                    log.exception("could not catch up connection %s; closing it", listener.sid)
+                    self._transport.drop(listener.sid)
             self._check_tokens(session, now, revoked_users)
         return sent
 
-    def _admit(self, session: Session, listener: Listener) -> None:
+    def _admit(self, session: Session, listener: Listener, now: datetime) -> None:
+        if not live_token_digests(session, [listener.token_digest], now):  # revoked since it connected
+            self._transport.send(listener.sid, "signed_out", {"reason": "token_revoked"})
+            self._transport.drop(listener.sid)
+            return
         since = listener.since
         if since is not None and since > self._position:
             since = None  # a number this outbox never gave (another database, a reset): start afresh
@@ -132,7 +147,9 @@ class Relay:
                     if recheck_all or listener.user_id in revoked_users}
         valid = live_token_digests(session, [listener.token_digest for listener in suspects.values()], now)
         for sid, listener in list(self._live.items()):
-            if listener.token_expires_at <= now:
+            if recheck_all and not self._transport.connected(sid):
+                del self._live[sid]  # its disconnect went unnoticed
+            elif listener.token_expires_at <= now:
                 self._sign_out(listener, "token_expired")
             elif sid in suspects and listener.token_digest not in valid:
                 self._sign_out(listener, "token_revoked")

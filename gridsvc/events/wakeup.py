@@ -17,26 +17,34 @@ import time
 import redis
 
 CHANNEL = "gridsvc:events"
+PUBLISH_TIMEOUT_S = 0.25  # the signal is sent inside the request that committed: a sick Redis must not hold it up
+QUIET_AFTER_FAILURE_S = 5.0  # and after a failure, requests do not try again for a while
 log = logging.getLogger(__name__)
 
 
 class Wakeup:
     def __init__(self, redis_url: str = ""):
         self._flag = threading.Event()
-        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self._url = redis_url
+        self._publisher = (redis.Redis.from_url(redis_url, socket_timeout=PUBLISH_TIMEOUT_S,
+                                                socket_connect_timeout=PUBLISH_TIMEOUT_S)
+                           if redis_url else None)
+        self._quiet_until = 0.0
 
     @property
     def shared(self) -> bool:
-        return self._redis is not None
+        return self._publisher is not None
 
     def committed(self, last_seq: int) -> None:
         """Called after a commit that wrote events (the session's `events_committed` callback)."""
         self._flag.set()
-        if self._redis is not None:
-            try:
-                self._redis.publish(CHANNEL, str(last_seq))
-            except redis.RedisError as exc:  # the relays' timer still finds the events
-                log.warning("could not signal committed events through Redis: %s", exc)
+        if self._publisher is None or time.monotonic() < self._quiet_until:
+            return
+        try:
+            self._publisher.publish(CHANNEL, str(last_seq))
+        except redis.RedisError as exc:  # the relays' timer still finds the events
+            self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+            log.warning("could not signal committed events through Redis: %s", exc)
 
     def poke(self) -> None:
         """Wake this process's relay only (a connection arrived and waits for its catch-up)."""
@@ -51,7 +59,7 @@ class Wakeup:
         """Relay other processes' signals to this process's flag (run as a background task)."""
         while True:
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = redis.Redis.from_url(self._url).pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
                 self._flag.set()  # events may have been committed while not subscribed
                 for _message in pubsub.listen():

@@ -29,6 +29,8 @@ half-width is the tolerance, no other cell can be within the tolerance.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -79,11 +81,26 @@ class LocateResult:
     accuracy_cells: list[CellInfo] = field(default_factory=list)
 
 
+def _one_thread_at_a_time(method):
+    """Run the method under the index's lock: GEOS builds a prepared geometry's internals lazily, on
+    its first predicate, and that is not thread-safe (libgeos/geos#825); two threads locating at
+    once (Flask's threaded development server, threads in tests) crashed the process. The lock costs
+    well under a microsecond; gunicorn's sync and gevent workers never wait on it."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class GridIndex:
     """An immutable spatial index of one version of the grid network.
 
     Build a new one when the network changes (see gridsvc.locating); an index
-    is never mutated, so readers need no locks.
+    is never mutated, but its spatial queries run one thread at a time (see
+    `_one_thread_at_a_time`).
     """
 
     def __init__(
@@ -114,12 +131,14 @@ class GridIndex:
         self._base_tree = shapely.STRtree(self._base_geoms)
         self._special_tree = shapely.STRtree(self._special_geoms)
         self._by_code = {c.code: i for i, c in enumerate(self.cells)}
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.cells)
 
     # -- locating -----------------------------------------------------------
 
+    @_one_thread_at_a_time
     def locate(self, lon: float, lat: float, accuracy_m: float | None = None) -> LocateResult:
         """Locate one CGCS2000 point; see the module docstring for the rules."""
         result = self._locate_base(lon, lat)
@@ -132,6 +151,7 @@ class GridIndex:
                 result.accuracy_cells = self.cells_within(point, accuracy_m)
         return result
 
+    @_one_thread_at_a_time
     def locate_many(self, lons, lats) -> list[LocateResult]:
         """Locate many points; the clear-interior ones are decided in one vectorised pass."""
         lons = np.asarray(lons, dtype=float)
@@ -194,6 +214,7 @@ class GridIndex:
             return near, np.empty(0)
         return near, np.asarray(metric.distances_m(point, self._base_geoms[near]))
 
+    @_one_thread_at_a_time
     def cells_within(self, point: BaseGeometry, radius_m: float) -> list[CellInfo]:
         """Every cell (base or special) that a circle of `radius_m` metres touches."""
         circle = metric.buffer_m(point, radius_m)
@@ -201,6 +222,7 @@ class GridIndex:
 
     # -- browsing -----------------------------------------------------------
 
+    @_one_thread_at_a_time
     def cells_in_bbox(self, minx: float, miny: float, maxx: float, maxy: float) -> list[int]:
         """Positions (in `cells`) of the cells that intersect a CGCS2000 bounding box."""
         hits = self._positions_intersecting(shapely.box(minx, miny, maxx, maxy))
