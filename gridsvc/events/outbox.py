@@ -24,7 +24,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from gridsvc.events.rooms import ADMIN_ROOM
-from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, as_utc
+from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, UtcDateTime, as_utc
 
 _QUEUED = "gridsvc.events.queued"
 _WRITTEN = "gridsvc.events.written"
@@ -141,6 +141,16 @@ def payload(event: Event) -> dict:
     return {"seq": event.seq, "kind": event.kind, "at": as_utc(event.at).isoformat(), "data": event.data}
 
 
+# Built once: on the hot path (every report) building the statements cost more than running them.
+_TAKE_NUMBERS = (
+    sa.update(NetworkRevision.__table__).where(NetworkRevision.id == EVENTS_COUNTER)
+    .values(revision=NetworkRevision.revision + sa.bindparam("count", type_=sa.Integer),
+            changed_at=sa.bindparam("at", type_=UtcDateTime))
+    .returning(NetworkRevision.revision)
+)
+_INSERT = sa.insert(Event.__table__)
+
+
 def _write_queued(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its events wait for the real commit
@@ -148,15 +158,12 @@ def _write_queued(session: Session) -> None:
     if not queued:
         return
     session.flush()  # everything else first: the counter row is the last lock this transaction takes
-    last = session.execute(
-        sa.update(NetworkRevision).where(NetworkRevision.id == EVENTS_COUNTER)
-        .values(revision=NetworkRevision.revision + len(queued), changed_at=utcnow())
-        .returning(NetworkRevision.revision)
-    ).scalar_one()
+    connection = session.connection()  # Core: the ORM's bulk paths cost a millisecond per report here
+    last = connection.execute(_TAKE_NUMBERS, {"count": len(queued), "at": utcnow()}).scalar_one()
     first = last - len(queued) + 1
-    session.add_all(Event(seq=first + i, kind=q.kind, at=q.at, rooms=list(q.rooms), data=q.data)
-                    for i, q in enumerate(queued))
-    session.flush()
+    rows = [{"seq": first + i, "kind": q.kind, "at": q.at, "rooms": list(q.rooms), "data": q.data}
+            for i, q in enumerate(queued)]
+    connection.execute(_INSERT, rows)
     session.info[_WRITTEN] = last
 
 
