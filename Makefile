@@ -34,6 +34,7 @@ bench: setup
 	$(VENV)/bin/python -m bench.index_rebuild_bench
 	$(VENV)/bin/python -m bench.intake_bench
 	$(VENV)/bin/python -m bench.load_bench
+	$(VENV)/bin/python -m bench.live_bench
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

@@ -59,9 +59,8 @@ import sqlalchemy as sa
 
 from bench.index_rebuild_bench import drop, postgis_url
 from bench.locate_bench import DEFAULT_POSTGRES_URL
-from bench.sample_service import PASSWORD, bodies, sample_app
+from bench.sample_service import PASSWORD, add_reporter, bodies, sample_app
 from bench.serving import ROOT, gunicorn, proc_stats
-from gridsvc.accounts import create_user
 from gridsvc.models import Case
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_reports.lua")
@@ -169,6 +168,23 @@ def process_table() -> dict[int, tuple[int, int]]:
     return {pid: (int(fields[1]), int(fields[11]) + int(fields[12])) for pid, fields in proc_stats()}
 
 
+def serving_ticks(table: dict[int, tuple[int, int]], roots: list[int], engine) -> int:
+    """CPU time so far of the `roots`, every process under them and the scratch database's PostgreSQL
+    backends: the serving side of a benchmark."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    serving, queue = set(), list(roots)
+    while queue:
+        pid = queue.pop()
+        serving.add(pid)
+        queue.extend(children.get(pid, []))
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            serving.update(conn.scalars(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+    return sum(table[pid][1] for pid in serving if pid in table)
+
+
 def machine_ticks() -> int:
     """CPU time the whole machine spent busy so far (user, nice, system, irq, softirq, steal)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
@@ -178,21 +194,10 @@ def machine_ticks() -> int:
 def our_ticks(engine) -> tuple[int, int]:
     """CPU time of this benchmark so far: the serving side (this process, gunicorn, its PostgreSQL
     backends), and wrk (ended runs)."""
-    table = process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    ours, queue = set(), [os.getpid()]
-    while queue:
-        pid = queue.pop()
-        ours.add(pid)
-        queue.extend(children.get(pid, []))
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            ours.update(conn.scalars(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has ended
     ticks_per_s = os.sysconf("SC_CLK_TCK")
-    return sum(table[pid][1] for pid in ours if pid in table), round((reaped.ru_utime + reaped.ru_stime) * ticks_per_s)
+    return (serving_ticks(process_table(), [os.getpid()], engine),
+            round((reaped.ru_utime + reaped.ru_stime) * ticks_per_s))
 
 
 def run_wrk(url: str, data: Path, folder: Path, connections: int, duration_s: float, engine) -> WrkRun:
@@ -255,10 +260,7 @@ def measure_backend(label: str, url: str, args, folder: Path, bare_url: str, lin
     app = sample_app(url)
     rt = app.extensions["gridsvc"]
     with rt.sessions.begin() as session:
-        # All of the county's base grids are the worker's, so that a report at a random place is
-        # not flagged as outside the reporter's grids (a real worker has one or a few).
-        grids = [cell.code for cell in rt.index.get().cells if cell.kind == "base"]
-        create_user(session, WORKER_PHONE, "基准网格员", "grid_worker", PASSWORD, grid_codes=grids)
+        add_reporter(session, rt, WORKER_PHONE)
     reports = bodies(app, 2000)
     env = {"GRIDSVC_DATABASE_URL": url, "GRIDSVC_RATE_LIMIT": RATE_LIMIT,
            "GRIDSVC_RATE_LIMIT_STORAGE": args.rate_limit_storage}

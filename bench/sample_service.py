@@ -18,6 +18,7 @@ from flask import Flask, jsonify, request
 
 from fixtures.sample import load_sample
 from gridsvc import create_app, migrate
+from gridsvc.accounts import create_user
 from gridsvc.catalogue import current_categories
 from gridsvc.config import Settings
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
@@ -33,6 +34,13 @@ def sample_app(url: str) -> Flask:
     with rt.sessions.begin() as session:
         load_sample(session, rt.settings)
     return app
+
+
+def add_reporter(session, rt, phone: str) -> None:
+    """A grid worker whose grids are all of the county's base grids, so that a report at a random
+    place is not flagged as outside the reporter's grids (a real worker has one or a few)."""
+    grids = [cell.code for cell in rt.index.get().cells if cell.kind == "base"]
+    create_user(session, phone, "基准网格员", "grid_worker", PASSWORD, grid_codes=grids)
 
 
 def bare_app() -> Flask:
