@@ -40,9 +40,9 @@ def acknowledge(session: Session, user: User, seq: int, now: datetime) -> EventA
     existing = session.get(EventAck, (seq, user.id))
     if existing is not None:
         return existing
+    case = session.get(Case, event.data["case"]["id"])
     ack = EventAck(seq=seq, user_id=user.id, acked_at=now)
     session.add(ack)
-    case = session.get(Case, event.data["case"]["id"])
     if (event.kind in _DISPATCH_KINDS and case.department_code
             and jurisdiction.department_code == case.department_code):
         session.execute(dispatch_notices.acknowledgement(case.id, event.at, now))
