@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -50,8 +51,16 @@ MIN_PASSWORD_LENGTH = 10
 PHONE = re.compile(r"^1\d{10}$")  # a mainland mobile number
 _AREA_ROLES = ("township_commander", "county_supervisor")
 _DEPARTMENT_ROLES = ("department_handler", "enforcement_officer")
-# Hash a password even for an unknown phone number, so timing does not tell which numbers exist.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+# scrypt with N=2**15, r=8, p=1 (werkzeug's default): a tenth of a second or more per guess, which is
+# the point. Named so that the test suite can lower the work factor; what it checks is which passwords
+# match, not how slowly (tests/test_accounts.py holds this production value).
+PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash checked for an unknown phone number, so timing does not tell which numbers exist."""
+    return generate_password_hash("not a password of anyone", method=method)
 
 
 class AccountError(ValueError):
@@ -135,7 +144,8 @@ def create_user(
             raise AccountError("a team must be one of the user's department (handlers and officers only)")
     user = User(
         phone=phone, name=name, role=role, admin_code=admin_code, department_code=department_code,
-        grid_codes=list(grid_codes), team_code=team_code, password_hash=generate_password_hash(password), active=True,
+        grid_codes=list(grid_codes), team_code=team_code, active=True,
+        password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD),
         created_at=utcnow(),
     )
     session.add(user)
@@ -179,7 +189,7 @@ def sign_in(
     session.commit()  # counted before the password is checked: simultaneous guesses all count
     _refuse_if_throttled(session, attempt)
     user = session.scalar(sa.select(User).where(User.phone == phone))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(PASSWORD_HASH_METHOD), password or "")
     if not (user and user.active and valid):
         raise SignInRefused()
     attempt.succeeded = True

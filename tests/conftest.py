@@ -15,7 +15,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from gridsvc import create_app
+from gridsvc import accounts, create_app
 from gridsvc.config import Settings
 from gridsvc.db import make_engine
 from gridsvc import migrate
@@ -60,6 +60,19 @@ def _drop_postgis_database(name: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+PRODUCTION_PASSWORD_HASH_METHOD = accounts.PASSWORD_HASH_METHOD
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """scrypt at 1/32 of the production work factor for the suite: hundreds of users are made and
+    signed in, at 0.15 s a hash and another per sign-in. The tests check which passwords match, not
+    how slowly; test_accounts checks the production setting."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
+        yield
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

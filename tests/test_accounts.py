@@ -17,6 +17,7 @@ from gridsvc.accounts import (
     user_for_token,
 )
 from gridsvc.models import AuthToken, LoginAttempt, User
+from conftest import PRODUCTION_PASSWORD_HASH_METHOD
 
 PASSWORD = "correct horse battery"
 QIJIA, LUXIANG, COUNTY = "220112100000", "220112102000", "220112000000"
@@ -44,6 +45,7 @@ def test_passwords_are_stored_as_a_modern_kdf(people, rt):
     with rt.sessions() as session:
         stored = session.scalar(sa.select(User.password_hash).where(User.phone == "13800000001"))
     assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert PRODUCTION_PASSWORD_HASH_METHOD == "scrypt:32768:8:1"  # the suite hashes with a lower work factor
 
 
 @pytest.mark.parametrize("kwargs,message", [
