@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridsvc.accounts import prepare_sign_in
 from gridsvc.calendar_days import calendar_cache
 from gridsvc.catalogue import responsibility_cache
 from gridsvc.config import Settings, default_database_url
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
     register_error_handlers(app)
     register_commands(app)
+    prepare_sign_in()
     app.extensions["gridsvc"].live = LiveChannel(app, app.extensions["gridsvc"])  # Socket.IO at /socket.io
     return app
 

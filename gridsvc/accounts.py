@@ -63,6 +63,12 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not a password of anyone", method=method)
 
 
+def prepare_sign_in() -> None:
+    """Make the unknown-number hash now (the app factory calls this), so that the first sign-in
+    with an unknown number does not take twice as long as a known one's."""
+    _dummy_hash(PASSWORD_HASH_METHOD)
+
+
 class AccountError(ValueError):
     """A user that cannot be created as asked."""
 

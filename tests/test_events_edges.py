@@ -7,6 +7,7 @@ is pumped by hand, as in tests/test_events.py (whose fixtures are reused).
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from gridsvc.deadline_sweep import sweep
@@ -15,7 +16,7 @@ from gridsvc.events.outbox import COMMITTED_CALLBACK
 from gridsvc.models import Case, User
 from gridsvc.network import utcnow
 from test_events import (ADMIN, connect, dispatched, events_of, pump, received, recording, report,  # noqa: F401
-                         settings, step, town)
+                         settings, step, token, town)
 from test_mobile_api import COMMANDER, OFFICER, field  # noqa: F401
 
 COUNTY_BUREAU = "220112000000-CGZF"
@@ -185,3 +186,70 @@ def test_a_redis_that_does_not_answer_does_not_hold_up_requests():
         for seq in range(20):
             wakeup.committed(seq)
         assert time.monotonic() - started < 4 * PUBLISH_TIMEOUT_S
+
+
+def test_a_savepoint_ended_by_a_failed_flush_keeps_the_outer_transactions_events(rt, sample_app):
+    from gridsvc.models import NetworkRevision
+
+    with rt.sessions() as session:
+        before = outbox.head(session)
+        session.commit()
+        outbox.publish(session, "test.outer", ["public"], {})
+        with pytest.raises(sa.exc.IntegrityError):
+            with session.begin_nested():
+                outbox.publish(session, "test.inner", ["public"], {})
+                session.add(NetworkRevision(id=1, revision=0))  # row 1 exists: the flush fails
+                session.flush()
+        session.commit()
+        assert [e.kind for e in outbox.read_after(session, before)] == ["test.outer"]
+
+
+def test_a_catch_up_of_exactly_the_scan_limit_is_complete(rt, sample_app):
+    with rt.sessions() as session:
+        before = outbox.head(session)
+        for n in range(5):
+            outbox.publish(session, "test.one", ["public"], {"n": n})
+        session.commit()
+        head = outbox.head(session)
+        whole = outbox.missed(session, frozenset({"public"}), before, head, limit=10, scan_limit=5)
+        cut = outbox.missed(session, frozenset({"public"}), before, head, limit=10, scan_limit=4)
+    assert (len(whole.events), whole.read_to, whole.complete) == (5, head, True)
+    assert (len(cut.events), cut.read_to, cut.complete) == (4, before + 4, False)
+
+
+class Connecting:
+    """A transport whose connection is still in its connect handler for the first `rounds` looks."""
+
+    def __init__(self, rounds: int):
+        self.rounds, self.sent, self.joined = rounds, [], []
+
+    def state(self, sid):
+        self.rounds -= 1
+        return "connecting" if self.rounds >= 0 else "connected"
+
+    def send(self, to, name, data):
+        self.sent.append((to, name))
+
+    def join(self, sid, rooms):
+        self.joined.append(sid)
+
+    def drop(self, sid):
+        raise AssertionError("a connection still connecting must not be dropped")
+
+
+def test_a_connection_still_in_its_connect_handler_is_admitted_on_a_later_round(town, rt):
+    from gridsvc.accounts import valid_access_token
+    from gridsvc.events.audience import rooms_for
+    from gridsvc.events.relay import Listener, Relay
+
+    transport = Connecting(rounds=1)
+    relay = Relay(rt.sessions, transport, 100, timedelta(seconds=60))
+    with rt.sessions() as session:
+        stored = valid_access_token(session, token(town, COMMANDER))
+        listener = Listener("sid-1", stored.user_id, stored.token_hash, stored.expires_at,
+                            rooms_for(session, stored.user), None)
+    relay.arrive(listener)
+    relay.pump()
+    assert transport.joined == [] and relay.listeners == 0  # still connecting: kept for the next round
+    relay.pump()
+    assert transport.joined == ["sid-1"] and ("sid-1", "live") in transport.sent

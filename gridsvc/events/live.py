@@ -61,8 +61,11 @@ class SocketTransport:
     def drop(self, sid: str) -> None:
         self._socketio.server.disconnect(sid, namespace=NAMESPACE)
 
-    def connected(self, sid: str) -> bool:
-        return self._socketio.server.manager.is_connected(sid, NAMESPACE)
+    def state(self, sid: str) -> str:
+        manager = self._socketio.server.manager
+        if manager.is_pre_connected(sid, NAMESPACE):
+            return "connecting"
+        return "connected" if manager.is_connected(sid, NAMESPACE) else "gone"
 
 
 class LiveChannel:

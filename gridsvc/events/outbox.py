@@ -111,7 +111,7 @@ def missed(session: Session, rooms: frozenset[str], after: int, upto: int, limit
                 if len(chosen) == limit:
                     return Missed(_whole(session, chosen), chosen[-1], False)
                 chosen.append(seq)
-            if expected - after > scan_limit:
+            if expected - after > scan_limit and seq < upto:
                 return Missed(_whole(session, chosen), seq, False)
     if expected <= upto:  # the last ones are gone too (a prune, then nothing new)
         return Missed([], after, False, pruned=True)
@@ -182,9 +182,16 @@ def _mark_savepoint(session: Session, transaction) -> None:
 
 
 def _forget(session: Session, previous_transaction) -> None:
-    """A rollback forgets the events queued in what it rolled back: a savepoint's own, or all."""
-    mark = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
-    if previous_transaction.nested and mark is not None:
+    """A rollback forgets the events queued in what it rolled back: a savepoint's own, or all.
+
+    A failed flush rolls back an inner subtransaction first: what it takes down is the savepoint
+    (or the root transaction) it belongs to, so that is the one whose events go.
+    """
+    owner = previous_transaction
+    while not owner.nested and owner.parent is not None:
+        owner = owner.parent
+    mark = session.info.get(_SAVEPOINTS, {}).get(id(owner))
+    if owner.nested and mark is not None:
         del session.info.get(_QUEUED, [])[mark:]
         return
     for key in (_QUEUED, _WRITTEN, _SAVEPOINTS):

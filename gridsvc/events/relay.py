@@ -48,7 +48,7 @@ class Transport(Protocol):
 
     def drop(self, sid: str) -> None: ...
 
-    def connected(self, sid: str) -> bool: ...
+    def state(self, sid: str) -> str: ...  # "connecting" (its connect handler still runs), "connected" or "gone"
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,14 @@ class Relay:
                 departed.add(self._departures.popleft())
             for sid in departed:
                 self._live.pop(sid, None)
+            waiting = []
             while self._arrivals:
                 listener = self._arrivals.popleft()
-                if listener.sid in departed or not self._transport.connected(listener.sid):
+                state = self._transport.state(listener.sid)
+                if state == "connecting":  # its connect handler has not returned yet: next round
+                    waiting.append(listener)
+                    continue
+                if listener.sid in departed or state == "gone":
                     continue  # gone already (python-socketio calls no disconnect handler during a connect)
                 try:
                     self._admit(session, listener, now)
@@ -115,6 +120,7 @@ class Relay:
                     session.rollback()
                     log.exception("could not catch up connection %s; closing it", listener.sid)
                     self._transport.drop(listener.sid)
+            self._arrivals.extend(waiting)
             self._check_tokens(session, now, revoked_users)
         return sent
 
@@ -147,7 +153,7 @@ class Relay:
                     if recheck_all or listener.user_id in revoked_users}
         valid = live_token_digests(session, [listener.token_digest for listener in suspects.values()], now)
         for sid, listener in list(self._live.items()):
-            if recheck_all and not self._transport.connected(sid):
+            if recheck_all and self._transport.state(sid) == "gone":
                 del self._live[sid]  # its disconnect went unnoticed
             elif listener.token_expires_at <= now:
                 self._sign_out(listener, "token_expired")
