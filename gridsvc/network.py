@@ -8,7 +8,7 @@ is what makes an import all-or-nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable
 
 import shapely
@@ -23,13 +23,9 @@ from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
 from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
-from gridsvc.models import (  # as_utc: re-exported
-    CATALOGUE_COUNTER, NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc,
+from gridsvc.models import (  # as_utc, utcnow: re-exported
+    CATALOGUE_COUNTER, NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc, utcnow,
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def to_multipolygon(geom: BaseGeometry) -> BaseGeometry:

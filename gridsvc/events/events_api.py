@@ -21,8 +21,7 @@ from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.events import outbox
 from gridsvc.events.acks import AckRefused, acknowledge
 from gridsvc.events.audience import rooms_for
-from gridsvc.events.outbox import utcnow
-from gridsvc.models import as_utc
+from gridsvc.models import as_utc, utcnow
 
 events_api = Blueprint("events_api", __name__, url_prefix="/api/v1")
 

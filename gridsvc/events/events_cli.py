@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from gridsvc.cli import runtime_with_schema
 from gridsvc.events import outbox
-from gridsvc.events.outbox import utcnow
+from gridsvc.models import utcnow
 
 
 @click.group()

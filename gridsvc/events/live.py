@@ -27,10 +27,10 @@ from gridsvc.accounts import SignInRefused, live_token_digests, valid_access_tok
 from gridsvc.db import MAX_INTEGER
 from gridsvc.events.acks import AckRefused, acknowledge
 from gridsvc.events.audience import rooms_for
-from gridsvc.events.outbox import COMMITTED_CALLBACK, utcnow
+from gridsvc.events.outbox import COMMITTED_CALLBACK
 from gridsvc.events.relay import Listener, Relay
 from gridsvc.events.wakeup import Wakeup
-from gridsvc.models import User, as_utc
+from gridsvc.models import User, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/"

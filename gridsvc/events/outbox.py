@@ -17,23 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from gridsvc.events.rooms import ADMIN_ROOM
-from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, UtcDateTime, as_utc
+from gridsvc.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, UtcDateTime, as_utc, utcnow
 
 _QUEUED = "gridsvc.events.queued"
 _WRITTEN = "gridsvc.events.written"
 _SAVEPOINTS = "gridsvc.events.savepoints"  # id(savepoint transaction) -> how many were queued when it began
 COMMITTED_CALLBACK = "events_committed"  # key in Session.info: called with the last seq after a commit
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

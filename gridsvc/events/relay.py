@@ -33,8 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.accounts import live_token_digests
 from gridsvc.events import outbox
-from gridsvc.events.outbox import utcnow
-from gridsvc.models import as_utc
+from gridsvc.models import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
