@@ -27,7 +27,7 @@ from gridsvc.case_access import can_see
 from gridsvc.case_search import CaseFilter, UnknownArea, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
-from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User
+from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
 from gridsvc.workflow import Context, StepInput, WorkflowError, act, available_steps
 
@@ -94,10 +94,6 @@ class StepBody(Schema):
                                   metadata={"description": "the record_seq last seen: 409 if the case moved on"})
 
 
-def _moment(value) -> str | None:
-    return as_utc(value).isoformat() if value else None
-
-
 def case_identity(case: Case) -> dict:
     """What names a case and where it stands: the head of every answer about a case, web or phone."""
     return {
@@ -131,14 +127,14 @@ def case_json(case: Case) -> dict:
         "handling_due_at": as_utc(case.handling_due_at).isoformat(),
         "team": case.team_code,
         "escalated": case.escalated,
-        "stage_due_at": _moment(case.stage_due_at),
-        "stage_warn_at": _moment(case.stage_warn_at),
+        "stage_due_at": iso_or_none(case.stage_due_at),
+        "stage_warn_at": iso_or_none(case.stage_warn_at),
         "overdue_level": case.overdue_level,
-        "extension_requested_until": _moment(case.extension_until),
+        "extension_requested_until": iso_or_none(case.extension_until),
         "rework_count": case.rework_count,
         "supervision_count": case.supervision_count,
         "merged_into": case.merged_into.tracking_no if case.merged_into_id else None,
-        "closed_at": _moment(case.closed_at),
+        "closed_at": iso_or_none(case.closed_at),
         "record_seq": case.record_seq,
     }
 

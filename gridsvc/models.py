@@ -58,6 +58,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso_or_none(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC, as the API and events write it; None stays None."""
+    return as_utc(moment).isoformat() if moment else None
+
+
 class Base(DeclarativeBase):
     pass
 

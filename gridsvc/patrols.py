@@ -41,7 +41,7 @@ from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import Coverage, Fix, TrackRules, clean, pieces
 from gridsvc.intake import ReportError, canonical_uuid, canonical_uuid_or_none
 from gridsvc.locate_service import PointError, check_accuracy, storage_point
-from gridsvc.models import Patrol, PatrolPoint, User
+from gridsvc.models import Patrol, PatrolPoint, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
 from gridsvc.worktime import CHINA
 
@@ -158,8 +158,8 @@ def _publish(session: Session, kind: str, user: User, patrol: Patrol, now: datet
     """Tell the screens of the worker's grids that a patrol started or stopped."""
     publish(session, kind, patrol_rooms(user.grid_codes), {
         "client_uuid": patrol.client_uuid, "user_id": user.id, "name": user.name, "grid_codes": list(user.grid_codes),
-        "started_at": as_utc(patrol.started_at).isoformat(),
-        "ended_at": as_utc(patrol.ended_at).isoformat() if patrol.ended_at else None,
+        "started_at": iso_or_none(patrol.started_at),
+        "ended_at": iso_or_none(patrol.ended_at),
     }, at=now)
 
 

@@ -22,8 +22,7 @@ from gridsvc import runtime
 from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.errors import ApiError, invalid_parameter
-from gridsvc.models import Patrol
-from gridsvc.network import as_utc
+from gridsvc.models import Patrol, iso_or_none
 from gridsvc.patrols import (
     MAX_SEQ,
     DayCoverage,
@@ -93,16 +92,12 @@ class CoverageQuery(Schema):
             raise ValidationError("must lie between 2000 and 2100")
 
 
-def _moment(value) -> str | None:
-    return as_utc(value).isoformat() if value else None
-
-
 def patrol_json(session, patrol: Patrol) -> dict:
     return {
         "client_uuid": patrol.client_uuid,
-        "started_at": _moment(patrol.started_at),
-        "ended_at": _moment(patrol.ended_at),
-        "received_at": _moment(patrol.received_at),
+        "started_at": iso_or_none(patrol.started_at),
+        "ended_at": iso_or_none(patrol.ended_at),
+        "received_at": iso_or_none(patrol.received_at),
         "points": point_count(session, patrol),
     }
 

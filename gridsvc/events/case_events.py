@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.events.audience import case_rooms
 from gridsvc.events.outbox import publish
-from gridsvc.models import STATUS_NAMES_ZH, Case, CaseEvent, as_utc
+from gridsvc.models import STATUS_NAMES_ZH, Case, CaseEvent, iso_or_none
 
 # Record actions with an event kind of their own; any other action is `case.status_changed` when it
 # moved the case to another status and `case.updated` when it did not.
@@ -62,10 +62,6 @@ def publish_departure(session: Session, case: Case, rooms_before: set[str], acti
                 {"case": {"id": case.id, "tracking_no": case.tracking_no}, "action": action})
 
 
-def _moment(value) -> str | None:
-    return as_utc(value).isoformat() if value else None
-
-
 def summary(case: Case) -> dict:
     """What a map marker and a queue row need; coordinates in CGCS2000 (EPSG:4490), like the API's."""
     return {
@@ -86,8 +82,8 @@ def summary(case: Case) -> dict:
         "flags": list(case.flags or []),
         "escalated": case.escalated,
         "overdue_level": case.overdue_level,
-        "received_at": _moment(case.received_at),
-        "stage_due_at": _moment(case.stage_due_at),
-        "handling_due_at": _moment(case.handling_due_at),
+        "received_at": iso_or_none(case.received_at),
+        "stage_due_at": iso_or_none(case.stage_due_at),
+        "handling_due_at": iso_or_none(case.handling_due_at),
         "merged_into_id": case.merged_into_id,
     }
