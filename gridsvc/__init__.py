@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.accounts import prepare_sign_in
+from gridsvc.basemap import basemap_of
 from gridsvc.calendar_days import calendar_cache
 from gridsvc.catalogue import responsibility_cache
 from gridsvc.config import Settings, default_database_url
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.json.ensure_ascii = False  # zh-CN names stay readable in responses
     settings = settings or Settings.from_env()
+    basemap_of(settings)  # a wrong base-map setting stops the start, not the first screen
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.attachments_api import attachments_api, max_request_bytes
     from gridsvc.auth_api import auth_api
     from gridsvc.cases_api import cases_api
+    from gridsvc.numbers_api import numbers_api
     from gridsvc.catalogue_api import catalogue_api
     from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.events.events_api import events_api
     from gridsvc.events.live import LiveChannel
     from gridsvc.rate_limits import limit_blueprints
+    from gridsvc.screen_api import screen_api
+    from gridsvc.screen_web import screen_web
     from mobile_api.api import mobile_api
     from mobile_api.patrols import patrols_api
 
@@ -73,8 +78,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalogue_api)
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
+    app.register_blueprint(numbers_api)  # /api/v1/numbers: the command screen's figures
     app.register_blueprint(attachments_api)
     app.register_blueprint(events_api)  # /api/v1/events: catch-up for clients that poll, acknowledgements
+    app.register_blueprint(screen_api)  # /api/v1/screen: the command screen's layers and cards
+    app.register_blueprint(screen_web)  # /screen/: the command screen itself, and its npm libraries
     app.register_blueprint(docs_api)  # /api/openapi.json, /mobile/v1/openapi.json and their Swagger UI pages
     limit_blueprints(app, settings, mobile_api, patrols_api)
     app.register_blueprint(mobile_api)  # /mobile/v1: the phones

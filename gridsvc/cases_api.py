@@ -24,12 +24,13 @@ from gridsvc import runtime
 from gridsvc.api import DATUM_HELP, BboxFilter, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.case_access import can_see
+from gridsvc.case_sheet import step_choices
 from gridsvc.case_search import CaseFilter, UnknownArea, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
 from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
-from gridsvc.workflow import Context, StepInput, WorkflowError, act, available_steps
+from gridsvc.workflow import Context, StepInput, WorkflowError, act
 
 cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 TRACKING_NO = re.compile(r"^\d{8}-[A-Z2-7]{8}$")
@@ -218,11 +219,8 @@ def case_steps(tracking_no: str):
     with runtime().sessions() as session:
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
-        steps = available_steps(session, user, case, utcnow())
-        return jsonify({"tracking_no": tracking_no, "status": case.status, "steps": [
-            {"step": s.name, "label_zh": s.label_zh, "needs_note": s.needs_note, "to_status": s.to_status}
-            for s in steps
-        ]})
+        return jsonify({"tracking_no": tracking_no, "status": case.status,
+                        "steps": step_choices(session, user, case, utcnow())})
 
 
 @cases_api.post("/cases/<tracking_no>/steps/<step>")

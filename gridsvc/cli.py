@@ -2,6 +2,7 @@
 
     gridsvc db upgrade
     gridsvc fixtures load
+    gridsvc fixtures demo [--cases 60]
     gridsvc admin import UNITS.geojson
     gridsvc grids validate FILE [--crs gcj02] [--encoding GBK] [--map code=WGBM ...]
     gridsvc grids import FILE ...
@@ -119,6 +120,41 @@ def fixtures_load() -> None:
         f"categories {summary.categories.created} new, {summary.categories.changed} changed; "
         f"{summary.departments} departments, {summary.rules} responsibility rules"
     )
+
+
+@fixtures.command("demo")
+@click.option("--cases", "case_count", type=click.IntRange(0, 500), default=60, show_default=True,
+              help="How many demo cases (in 齐家镇 and 鹿乡镇); every status from 20 on.")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+              help="Write the history as if it were this moment (UTC unless an offset is given); default: now.")
+@with_appcontext
+def fixtures_demo(case_count: int, now: datetime | None) -> None:
+    """Demo accounts and cases in every status on the sample county (演示数据, demo only): idempotent."""
+    from fixtures.demo import DemoError, load_demo
+    from gridsvc.intake import Intake
+    from gridsvc.models import STATUS_NAMES_ZH
+    from gridsvc.network import as_utc, utcnow
+
+    rt = runtime_with_schema()
+    intake = Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
+    try:
+        with rt.sessions() as session:
+            summary = load_demo(session, intake, as_utc(now) if now else utcnow(), cases=case_count)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"演示数据 demo data: {summary.cases_created + summary.cases_existing} cases "
+               f"({summary.cases_created} new, {summary.cases_existing} there already), "
+               f"{len(summary.accounts)} accounts ({summary.users_created} new)")
+    if summary.cases_different:
+        click.echo(f"  {summary.cases_different} of the cases there were made by another version of the demo "
+                   "and are left as they are")
+    statuses = ", ".join(f"{STATUS_NAMES_ZH[s]} {s} {n}" for s, n in summary.statuses.items() if n)
+    click.echo(f"  {statuses}; 超期 overdue {summary.overdue}")
+    click.echo(f"演示账号 demo accounts (demo only, 仅供演示: never on a database real people use), "
+               f"shared password 演示密码: {summary.password}")
+    for account in summary.accounts:
+        click.echo(f"  {account.phone}  {account.name}  {account.title_zh} ({account.role}): {account.jurisdiction}")
+    click.echo("sign in on the command screen at /screen/ (e.g. http://127.0.0.1:5000/screen/)")
 
 
 # -- administrative units ---------------------------------------------------------

@@ -83,6 +83,16 @@ class Settings:
     # the township's commander once this many minutes have passed.
     dispatch_resend_minutes: float = 10.0
     dispatch_alert_minutes: float = 30.0
+    # The command screen's base map (gridsvc.basemap): a tile URL template with {z}/{x}/{y} (and {s}
+    # for a subdomain, {key} for the key); empty: no base map, the grids alone (an offline network).
+    # The datum its tiles are drawn in decides what the screen's overlays are converted to: gcj02 for
+    # AMap (高德) and Tencent, cgcs2000 for 天地图. The key is configuration, never code.
+    basemap_url: str = ""
+    basemap_datum: str = "gcj02"
+    basemap_key: str = ""
+    basemap_subdomains: str = ""
+    basemap_attribution: str = ""
+    basemap_max_zoom: float = 18.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -47,6 +47,10 @@ POSSIBLE_DUPLICATE = "possible_duplicate"
 NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
 OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
 UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
+FLAG_NAMES_ZH = {
+    LOCATION_UNCONFIRMED: "位置待确认", ACCURACY_CROSSES_BOUNDARY: "定位精度跨网格", POSSIBLE_DUPLICATE: "疑似重复",
+    NO_RESPONSIBLE_DEPARTMENT: "无责任部门", OUTSIDE_OWN_GRIDS: "超出本人网格", UNOFFICIAL_CALENDAR: "期限按非官方日历",
+}
 
 
 class ReportError(ValueError):
@@ -93,9 +97,12 @@ class Intake:
     settings: Settings
 
 
-def submit(session: Session, intake: Intake, reporter: User, report: Report) -> tuple[Case, bool]:
+def submit(session: Session, intake: Intake, reporter: User, report: Report,
+           now: datetime | None = None) -> tuple[Case, bool]:
     """The case for a report, and whether it was created now (False: a retry of an earlier one).
 
+    `now` is when the report is received (default: the server's clock); only a history written
+    after the fact (the demo data of fixtures/demo.py) passes one, never the API.
     Commits on success; raises ReportError, ReportConflict.
     """
     report = replace(report, client_uuid=canonical_uuid(report.client_uuid))
@@ -104,7 +111,7 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report) -> 
     if existing is not None:
         return existing, False
     try:
-        case = _new_case(session, intake, reporter, report, content_hash)
+        case = _new_case(session, intake, reporter, report, content_hash, as_utc(now) if now else utcnow())
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()  # a concurrent retry won the race: its case is ours
@@ -138,7 +145,8 @@ def _existing(session: Session, client_uuid: str, content_hash: str) -> Case | N
     return case
 
 
-def _new_case(session: Session, intake: Intake, reporter: User, report: Report, content_hash: str) -> Case:
+def _new_case(session: Session, intake: Intake, reporter: User, report: Report, content_hash: str,
+              received: datetime) -> Case:
     category = current_category(session, report.category_code)
     if category is None:
         raise ReportError("category", f"{report.category_code} is not in the current catalogue")
@@ -149,7 +157,6 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         lon, lat = storage_point(report.x, report.y, report.crs)
     except ValueError as exc:
         raise ReportError(getattr(exc, "field", "lon"), str(exc)) from exc
-    received = utcnow()
     located = intake.index.locate(lon, lat, accuracy_m=report.accuracy_m)
     flags = _location_flags(located)
     grid = located.grid

@@ -19,7 +19,8 @@ from gridsvc.geo.crs import STORAGE_EPSG
 
 ADMIN_LEVELS = ("county", "township", "village")
 GRID_KINDS = ("base", "special")
-DOMAINS = ("governance", "enforcement", "services")  # 综治, 执法, 服务 (zh names in docs/grid-network.md)
+DOMAINS = ("governance", "enforcement", "services")
+DOMAIN_NAMES_ZH = {"governance": "综治", "enforcement": "执法", "services": "服务"}
 
 
 def multipolygon_column(nullable: bool = True):
@@ -272,6 +273,10 @@ ROLES = (
     "county_supervisor",  # 县级督办
     "administrator",
 )
+ROLE_NAMES_ZH = {
+    "grid_worker": "网格员", "township_commander": "乡镇指挥长", "department_handler": "部门承办人",
+    "enforcement_officer": "执法队员", "county_supervisor": "县级督办", "administrator": "系统管理员",
+}
 
 
 class User(Base):

@@ -40,6 +40,7 @@ from gridsvc.catalogue_api import RouteQuery
 from gridsvc.config import Settings
 from gridsvc.events.events_api import EventsQuery
 from gridsvc.models import CASE_STATUSES
+from gridsvc.numbers_api import NumbersQuery
 from gridsvc.photos import FORMATS
 from gridsvc.workflow import STEPS
 
@@ -66,6 +67,7 @@ TAGS = (
     {"name": "auth", "description": "登录与令牌 / sign-in and tokens"},
     {"name": "cases", "description": "上报、案件与办理流程 / reports, cases and their workflow"},
     {"name": "attachments", "description": "案件照片 / photos of a case"},
+    {"name": "numbers", "description": "指挥大屏统计 / the figures of the township command screen"},
     {"name": "events", "description": "实时事件（轮询与确认）/ live events for clients that poll; acknowledgements"},
 )
 
@@ -226,6 +228,16 @@ OPERATIONS: tuple[Operation, ...] = (
                       (409, "当前状态不能办理，或案件已被他人更新 / not possible from this status (`step_not_allowed`) or "
                             "the case changed meanwhile (`case_changed`)"),
                       413, 422, 503)),
+    # -- numbers (gridsvc.numbers_api)
+    Operation("get", "/api/v1/numbers", "numbers", "大屏统计", "The command screen's figures for the caller's cases",
+              (Answer(200, "today, the period [from, to), what is overdue now", out.NumbersSchema),),
+              query=NumbersQuery, auth=True,
+              errors=(401, (422, "参数无效：`to` 须晚于 `from`，统计期不超过 92 天，`area` 须为已知区划 / invalid "
+                                 "parameters: `to` must lie after `from`, at most 92 days later; `area` must be a "
+                                 "known administrative unit"), 503),
+              description="Every figure counts only the cases the caller may see, inside `area` if given. "
+                          "Days are China days (Asia/Shanghai); send `from` and `to` with their offset. "
+                          "The definitions: docs/numbers.md."),
     # -- attachments (gridsvc.attachments_api)
     Operation("post", "/api/v1/cases/{tracking_no}/attachments", "attachments", "上传照片", "Upload a photo",
               (Answer(201, "the new attachment", out.AttachmentSchema),

@@ -366,6 +366,111 @@ class StepChoicesSchema(Shape):
     steps = _req(fields.List, fields.Nested(StepChoiceSchema))
 
 
+# -- the command screen's figures (gridsvc.numbers_api; definitions in docs/numbers.md) ----------
+
+
+class NumbersAreaSchema(PlaceSchema):
+    level = _req(fields.String)
+
+
+class NumbersTodaySchema(Shape):
+    day = _req(fields.Date, metadata={"description": "the China-time day of now"})
+    received = _req(fields.Integer)
+    closed = _req(fields.Integer)
+    open = _req(fields.Integer, metadata={"description": "open now"})
+    overdue = _req(fields.Integer, metadata={"description": "open now with overdue_level > 0"})
+
+
+class NumbersPeriodSchema(Shape):
+    received = _req(fields.Integer)
+    closed = _req(fields.Integer)
+    closed_on_time = _req(fields.Integer, metadata={"description": "closed with no `overdue` entry in the record"})
+    rejected = _req(fields.Integer)
+    merged = _req(fields.Integer)
+    on_time_closure_rate = _nullable(fields.Float, metadata={"description": "按期结案率, 0–1; null: nothing closed"})
+    average_handling_hours = _nullable(fields.Float, metadata={
+        "description": "平均处置时长 in working hours, receipt to closing; null: nothing closed"})
+
+
+class StatusCountSchema(Shape):
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    name_zh = _req(fields.String)
+    count = _req(fields.Integer)
+
+
+class DomainCountSchema(Shape):
+    code = _req(fields.String, validate=OneOf(DOMAINS))
+    name_zh = _req(fields.String)
+    count = _req(fields.Integer)
+
+
+class CategoryCountSchema(Shape):
+    code = _req(fields.String)
+    name_zh = _nullable(fields.String)
+    name_en = _nullable(fields.String)
+    count = _req(fields.Integer)
+
+
+class OverdueCaseSchema(Shape):
+    tracking_no = _req(fields.String)
+    category = _req(fields.String)
+    category_name_zh = _nullable(fields.String)
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    status_name_zh = _req(fields.String)
+    grid = _nullable(fields.String)
+    village = _nullable(fields.String)
+    village_name = _nullable(fields.String)
+    department = _nullable(fields.String)
+    department_name_zh = _nullable(fields.String)
+    stage_due_at = _nullable(fields.DateTime)
+    overdue_level = _req(fields.Integer, metadata={"description": "1 overdue, 2 long overdue (the county is alerted)"})
+    overdue_working_hours = _nullable(fields.Float, metadata={"description": "working hours from stage_due_at to now"})
+
+
+class TrendDaySchema(Shape):
+    day = _req(fields.Date)
+    received = _req(fields.Integer)
+    closed = _req(fields.Integer)
+
+
+class _FiguresSchema(Shape):
+    received = _req(fields.Integer)
+    open = _req(fields.Integer)
+    overdue = _req(fields.Integer)
+    closed = _req(fields.Integer)
+    closed_on_time = _req(fields.Integer)
+    on_time_rate = _nullable(fields.Float)
+
+
+class VillageFiguresSchema(_FiguresSchema):
+    code = _nullable(fields.String, metadata={"description": "null: cases located nowhere"})
+    name = _nullable(fields.String)
+
+
+class DepartmentFiguresSchema(_FiguresSchema):
+    code = _nullable(fields.String, metadata={"description": "null: cases no department has"})
+    name_zh = _nullable(fields.String)
+    name_en = _nullable(fields.String)
+
+
+class NumbersSchema(Shape):
+    from_ = _req(fields.DateTime, data_key="from")
+    to = _req(fields.DateTime)
+    now = _req(fields.DateTime)
+    area = _nullable(fields.Nested, NumbersAreaSchema)
+    today = _req(fields.Nested, NumbersTodaySchema)
+    period = _req(fields.Nested, NumbersPeriodSchema)
+    by_status = _req(fields.List, fields.Nested(StatusCountSchema),
+                     metadata={"description": "cases received in the period, by their status now"})
+    by_domain = _req(fields.List, fields.Nested(DomainCountSchema))
+    by_category = _req(fields.List, fields.Nested(CategoryCountSchema))
+    worst_overdue = _req(fields.List, fields.Nested(OverdueCaseSchema),
+                         metadata={"description": "up to 10 open overdue cases, most overdue first"})
+    trend = _req(fields.List, fields.Nested(TrendDaySchema), metadata={"description": "one row per China day"})
+    by_village = _req(fields.List, fields.Nested(VillageFiguresSchema))
+    by_department = _req(fields.List, fields.Nested(DepartmentFiguresSchema))
+
+
 # -- attachments (gridsvc.attachments_api) ------------------------------------------------
 
 

@@ -1,0 +1,55 @@
+"""Numbers API v1: the figures of the township command screen (gridsvc.numbers, docs/numbers.md).
+
+    GET /api/v1/numbers?from=&to=&area= -> today, the period [from, to), what is overdue now
+
+Signed-in only; every figure counts only the cases the caller may see. `from` and `to` default to
+the start of the current China-time month and now; the period may span at most 92 days.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from marshmallow import EXCLUDE, Schema, fields
+from marshmallow.validate import Regexp
+
+from gridsvc import runtime
+from gridsvc.api import MomentField
+from gridsvc.auth_api import signed_in_user
+from gridsvc.case_search import UnknownArea
+from gridsvc.errors import invalid_parameter
+from gridsvc.models import utcnow
+from gridsvc.numbers import PeriodError, default_period, screen_numbers
+
+numbers_api = Blueprint("numbers_api", __name__, url_prefix="/api/v1")
+
+
+class NumbersQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    from_ = MomentField(data_key="from", load_default=None,
+                        metadata={"description": "start of the period (included); default: the start of the "
+                                                 "current China-time month. Send the offset, e.g. +08:00."})
+    to = MomentField(load_default=None, metadata={"description": "end of the period (excluded); default: now. "
+                                                                 "At most 92 days after `from`."})
+    area = fields.String(load_default=None, validate=Regexp(r"^\d{12}$", error="a 12-digit administrative code"),
+                         metadata={"description": "a 12-digit county, township or village code: only its cases"})
+
+
+@numbers_api.get("/numbers")
+def numbers():
+    query = NumbersQuery().load(request.args)
+    now = utcnow()
+    period_from, period_to = default_period(now, query["from_"], query["to"])
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        try:
+            figures = screen_numbers(session, user, rt.calendar.get(), now, period_from, period_to, query["area"])
+        except PeriodError as exc:
+            # the offending end is the one the caller sent (`from` alone defaults `to` to now)
+            field = exc.field if query["to"] is not None or query["from_"] is None else "from"
+            raise invalid_parameter(field, str(exc)) from exc
+        except UnknownArea as exc:
+            raise invalid_parameter("area", str(exc)) from exc
+        return jsonify(figures)

@@ -1,0 +1,203 @@
+// The command screen: sign-in, then the live map, the case desk and the numbers, kept current by
+// the live channel. Changes are applied by asking the service for the changed cases again, so
+// what the screen shows is always what the API says, in the map's datum.
+
+import { api, onTokens, signIn, signOut, tokens } from "./api.js";
+import { CaseDesk } from "./desk.js";
+import { escape, moment } from "./format.js";
+import { LiveChannel } from "./live.js";
+import { NetworkMap } from "./map.js";
+import { Numbers } from "./numbers.js";
+
+const $ = (selector) => document.querySelector(selector);
+const STATES = { connecting: "连接中…", live: "实时", offline: "已断开，正在重连…", signed_out: "登录失效，正在续期…" };
+const FEED_LENGTH = 30;
+
+/** Run `task` once, `delay` ms after the last of a burst of calls. */
+function debounced(task, delay) {
+  let timer = null;
+  return () => { clearTimeout(timer); timer = setTimeout(task, delay); };
+}
+
+class Screen {
+  constructor() {
+    this.changed = new Set();  // tracking numbers heard of and not yet fetched again
+    this.fetchChanged = debounced(() => this.refreshChanged(), 100);
+    this.refreshPanels = debounced(() => this.panels(), 800);
+  }
+
+  async start() {
+    const [config, me, catalogue, departments] = await Promise.all([
+      api("/api/v1/screen/config"), api("/api/v1/me"), api("/api/v1/categories"), api("/api/v1/departments"),
+    ]);
+    this.config = config;
+    this.open = new Set(config.open_statuses);
+    $("#user-name").textContent = `${me.name} · ${config.roles[me.role] ?? me.role}`;
+    const categories = new Map(catalogue.categories.map((c) => [c.code, c]));
+    this.map = new NetworkMap($("#map"), config, {
+      onGrid: (code, latlng) => this.gridCard(code, latlng),
+      onCase: (trackingNo) => this.desk.show(trackingNo),
+    });
+    this.desk = new CaseDesk({ queues: $("#queues"), list: $("#queue-list"), sheet: $("#case-sheet") }, {
+      config, categories, departments: departments.departments, map: this.map,
+      onChanged: (numbers) => numbers.forEach((n) => this.heard(n)),
+    });
+    this.numbers = new Numbers($("#numbers"), $("#kpis"), { config, categories });
+    this.live = new LiveChannel({
+      onEvent: (event) => this.onEvent(event),
+      onResync: () => this.load(),
+      onState: (state) => {
+        $("#live-status").textContent = STATES[state];
+        $("#live-status").dataset.state = state;
+      },
+    });
+    this.legend();
+    await this.load();
+    this.live.connect();
+  }
+
+  /** Everything from the REST API; the live channel then continues from the event number read with the cases. */
+  async load() {
+    const [layers, cases] = await Promise.all([api("/api/v1/screen/map"), api("/api/v1/screen/cases")]);
+    this.map.setNetwork(layers);
+    this.map.setCases(cases.fields, cases.rows);
+    const townships = layers.townships.features.map((f) => f.properties.name);
+    $("#area-name").textContent = townships.join("、");
+    this.live.startAt(cases.events_head);
+    await this.panels();
+  }
+
+  async panels() {
+    await Promise.all([this.desk.refresh(), this.numbers.refresh()]);
+  }
+
+  heard(trackingNo) {
+    this.changed.add(trackingNo);
+    this.fetchChanged();
+  }
+
+  onEvent(event) {
+    const trackingNo = event.data?.case?.tracking_no;
+    if (trackingNo) {
+      this.heard(trackingNo);
+      this.feed(event);
+    } else if (event.kind === "network.changed") {
+      api("/api/v1/screen/map").then((layers) => this.map.setNetwork(layers));
+    }
+  }
+
+  /** Fetch the changed cases again: new or changed ones are drawn, closed or no longer visible ones go. */
+  async refreshChanged() {
+    const numbers = [...this.changed];
+    this.changed.clear();
+    if (!numbers.length) return;
+    const answer = await api(`/api/v1/screen/cases?tracking_no=${numbers.join(",")}`);
+    const found = new Set(answer.rows.map((row) => row[0]));
+    const gone = numbers.filter((n) => !found.has(n)).map((n) => this.map.cases.get(n)).filter(Boolean)
+      .map((row) => answer.fields.map((name) => (name === "status" ? "gone" : row[name])));
+    this.map.upsertCases(answer.fields, [...answer.rows, ...gone], this.open);
+    if (this.desk.open && numbers.includes(this.desk.open)) this.desk.show(this.desk.open);
+    this.refreshPanels();
+  }
+
+  feed(event) {
+    const c = event.data.case;
+    const label = { "case.created": "新上报", "case.overdue": "超期", "case.dispatched": "已派遣",
+                    "case.status_changed": c.status_zh ?? "状态变化", "case.county_alert": "县级预警" }[event.kind];
+    if (!label) return;
+    const list = $("#feed");
+    const item = document.createElement("li");
+    item.dataset.trackingNo = c.tracking_no;
+    item.className = event.kind.replace(".", "-");
+    item.innerHTML = `<time>${moment(event.at)}</time> <b>${escape(label)}</b> ${escape(c.tracking_no)}`;
+    item.addEventListener("click", () => { this.map.focusCase(c.tracking_no); this.desk.show(c.tracking_no); });
+    list.prepend(item);
+    while (list.children.length > FEED_LENGTH) list.lastChild.remove();
+  }
+
+  async gridCard(code, latlng) {
+    this.map.selectGrid(code);
+    const card = await api(`/api/v1/screen/grids/${code}`);
+    const workers = card.grid_workers.map((w) => `${escape(w.name)} ${escape(w.phone)}`).join("<br>") || "未配置";
+    const cases = card.open_cases.map((c) => `<li data-tracking-no="${escape(c.tracking_no)}">
+      ${escape(c.tracking_no)} · ${escape(this.config.statuses[c.status])}${c.overdue_level ? " · <b>超期</b>" : ""}</li>`);
+    const html = `<div class="grid-card"><h3>${escape(card.name)}</h3>
+      <p class="muted">${escape(card.code)}</p>
+      <p>${escape(card.village?.name ?? "")} · ${escape(card.township?.name ?? "")}</p>
+      <p>领域：${card.domains.map((d) => escape(this.config.domains[d] ?? d)).join("、") || "—"}
+        · 户数 ${card.households ?? "—"} · 人口 ${card.population ?? "—"}</p>
+      <p><b>网格员</b><br>${workers}</p>
+      <p><b>在办案件 ${card.open_cases.length}</b></p><ul class="cases">${cases.join("")}</ul></div>`;
+    const popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(html).openOn(this.map.map);
+    popup.getElement().addEventListener("click", (event) => {
+      const item = event.target.closest("[data-tracking-no]");
+      if (item) this.desk.show(item.dataset.trackingNo);
+    });
+  }
+
+  legend() {
+    $("#legend").innerHTML = this.map.legend().map((e) =>
+      `<span><i style="background:${e.colour}"></i>${escape(e.label)}</span>`).join("");
+  }
+
+  setMode(mode) {
+    this.map.setMode(mode);
+    this.legend();
+  }
+
+  stop() {
+    this.live?.close();
+  }
+}
+
+function showSignIn(message = "") {
+  $("#app").hidden = true;
+  $("#sign-in").hidden = false;
+  $("#sign-in-error").textContent = message;
+}
+
+async function showScreen() {
+  $("#sign-in").hidden = true;
+  $("#app").hidden = false;
+  window.gridsvcScreen = new Screen();  // also what the browser tests look at
+  await window.gridsvcScreen.start();
+}
+
+function wire() {
+  $("#sign-in form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    try {
+      await signIn(form.phone.value.trim(), form.password.value);
+      form.password.value = "";
+      await showScreen();
+    } catch (exc) {
+      showSignIn(exc.status === 429 ? "尝试次数过多，请稍后再试" : exc.status === 401 ? "手机号或密码错误" : exc.message);
+    }
+  });
+  $("#sign-out").addEventListener("click", () => signOut());
+  $("#color-mode").addEventListener("change", (event) => window.gridsvcScreen.setMode(event.target.value));
+  $("#show-cases").addEventListener("change", (event) => { window.gridsvcScreen.map.showCases = event.target.checked; });
+  for (const tab of document.querySelectorAll("nav.tabs button")) {
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll("nav.tabs button")) {
+        other.classList.toggle("active", other === tab);
+        $(`#${other.dataset.tab}`).hidden = other !== tab;
+      }
+      if (tab.dataset.tab === "numbers") window.gridsvcScreen.numbers.resize();
+    });
+  }
+  onTokens((pair) => {
+    if (!pair) {
+      window.gridsvcScreen?.stop();
+      showSignIn("已退出登录");
+    } else {
+      window.gridsvcScreen?.live?.reconnect();  // the live channel must use the new token
+    }
+  });
+  setInterval(() => { $("#clock").textContent = new Date().toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }); }, 1000);
+  if (tokens()) showScreen().catch(() => showSignIn());
+  else showSignIn();
+}
+
+wire();

@@ -1,0 +1,227 @@
+// The live map: the grid network of the signed-in user's area, its village and township
+// boundaries, and every open case, clustered.
+//
+// How it stays responsive with 5,000 grids and 10,000 cases (docs/screen.md, measured in
+// bench/screen_bench.py):
+// - every outline is drawn on one <canvas> (Leaflet's canvas renderer), not as 5,000 SVG nodes;
+//   panning moves the canvas, and it is redrawn once when the pan ends;
+// - cases are clustered by Supercluster (a k-d tree per zoom level, built once per change), and
+//   only the clusters and cases inside the view become markers: a few hundred at most, whatever
+//   the total;
+// - live changes rebuild the clusters at most once per animation frame.
+//
+// Coordinates arrive in the base map's datum (GCJ-02 for AMap tiles, CGCS2000 for 天地图 or no
+// base map): the service shifted them (gridsvc/basemap.py); nothing here converts a coordinate.
+
+import { escape } from "./format.js";
+
+const DOMAIN_STYLE = {
+  all: { fillColor: "#38bdf8", label: "综治·执法·服务（全要素）" },
+  governance: { fillColor: "#3b82f6", label: "综治" },
+  enforcement: { fillColor: "#ef4444", label: "执法" },
+  services: { fillColor: "#10b981", label: "服务" },
+  special: { fillColor: "#a855f7", label: "专属网格" },
+};
+const LOAD_STEPS = [  // open cases in the grid → fill
+  { from: 0, fillColor: "#334155", label: "无在办案件" },
+  { from: 1, fillColor: "#facc15", label: "1–2 件" },
+  { from: 3, fillColor: "#fb923c", label: "3–5 件" },
+  { from: 6, fillColor: "#dc2626", label: "6 件以上" },
+];
+export const HIGHLIGHT = "#ff00ff";  // a selected grid's outline: a colour nothing else on the map uses
+const CLUSTER_RADIUS_PX = 60;
+
+function domainKey(properties) {
+  if (properties.kind === "special") return "special";
+  const domains = properties.domains || [];
+  return domains.length === 1 ? domains[0] : "all";
+}
+
+export class NetworkMap {
+  /** @param handlers {onGrid(code, latlng), onCase(trackingNo)} */
+  constructor(element, config, handlers) {
+    this.handlers = handlers;
+    this.mode = "domain";
+    this.cases = new Map();  // tracking_no -> {tracking_no, lon, lat, status, …} (CASE_ROW_FIELDS)
+    this.gridLayers = new Map();  // grid code -> its Leaflet polygon
+    this.selected = null;
+    this.renderer = L.canvas({ padding: 0.5, tolerance: 2 });
+    const basemap = config.basemap;
+    this.map = L.map(element, {
+      renderer: this.renderer, preferCanvas: true, zoomSnap: 0.25, maxZoom: basemap ? basemap.max_zoom : 19,
+      attributionControl: Boolean(basemap),
+    });
+    if (basemap) {
+      L.tileLayer(basemap.url, {
+        subdomains: basemap.subdomains || "abc", attribution: escape(basemap.attribution), maxZoom: basemap.max_zoom,
+      }).addTo(this.map);
+    }
+    const outline = (style) => L.geoJSON(null, { renderer: this.renderer, interactive: false, style });
+    this.grids = L.geoJSON(null, {
+      renderer: this.renderer,
+      style: (feature) => this.gridStyle(feature.properties),
+      onEachFeature: (feature, layer) => {
+        this.gridLayers.set(feature.properties.code, layer);
+        layer.on("click", (event) => handlers.onGrid(feature.properties.code, event.latlng));
+      },
+    }).addTo(this.map);
+    this.villages = outline({ color: "#e2e8f0", weight: 1.5, dashArray: "6 4", fill: false }).addTo(this.map);
+    this.townships = outline({ color: "#fde68a", weight: 3, fill: false }).addTo(this.map);
+    this.markers = L.layerGroup().addTo(this.map);
+    this.clusters = null;
+    this.drawPending = false;
+    this.map.on("moveend", () => this.drawCases());
+  }
+
+  /** The network layers from GET /api/v1/screen/map; the view fits them the first time. */
+  setNetwork(layers) {
+    const first = this.grids.getLayers().length === 0;
+    this.gridLayers.clear();
+    for (const group of [this.grids, this.villages, this.townships]) group.clearLayers();
+    this.grids.addData(layers.grids);
+    this.villages.addData(layers.villages);
+    this.townships.addData(layers.townships);
+    this.restyle();
+    const bounds = this.grids.getBounds();
+    if (first && bounds.isValid()) this.map.fitBounds(bounds, { padding: [20, 20] });
+    else if (first) this.map.setView([43.6, 125.6], 11);
+  }
+
+  gridCount() { return this.gridLayers.size; }
+
+  /** Open cases per grid, from the cases this map holds (so markers and colours never disagree). */
+  loads() {
+    const loads = new Map();
+    for (const row of this.cases.values()) {
+      if (!row.grid) continue;
+      const load = loads.get(row.grid) || { open: 0, overdue: 0 };
+      load.open += 1;
+      load.overdue += row.overdue_level > 0 ? 1 : 0;
+      loads.set(row.grid, load);
+    }
+    return loads;
+  }
+
+  gridStyle(properties, load = { open: 0, overdue: 0 }) {
+    if (properties.code === this.selected) {
+      return { color: HIGHLIGHT, weight: 4, opacity: 1, fillOpacity: 0 };
+    }
+    const base = { color: "#94a3b8", weight: 0.8, opacity: 0.9, fillOpacity: 0.28 };
+    if (this.mode === "load") {
+      const step = [...LOAD_STEPS].reverse().find((s) => load.open >= s.from);
+      return { ...base, fillColor: step.fillColor, fillOpacity: load.open ? 0.45 : 0.15,
+               ...(load.overdue ? { color: "#ef4444", weight: 2.5 } : {}) };
+    }
+    return { ...base, fillColor: DOMAIN_STYLE[domainKey(properties)].fillColor };
+  }
+
+  restyle() {
+    const loads = this.loads();
+    for (const [code, layer] of this.gridLayers) {
+      layer.setStyle(this.gridStyle(layer.feature.properties, loads.get(code)));
+    }
+    if (this.selected && this.gridLayers.has(this.selected)) this.gridLayers.get(this.selected).bringToFront();
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.restyle();
+  }
+
+  legend() {
+    const entries = this.mode === "load" ? LOAD_STEPS : Object.values(DOMAIN_STYLE);
+    return entries.map((e) => ({ colour: e.fillColor, label: e.label }));
+  }
+
+  /** Select a grid: outlined in HIGHLIGHT, brought into view. */
+  selectGrid(code, { fit = false } = {}) {
+    this.selected = code;
+    this.restyle();
+    const layer = this.gridLayers.get(code);
+    if (layer && fit) this.map.fitBounds(layer.getBounds(), { padding: [60, 60], maxZoom: 17 });
+    return Boolean(layer);
+  }
+
+  // -- cases ---------------------------------------------------------------------------------
+
+  /** Replace every case (rows of GET /api/v1/screen/cases). */
+  setCases(fields, rows) {
+    this.cases.clear();
+    this.upsertCases(fields, rows);
+  }
+
+  /** Add or update cases; rows of closed, rejected or merged cases remove their markers. */
+  upsertCases(fields, rows, openStatuses = null) {
+    for (const values of rows) {
+      const row = Object.fromEntries(fields.map((name, i) => [name, values[i]]));
+      if (openStatuses && !openStatuses.has(row.status)) this.cases.delete(row.tracking_no);
+      else this.cases.set(row.tracking_no, row);
+    }
+    this.rebuild();
+  }
+
+  rebuild() {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.clusters = new Supercluster({
+        radius: CLUSTER_RADIUS_PX, maxZoom: 17,
+        map: (p) => ({ overdue: p.overdue_level > 0 ? 1 : 0 }),
+        reduce: (total, p) => { total.overdue += p.overdue; },
+      }).load([...this.cases.values()].map((row) => ({
+        type: "Feature", geometry: { type: "Point", coordinates: [row.lon, row.lat] }, properties: row,
+      })));
+      this.restyle();
+      this.drawCases();
+    });
+  }
+
+  /** Markers for the clusters and single cases in view. */
+  drawCases() {
+    this.markers.clearLayers();
+    if (!this.clusters || !this.showCases) return;
+    const b = this.map.getBounds().pad(0.1);
+    const zoom = Math.round(this.map.getZoom());
+    for (const item of this.clusters.getClusters([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom)) {
+      const [lon, lat] = item.geometry.coordinates;
+      this.markers.addLayer(item.properties.cluster ? this.clusterMarker(item, lat, lon) : this.caseMarker(item, lat, lon));
+    }
+  }
+
+  clusterMarker(item, lat, lon) {
+    const count = item.properties.point_count;
+    const size = count < 10 ? 30 : count < 100 ? 38 : count < 1000 ? 46 : 54;
+    const overdue = item.properties.overdue ? " has-overdue" : "";
+    const marker = L.marker([lat, lon], {
+      icon: L.divIcon({ className: `case-cluster${overdue}`, iconSize: [size, size],
+                        html: `<span>${item.properties.point_count_abbreviated}</span>` }),
+      keyboard: false,
+    });
+    marker.on("click", () => this.map.flyTo([lat, lon], this.clusters.getClusterExpansionZoom(item.properties.cluster_id)));
+    return marker;
+  }
+
+  caseMarker(item, lat, lon) {
+    const row = item.properties;
+    const classes = ["case-marker", `status-${row.status}`];
+    if (row.overdue_level > 0) classes.push("overdue");
+    if (row.flagged) classes.push("flagged");
+    if (row.urgent) classes.push("urgent");
+    const marker = L.marker([lat, lon], {
+      icon: L.divIcon({ className: classes.join(" "), iconSize: [18, 18],
+                        html: `<i data-tracking-no="${escape(row.tracking_no)}" title="${escape(row.tracking_no)}"></i>` }),
+      keyboard: false, riseOnHover: true,
+    });
+    marker.on("click", () => this.handlers.onCase(row.tracking_no));
+    return marker;
+  }
+
+  set showCases(show) { this._hidden = !show; this.drawCases(); }
+  get showCases() { return !this._hidden; }
+
+  focusCase(trackingNo) {
+    const row = this.cases.get(trackingNo);
+    if (row) this.map.flyTo([row.lat, row.lon], Math.max(this.map.getZoom(), 16));
+  }
+}

@@ -1,0 +1,183 @@
+"""What the command screen draws: the grid network of the signed-in user's area with its village and
+township boundaries, and every visible open case as a compact row.
+
+Everything comes out in the datum of the screen's base map (`crs`): GCJ-02 for AMap (高德) tiles,
+CGCS2000 for 天地图 or for no base map at all. The shift happens here, once, in the same code that
+converts every other output (gridsvc.geo.crs), so the browser never converts a coordinate.
+
+Boundaries are simplified to `SIMPLIFY_M` metres in their Gauss–Krüger zone, well below a pixel at
+the zoom a township fills the screen, and cached per network revision and datum: the shapes are the
+same for every user, only the selection differs.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import sqlalchemy as sa
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
+from sqlalchemy.orm import Session
+
+from gridsvc.accounts import Jurisdiction, area_prefix, jurisdiction_of
+from gridsvc.case_access import visible_to
+from gridsvc.geo import metric
+from gridsvc.geo.crs import InputCRS, from_cgcs2000, geometry_from_cgcs2000
+from gridsvc.geo.locate import CellInfo, GridIndex
+from gridsvc.models import OPEN_STATUSES, AdminUnit, Case, Category, Department, GridCell, User, iso_or_none
+from gridsvc.network import current_cells_query
+
+SIMPLIFY_M = 3.0  # well inside a phone GPS's error, and it cuts most vertices of surveyed boundaries
+
+# The columns of a case row, in order: the screen holds ten thousand of them, so names go once.
+CASE_ROW_FIELDS = ("tracking_no", "lon", "lat", "status", "category", "domain", "overdue_level", "flagged",
+                   "urgent", "grid", "received_at")
+
+
+def drawn_area(session: Session, user: User) -> Jurisdiction:
+    """The part of the network a user's screen shows: their jurisdiction, or for a department's
+    people (whose jurisdiction is the department, not a place) the area their department serves."""
+    jurisdiction = jurisdiction_of(session, user)
+    if jurisdiction.department_code is None:
+        return jurisdiction
+    department = session.get(Department, jurisdiction.department_code)
+    unit = session.get(AdminUnit, department.admin_code) if department else None
+    return Jurisdiction(area_prefix=area_prefix(unit.code, unit.level)) if unit else Jurisdiction()
+
+
+def cells_in(area: Jurisdiction, index: GridIndex) -> list[tuple[int, CellInfo]]:
+    """(position, cell) of every current cell inside `area`, by code."""
+    found = [(i, c) for i, c in enumerate(index.cells) if area.covers_area(c.code)]
+    return sorted(found, key=lambda item: item[1].code)
+
+
+class OutlineCache:
+    """Simplified outlines in one datum, per network revision: {code: GeoJSON geometry}."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._key: tuple[int, int, str] | None = None
+        self._outlines: dict[str, dict] = {}
+
+    def outlines(self, index: GridIndex, crs: InputCRS) -> dict[str, dict]:
+        key = (id(index), index.revision, str(crs))
+        with self._lock:
+            if key != self._key:
+                shapes = np.array([metric.simplify_m(index.geometry(i), SIMPLIFY_M) for i in range(len(index))])
+                drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
+                self._outlines = {cell.code: mapping(shape) for cell, shape in zip(index.cells, drawn)}
+                self._key = key
+            return self._outlines
+
+
+OUTLINES = OutlineCache()
+
+
+def network_layers(session: Session, index: GridIndex, user: User, crs: InputCRS) -> dict:
+    """The grids of the user's area with their domains, and the boundaries of their villages and
+    townships, as three GeoJSON FeatureCollections in `crs`. (The screen counts each grid's open
+    cases from `case_rows` itself, so its colours and markers never disagree.)"""
+    cells = cells_in(drawn_area(session, user), index)
+    codes = [c.code for _, c in cells]
+    details = {row.code: row for row in session.execute(
+        current_cells_query().with_only_columns(GridCell.code, GridCell.domains, GridCell.households,
+                                                GridCell.population).where(GridCell.code.in_(codes)))} if codes else {}
+    outlines = OUTLINES.outlines(index, crs)
+    grids, villages, townships = [], set(), set()
+    for _, cell in cells:
+        village, township, _ = index.hierarchy(cell.village_code)
+        villages.add(cell.village_code)
+        if township:
+            townships.add(township.code)
+        detail = details.get(cell.code)
+        grids.append(_feature(cell.code, outlines[cell.code], {
+            "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
+            "domains": list(detail.domains) if detail else [],
+            "households": detail.households if detail else None,
+            "population": detail.population if detail else None,
+            "village_code": cell.village_code, "village_name": village.name if village else None,
+            "township_code": township.code if township else None,
+            "township_name": township.name if township else None,
+        }))
+    return {
+        "crs": str(crs),
+        "network_revision": index.revision,
+        "grids": _collection(grids),
+        "villages": _collection(_unit_features(session, villages, crs)),
+        "townships": _collection(_unit_features(session, townships, crs)),
+    }
+
+
+def _unit_features(session: Session, codes: set[str], crs: InputCRS) -> list[dict]:
+    if not codes:
+        return []
+    units = list(session.scalars(sa.select(AdminUnit).where(AdminUnit.code.in_(sorted(codes)),
+                                                            AdminUnit.boundary.is_not(None))
+                                 .order_by(AdminUnit.code)))
+    shapes = np.array([metric.simplify_m(to_shape(u.boundary), SIMPLIFY_M) for u in units])
+    drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
+    return [_feature(u.code, mapping(shape), {"name": u.name, "level": u.level}) for u, shape in zip(units, drawn)]
+
+
+def _feature(code: str, geometry: dict, properties: dict) -> dict:
+    return {"type": "Feature", "id": code, "geometry": geometry, "properties": {"code": code, **properties}}
+
+
+def _collection(features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def case_rows(session: Session, user: User, crs: InputCRS, tracking_nos: tuple[str, ...] = ()) -> list[list]:
+    """The user's visible open cases as rows of CASE_ROW_FIELDS, points in `crs`.
+
+    With `tracking_nos`, those cases whatever their status (the ones the user may see): a screen
+    that heard of a change asks for the changed cases and drops the ones that are now closed.
+    """
+    domain = (sa.select(Category.domain).where(Category.code == Case.category_code,
+                                               Category.version == Case.category_version)
+              .scalar_subquery())
+    query = sa.select(Case.tracking_no, Case.lon, Case.lat, Case.status, Case.category_code, domain,
+                      Case.overdue_level, sa.cast(Case.flags, sa.Text), Case.urgent, Case.grid_code,
+                      Case.received_at).where(visible_to(session, user))
+    if tracking_nos:
+        query = query.where(Case.tracking_no.in_(tracking_nos))
+    else:
+        query = query.where(Case.status.in_(OPEN_STATUSES))
+    rows = session.execute(query.order_by(Case.received_at, Case.id)).all()
+    if not rows:
+        return []
+    lons, lats = from_cgcs2000(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), crs)
+    return [[r[0], round(float(lon), 7), round(float(lat), 7), r[3], r[4], r[5], r[6], '"' in (r[7] or ""),
+             bool(r[8]), r[9], iso_or_none(r[10])]
+            for r, lon, lat in zip(rows, np.atleast_1d(lons), np.atleast_1d(lats))]
+
+
+def grid_card(session: Session, index: GridIndex, user: User, code: str) -> dict | None:
+    """What a click on a grid shows: its code, names, domains and size, its grid workers, its open
+    cases (the ones the user may see, most overdue and oldest first). None outside the user's area."""
+    position = index.position_of(code)
+    if position is None or not drawn_area(session, user).covers_area(code):
+        return None
+    cell = index.cells[position]
+    village, township, _ = index.hierarchy(cell.village_code)
+    detail = session.execute(current_cells_query().where(GridCell.code == code)).scalar_one_or_none()
+    workers = session.scalars(
+        sa.select(User).where(User.role == "grid_worker", User.active.is_(True),
+                              sa.cast(User.grid_codes, sa.Text).contains(f'"{code}"', autoescape=True))
+        .order_by(User.name))
+    cases = session.scalars(
+        sa.select(Case).where(visible_to(session, user), Case.grid_code == code, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.overdue_level.desc(), Case.received_at).limit(100))
+    return {
+        "code": cell.code, "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
+        "domains": list(detail.domains) if detail else [],
+        "households": detail.households if detail else None,
+        "population": detail.population if detail else None,
+        "village": {"code": village.code, "name": village.name} if village else None,
+        "township": {"code": township.code, "name": township.name} if township else None,
+        "grid_workers": [{"name": w.name, "phone": w.phone} for w in workers],
+        "open_cases": [{"tracking_no": c.tracking_no, "category": c.category_code, "status": c.status,
+                        "overdue_level": c.overdue_level, "received_at": iso_or_none(c.received_at)}
+                       for c in cases],
+    }

@@ -1,0 +1,260 @@
+"""The command screen in a real headless Chromium (Debian's, driven by Playwright), against the
+service as it is deployed (gunicorn, gevent worker), on both databases.
+
+A commander signs in and sees the township's grids; a grid worker's report through the mobile API
+appears on the open page within 2 seconds; the commander files and dispatches it from the case
+desk and the numbers change; a screen that lost its connection catches up; the commander of the
+neighbouring township sees none of it. With a GCJ-02 base map a grid vertex is drawn on the pixel
+of its GCJ-02 position, with a CGCS2000 one (天地图) or none on the pixel of its own.
+
+Screenshots of the main screens are written to docs/screenshots/ (linked from the README).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import eviltransform
+import pytest
+import requests
+import shapely
+from PIL import Image
+
+from bench.serving import gunicorn
+from test_events import LUXIANG_COMMANDER, town  # noqa: F401
+from test_locate_db import shared_edge_points
+from test_mobile_api import COMMANDER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WALL = {"width": 1920, "height": 1080}
+HIGHLIGHT = (255, 0, 255)  # map.js HIGHLIGHT: a selected grid's outline
+QIJIA, LUXIANG = "220112100", "220112102"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-browser.sh installs Debian's chromium")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"the page threw: {errors}"
+
+
+def serve(database_url: str, tmp_path: Path, **settings: str):
+    env = {"GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_EVENTS_POLL_SECONDS": "1",
+           **{f"GRIDSVC_{name.upper()}": value for name, value in settings.items()}}
+    # A short graceful timeout: a page still connected to the live channel would hold a stop for 30 s.
+    serving = ["--worker-class", "gevent", "--workers", "1", "--graceful-timeout", "1"]
+    return gunicorn("gridsvc.wsgi:app", env, serving, tmp_path / "server.log")
+
+
+@pytest.fixture
+def server(town, database_url, tmp_path):
+    with serve(database_url, tmp_path) as base:
+        yield base
+
+
+def sign_in(page, base: str, phone: str) -> None:
+    page.goto(f"{base}/screen/")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function("window.gridsvcScreen?.map?.gridCount() > 0", timeout=20_000)
+    page.wait_for_selector("#live-status[data-state=live]", timeout=20_000)
+
+
+def grid_codes(page) -> list[str]:
+    return page.evaluate("[...gridsvcScreen.map.gridLayers.keys()]")
+
+
+def save_screenshot(page, name: str, database_url: str) -> None:
+    """Keep the screen for the README (once: from the SpatiaLite run, which is the README's own)."""
+    if database_url.startswith("sqlite"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / name)
+
+
+def report(base: str, town, who: str = WORKER, **changes) -> str:
+    answer = requests.post(f"{base}/mobile/v1/reports", json=report_body(town, **changes), timeout=30,
+                           headers=town["headers"](who))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["tracking_no"]
+
+
+def marker(number: str, status: str = "") -> str:
+    """The case's marker on the map (optionally: drawn in this status)."""
+    return f'.case-marker{"." + "status-" + status if status else ""} [data-tracking-no="{number}"]'
+
+
+def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, town, rt, page, database_url):
+    sign_in(page, server, COMMANDER)
+    index = rt.index.get()
+    township_grids = sorted(c.code for c in index.cells if c.code.startswith(QIJIA))
+    assert sorted(grid_codes(page)) == township_grids
+    assert page.inner_text("#area-name") == "齐家镇"
+    save_screenshot(page, "map.png", database_url)
+
+    # The worker reports 0.3 m from an edge their grid shares: within the boundary tolerance, so the
+    # commander must confirm the grid before filing.
+    edge = next(p for a, _, p in shared_edge_points(index, 0.3, limit=400) if a == town["grid"])
+    sent = time.monotonic()
+    number = report(server, town, lon=edge.x, lat=edge.y, crs="cgcs2000")
+    page.wait_for_selector(marker(number), timeout=2_000)  # no reload: it came over the live channel
+    assert time.monotonic() - sent < 2.0
+    page.wait_for_function("document.querySelector('[data-count=location]').textContent === '1'")
+    located = requests.get(f"{server}/api/v1/cases/{number}", headers=town["headers"](COMMANDER), timeout=10).json()
+    assert "location_unconfirmed" in located["flags"]
+
+    page.click(marker(number))
+    page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
+    assert "位置待确认" in page.inner_text("#case-sheet")
+    page.click("#case-sheet button[data-step=file]")
+    assert page.input_value("#case-sheet input[name=grid]") == located["grid"]
+    page.click("#case-sheet .step-form button[type=submit]")
+    page.wait_for_selector("#case-sheet .status-filed")
+    page.wait_for_function("document.querySelector('[data-count=dispatch]').textContent === '1'")
+    save_screenshot(page, "case-sheet.png", database_url)
+
+    page.click("#case-sheet button[data-step=dispatch]")
+    assert page.input_value("#case-sheet select[name=department]") == located["department"]
+    page.click("#case-sheet .step-form button[type=submit]")
+    page.wait_for_selector("#case-sheet .status-dispatched")
+    timeline = page.inner_text("#case-sheet .timeline")
+    assert "上报" in timeline and "立案" in timeline and "派遣" in timeline and "齐家指挥长" in timeline
+    page.wait_for_function("document.querySelector('[data-count=dispatch]').textContent === '0'")
+    page.wait_for_selector(marker(number, "dispatched"))
+
+
+def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, town, page):
+    sign_in(page, server, COMMANDER)
+    page.evaluate("gridsvcScreen.live.socket.disconnect()")
+    page.wait_for_selector("#live-status[data-state=offline]")
+    missed = [report(server, town) for _ in range(3)]
+    page.evaluate("gridsvcScreen.live.socket.connect()")
+    page.wait_for_selector("#live-status[data-state=live]")
+    # The three share a point, so the map draws one cluster of 3 for them.
+    page.wait_for_function(f"{missed!r}.every((n) => gridsvcScreen.map.cases.has(n))", timeout=5_000)
+    assert page.evaluate("gridsvcScreen.map.cases.size") == 3
+    page.wait_for_selector(".case-cluster span:text-is('3')")
+
+
+def test_the_neighbouring_townships_commander_sees_nothing_of_it(server, town, rt, page, database_url):
+    sign_in(page, server, LUXIANG_COMMANDER)
+    assert grid_codes(page) and all(code.startswith(LUXIANG) for code in grid_codes(page))
+    number = report(server, town)
+    theirs = report(server, town, who=STRANGER, lon=town["other_point"].x, lat=town["other_point"].y, crs="cgcs2000")
+    page.wait_for_selector(marker(theirs), timeout=5_000)
+    assert page.query_selector(marker(number)) is None
+    assert page.evaluate("[...gridsvcScreen.map.cases.keys()]") == [theirs]
+    assert number not in page.inner_text("body")
+
+
+# -- the base map's datum ------------------------------------------------------------------
+
+
+class Tiles(BaseHTTPRequestHandler):
+    """A tile server that answers every tile with a plain light-grey PNG and notes what was asked."""
+
+    asked: list[str] = []
+    png = b""
+
+    def do_GET(self):  # noqa: N802 (the standard library's name)
+        Tiles.asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(Tiles.png)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tiles():
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 200, 200)).save(out, "PNG")
+    Tiles.png, Tiles.asked = out.getvalue(), []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def world_pixel(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixel of a point at a (fractional) zoom, as every web map's tiles are cut."""
+    scale = 256 * 2 ** zoom
+    sin = math.sin(math.radians(lat))
+    return (lon + 180) / 360 * scale, (0.5 - math.log((1 + sin) / (1 - sin)) / (4 * math.pi)) * scale
+
+
+def magenta_near(image: Image.Image, x: float, y: float, radius: int = 3) -> bool:
+    for dx in range(-radius, radius + 1):
+        for dy in range(-radius, radius + 1):
+            r, g, b = image.getpixel((round(x) + dx, round(y) + dy))[:3]
+            if r > 200 and g < 90 and b > 200:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("basemap", ["gcj02", "cgcs2000", None])
+def test_a_grid_vertex_is_drawn_where_the_base_map_has_it(basemap, town, rt, page, database_url, tmp_path, tiles):
+    """GCJ-02 tiles (高德): the outline is shifted to GCJ-02; CGCS2000 tiles (天地图) or none: not shifted.
+    The expected pixel is computed here, independently of the page: the stored CGCS2000 vertex, moved
+    by eviltransform (another implementation of GCJ-02 than the service's), projected to Web Mercator
+    at the page's zoom around the page's centre."""
+    settings = {} if basemap is None else {
+        "basemap_url": tiles + "/{z}/{x}/{y}.png?key={key}", "basemap_datum": basemap, "basemap_key": "TESTKEY"}
+    with serve(database_url, tmp_path, **settings) as base:
+        sign_in(page, base, COMMANDER)
+        index = rt.index.get()
+        code = town["grid"]
+        page.evaluate(f"gridsvcScreen.map.selectGrid('{code}', {{fit: true}})")
+        page.wait_for_timeout(1200)  # the fly-to ends, the canvas is redrawn
+        view = page.evaluate("""(() => {
+            const m = gridsvcScreen.map.map, c = m.getCenter(), s = m.getSize();
+            const r = m.getContainer().getBoundingClientRect();
+            return {lon: c.lng, lat: c.lat, zoom: m.getZoom(), width: s.x, height: s.y, left: r.left, top: r.top};
+        })()""")
+        image = Image.open(io.BytesIO(page.screenshot()))
+        if basemap == "gcj02":
+            save_screenshot(page, "basemap-gcj02.png", database_url)
+
+    corners = shapely.get_coordinates(index.geometry(index.position_of(code)))
+    lon, lat = min(corners, key=lambda xy: xy[0])  # the westmost corner: simplification keeps it
+    gcj_lat, gcj_lon = eviltransform.wgs2gcj(lat, lon)
+    centre = world_pixel(view["lon"], view["lat"], view["zoom"])
+
+    def on_page(x_lon, y_lat):
+        x, y = world_pixel(x_lon, y_lat, view["zoom"])
+        return view["left"] + view["width"] / 2 + x - centre[0], view["top"] + view["height"] / 2 + y - centre[1]
+
+    shifted, stored = on_page(gcj_lon, gcj_lat), on_page(lon, lat)
+    assert math.dist(shifted, stored) > 50  # the shift is hundreds of metres here: far apart on the screen
+    drawn, not_drawn = (shifted, stored) if basemap == "gcj02" else (stored, shifted)
+    assert magenta_near(image, *drawn), f"no outline at {drawn} (view {view})"
+    assert not magenta_near(image, *not_drawn)
+    if basemap:
+        assert Tiles.asked and all(path.endswith("?key=TESTKEY") for path in Tiles.asked)
