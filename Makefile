@@ -1,7 +1,8 @@
 # The two commands a newcomer needs:
-#   make run    set up, load the sample county, serve http://127.0.0.1:5000
+#   make run    set up, load the sample county and its demo accounts and cases,
+#               serve http://127.0.0.1:5000 (the command screen: /screen/)
 #   make test   set up (including PostGIS), run the whole test suite
-# Both install what the machine lacks (Debian packages, the virtualenv).
+# Both install what the machine lacks (Debian packages, the virtualenv, the screen's npm packages).
 
 VENV    := .venv
 GRIDSVC := $(VENV)/bin/gridsvc
@@ -17,11 +18,13 @@ setup:
 run: setup
 	$(GRIDSVC) db upgrade
 	$(GRIDSVC) fixtures load
+	$(GRIDSVC) fixtures demo
 	$(GRIDSVC) run --host $(HOST) --port $(PORT)
 
 test: setup lint
 	@scripts/ensure-postgis.sh
 	@scripts/ensure-redis.sh
+	@scripts/ensure-browser.sh
 	$(PYTEST) -n 2 $(PYTEST_ARGS)
 
 lint: setup

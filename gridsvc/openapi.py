@@ -41,6 +41,7 @@ from gridsvc.config import Settings
 from gridsvc.events.events_api import EventsQuery
 from gridsvc.models import CASE_STATUSES
 from gridsvc.numbers_api import NumbersQuery
+from gridsvc.screen_api import CaseRowsQuery, LayersQuery
 from gridsvc.photos import FORMATS
 from gridsvc.workflow import STEPS
 
@@ -68,6 +69,7 @@ TAGS = (
     {"name": "cases", "description": "上报、案件与办理流程 / reports, cases and their workflow"},
     {"name": "attachments", "description": "案件照片 / photos of a case"},
     {"name": "numbers", "description": "指挥大屏统计 / the figures of the township command screen"},
+    {"name": "screen", "description": "指挥大屏图层与案件卡片 / the command screen's map layers and case sheet"},
     {"name": "events", "description": "实时事件（轮询与确认）/ live events for clients that poll; acknowledgements"},
 )
 
@@ -228,6 +230,25 @@ OPERATIONS: tuple[Operation, ...] = (
                       (409, "当前状态不能办理，或案件已被他人更新 / not possible from this status (`step_not_allowed`) or "
                             "the case changed meanwhile (`case_changed`)"),
                       413, 422, 503)),
+    # -- the command screen (gridsvc.screen_api)
+    Operation("get", "/api/v1/screen/config", "screen", "大屏配置", "Base map, and the zh-CN names of codes",
+              (Answer(200, "OK", out.ScreenConfigSchema),), auth=True, errors=(401, 503)),
+    Operation("get", "/api/v1/screen/map", "screen", "辖区网格图层",
+              "My area's grids, villages and townships, in the base map's datum",
+              (Answer(200, "three FeatureCollections", "ScreenLayers"),), query=LayersQuery, auth=True,
+              errors=(401, 422, 503),
+              description="Boundaries simplified to 3 m; GCJ-02 when the base map is AMap's, so that they fall on "
+                          "its streets. A department's people see the area their department serves."),
+    Operation("get", "/api/v1/screen/cases", "screen", "地图案件点位",
+              "My visible open cases as compact rows (or the given ones, whatever their status)",
+              (Answer(200, "rows, and the event seq they are current to", out.ScreenCasesSchema),),
+              query=CaseRowsQuery, auth=True, errors=(401, 422, 503)),
+    Operation("get", "/api/v1/screen/grids/{code}", "screen", "网格信息卡", "A grid: its workers and open cases",
+              (Answer(200, "OK", out.GridCardSchema),), auth=True,
+              errors=(401, (404, "网格不在您的辖区 / no such grid in the caller's area (`grid_not_found`)"), 503)),
+    Operation("get", "/api/v1/screen/cases/{tracking_no}/sheet", "screen", "案件办理单",
+              "A case with names, its stage's clock in working hours, its record with who did what, my steps",
+              (Answer(200, "OK", out.CaseSheetSchema),), auth=True, errors=(401, _CASE_404, 503)),
     # -- numbers (gridsvc.numbers_api)
     Operation("get", "/api/v1/numbers", "numbers", "大屏统计", "The command screen's figures for the caller's cases",
               (Answer(200, "today, the period [from, to), what is overdue now", out.NumbersSchema),),
@@ -422,6 +443,9 @@ def build_spec(settings: Settings, document: Document = WEB) -> dict:
     spec.components.schema("Geometry", out.GEOMETRY)
     spec.components.schema("GridFeature", out.GRID_FEATURE)
     spec.components.schema("GridFeatureCollection", out.GRID_COLLECTION)
+    spec.components.schema("AreaFeature", out.AREA_FEATURE)
+    spec.components.schema("AreaFeatureCollection", out.AREA_COLLECTION)
+    spec.components.schema("ScreenLayers", out.SCREEN_LAYERS)
     by_path: dict[str, dict] = {}
     for op in document.operations:
         by_path.setdefault(op.path, {})[op.method] = _operation(op, settings, document)

@@ -161,6 +161,37 @@ GRID_COLLECTION = {
 }
 
 
+# The command screen's map layers (gridsvc.screen_map): grids, villages and townships alike.
+AREA_FEATURE = {
+    "type": "object",
+    "description": "a grid, village or township as a GeoJSON Feature, in the answer's `crs`",
+    "required": ["type", "id", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string", "description": "the grid or administrative code"},
+        "geometry": {"$ref": "#/components/schemas/Geometry"},
+        "properties": {"type": "object", "required": ["code", "name"], "additionalProperties": True,
+                       "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+    },
+}
+AREA_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                   "features": {"type": "array", "items": {"$ref": "#/components/schemas/AreaFeature"}}},
+}
+SCREEN_LAYERS = {
+    "type": "object",
+    "required": ["crs", "network_revision", "grids", "villages", "townships"],
+    "properties": {
+        "crs": {"type": "string", "description": "the datum of every coordinate (the base map's by default)"},
+        "network_revision": {"type": "integer"},
+        **{layer: {"$ref": "#/components/schemas/AreaFeatureCollection"}
+           for layer in ("grids", "villages", "townships")},
+    },
+}
+
+
 # -- catalogue, departments, responsibility (gridsvc.catalogue_api) ----------------------
 
 
@@ -526,3 +557,119 @@ class EventListSchema(Shape):
 class EventAckSchema(Shape):
     seq = _req(fields.Integer)
     acked_at = _req(fields.DateTime)
+
+
+# -- the command screen's own answers (gridsvc.screen_api) ---------------------------------------
+
+
+class BasemapSchema(Shape):
+    url = _req(fields.String, metadata={"description": "tile URL template ({z}/{x}/{y}, {s}), key filled in"})
+    datum = _req(fields.String, metadata={"description": "the datum its tiles are drawn in", "example": "gcj02"})
+    subdomains = _req(fields.String)
+    attribution = _req(fields.String)
+    max_zoom = _req(fields.Integer)
+
+
+_NAMES = {"description": "code → zh-CN name"}
+
+
+class ScreenConfigSchema(Shape):
+    basemap = _nullable(fields.Nested, BasemapSchema, metadata={"description": "null: no base map (offline)"})
+    datum = _req(fields.String, metadata={"description": "the datum the screen's layers come in"})
+    statuses = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
+    domains = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
+    roles = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
+    flags = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
+    open_statuses = _req(fields.List, fields.String(validate=OneOf(CASE_STATUSES)))
+
+
+class ScreenCasesSchema(Shape):
+    crs = _req(fields.String)
+    fields_ = _req(fields.List, fields.String(), data_key="fields",
+                   metadata={"description": "the names of each row's values, in order"})
+    rows = _req(fields.List, fields.List(fields.Raw()), metadata={"description": "one row per case"})
+    events_head = _req(fields.Integer, metadata={
+        "description": "every event up to this seq is in the rows: follow the live channel from it"})
+
+
+class NamedPlaceSchema(Shape):
+    code = _req(fields.String)
+    name = _req(fields.String)
+
+
+class GridWorkerSchema(Shape):
+    name = _req(fields.String)
+    phone = _req(fields.String)
+
+
+class GridCaseSchema(Shape):
+    tracking_no = _req(fields.String)
+    category = _req(fields.String)
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    overdue_level = _req(fields.Integer)
+    received_at = _req(fields.DateTime)
+
+
+class GridCardSchema(Shape):
+    code = _req(fields.String)
+    name = _req(fields.String)
+    kind = _req(fields.String)
+    special_type = _nullable(fields.String)
+    domains = _req(fields.List, fields.String(validate=OneOf(DOMAINS)))
+    households = _nullable(fields.Integer)
+    population = _nullable(fields.Integer)
+    village = _nullable(fields.Nested, NamedPlaceSchema)
+    township = _nullable(fields.Nested, NamedPlaceSchema)
+    grid_workers = _req(fields.List, fields.Nested(GridWorkerSchema))
+    open_cases = _req(fields.List, fields.Nested(GridCaseSchema))
+
+
+class BilingualNameSchema(Shape):
+    name_zh = _req(fields.String)
+    name_en = _req(fields.String)
+
+
+class CategoryNameSchema(BilingualNameSchema):
+    domain = _req(fields.String, validate=OneOf(DOMAINS))
+
+
+class ReporterSchema(Shape):
+    name = _req(fields.String)
+    role = _req(fields.String, validate=OneOf(ROLES))
+
+
+class CaseNamesSchema(Shape):
+    category = _nullable(fields.Nested, CategoryNameSchema)
+    department = _nullable(fields.Nested, BilingualNameSchema)
+    team = _nullable(fields.Nested, BilingualNameSchema)
+    grid = _nullable(fields.String)
+    village = _nullable(fields.String)
+    township = _nullable(fields.String)
+    county = _nullable(fields.String)
+    reporter = _nullable(fields.Nested, ReporterSchema)
+
+
+class StageClockSchema(Shape):
+    stage_zh = _req(fields.String, metadata={"example": "处置时限"})
+    due_at = _req(fields.DateTime)
+    working_hours_left = _req(fields.Float, metadata={"description": "in office hours; negative: that long overdue"})
+    overdue = _req(fields.Boolean)
+
+
+class NamedRecordEntrySchema(Shape):
+    seq = _req(fields.Integer)
+    at = _req(fields.DateTime)
+    action = _req(fields.String)
+    action_zh = _req(fields.String)
+    actor = _nullable(fields.String, metadata={"description": "who; null for the service (the deadline sweep)"})
+    from_status = _nullable(fields.String)
+    to_status = _nullable(fields.String)
+    note = _nullable(fields.String)
+
+
+class CaseSheetSchema(Shape):
+    case = _req(fields.Nested, CaseSchema)
+    names = _req(fields.Nested, CaseNamesSchema)
+    clock = _nullable(fields.Nested, StageClockSchema, metadata={"description": "null for a finished case"})
+    record = _req(fields.List, fields.Nested(NamedRecordEntrySchema))
+    steps = _req(fields.List, fields.Nested(StepChoiceSchema))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything gridsvc needs to run on a fresh Debian machine:
-# Debian packages (Python with venv, SpatiaLite), the virtual environment and
-# the locked Python dependencies. Safe to run again: it only does what is missing.
+# Debian packages (Python with venv, SpatiaLite, Node.js with npm), the virtual environment,
+# the locked Python dependencies and the command screen's locked npm packages.
+# Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,13 @@ if [ ! -f "$STAMP" ] || ! cmp -s requirements.lock "$STAMP"; then
     "$VENV/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
     "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
     cp requirements.lock "$STAMP"
+fi
+
+# The command screen's browser libraries (package-lock.json), served from node_modules by the
+# service itself (gridsvc/screen_web.py): nothing is loaded from a CDN at run time.
+command -v npm >/dev/null 2>&1 || apt_install_missing nodejs npm
+NPM_STAMP=node_modules/.installed-lock
+if [ ! -f "$NPM_STAMP" ] || ! cmp -s package-lock.json "$NPM_STAMP"; then
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json "$NPM_STAMP"
 fi

@@ -108,6 +108,11 @@ def marker(number: str, status: str = "") -> str:
     return f'.case-marker{"." + "status-" + status if status else ""} [data-tracking-no="{number}"]'
 
 
+def status_count(status: str, count: int) -> str:
+    """A condition on the statistics tab: this many of the period's cases are in `status`."""
+    return f"document.querySelector('#numbers tr[data-status={status}] .count')?.textContent === '{count}'"
+
+
 def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, town, rt, page, database_url):
     sign_in(page, server, COMMANDER)
     index = rt.index.get()
@@ -137,6 +142,12 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     page.wait_for_function("document.querySelector('[data-count=dispatch]').textContent === '1'")
     save_screenshot(page, "case-sheet.png", database_url)
 
+    page.click("nav.tabs button[data-tab=numbers]")
+    page.wait_for_function(status_count("filed", 1))
+    assert page.inner_text("[data-kpi=today-received] .value") == "1"
+    assert page.inner_text("[data-kpi=open] .value") == "1"
+    save_screenshot(page, "numbers.png", database_url)
+
     page.click("#case-sheet button[data-step=dispatch]")
     assert page.input_value("#case-sheet select[name=department]") == located["department"]
     page.click("#case-sheet .step-form button[type=submit]")
@@ -145,6 +156,8 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     assert "上报" in timeline and "立案" in timeline and "派遣" in timeline and "齐家指挥长" in timeline
     page.wait_for_function("document.querySelector('[data-count=dispatch]').textContent === '0'")
     page.wait_for_selector(marker(number, "dispatched"))
+    page.wait_for_function(status_count("dispatched", 1))  # the numbers followed the dispatch
+    page.wait_for_function(status_count("filed", 0))
 
 
 def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, town, page):
