@@ -127,8 +127,10 @@ def fixtures_load() -> None:
               help="How many demo cases (in 齐家镇 and 鹿乡镇); every status from 20 on.")
 @click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
               help="Write the history as if it were this moment (UTC unless an offset is given); default: now.")
+@click.option("--beside-real-accounts", is_flag=True,
+              help="Load even though the database has accounts of its own (a copy made for training).")
 @with_appcontext
-def fixtures_demo(case_count: int, now: datetime | None) -> None:
+def fixtures_demo(case_count: int, now: datetime | None, beside_real_accounts: bool) -> None:
     """Demo accounts and cases in every status on the sample county (演示数据, demo only): idempotent."""
     from fixtures.demo import DemoError, load_demo
     from gridsvc.intake import Intake
@@ -139,7 +141,8 @@ def fixtures_demo(case_count: int, now: datetime | None) -> None:
     intake = Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
     try:
         with rt.sessions() as session:
-            summary = load_demo(session, intake, as_utc(now) if now else utcnow(), cases=case_count)
+            summary = load_demo(session, intake, as_utc(now) if now else utcnow(), cases=case_count,
+                                beside_real_accounts=beside_real_accounts)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"演示数据 demo data: {summary.cases_created + summary.cases_existing} cases "

@@ -114,3 +114,15 @@ def test_cases_made_by_another_version_of_the_demo_are_left_alone(sample_app, rt
         again = load_demo(session, intake, moment, cases=5)
     assert (again.cases_created, again.cases_existing, again.cases_different) == (0, 5, 5)
     assert _counts(rt) == before
+
+
+def test_the_demo_stays_off_a_database_with_real_accounts(sample_app, runner, rt):
+    with rt.sessions.begin() as session:
+        create_user(session, "13700000001", "真实指挥长", "township_commander", "a real password",
+                    admin_code="220112100000")
+    refused = runner.invoke(args=["fixtures", "demo", "--cases", "3"])
+    assert refused.exit_code == 1 and "1 accounts of its own" in refused.output
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    allowed = runner.invoke(args=["fixtures", "demo", "--cases", "3", "--beside-real-accounts"])
+    assert allowed.exit_code == 0, allowed.output

@@ -26,6 +26,7 @@ import shapely
 from PIL import Image
 
 from bench.serving import gunicorn
+from gridsvc.network import utcnow
 from test_events import LUXIANG_COMMANDER, town  # noqa: F401
 from test_locate_db import shared_edge_points
 from test_mobile_api import COMMANDER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 WALL = {"width": 1920, "height": 1080}
+LAPTOP = {"width": 1366, "height": 768}
 HIGHLIGHT = (255, 0, 255)  # map.js HIGHLIGHT: a selected grid's outline
 QIJIA, LUXIANG = "220112100", "220112102"
 
@@ -76,10 +78,10 @@ def server(town, database_url, tmp_path):
         yield base
 
 
-def sign_in(page, base: str, phone: str) -> None:
+def sign_in(page, base: str, phone: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/screen/")
     page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("#sign-in button[type=submit]")
     page.wait_for_function("window.gridsvcScreen?.map?.gridCount() > 0", timeout=20_000)
     page.wait_for_selector("#live-status[data-state=live]", timeout=20_000)
@@ -182,6 +184,37 @@ def test_the_neighbouring_townships_commander_sees_nothing_of_it(server, town, r
     assert page.query_selector(marker(number)) is None
     assert page.evaluate("[...gridsvcScreen.map.cases.keys()]") == [theirs]
     assert number not in page.inner_text("body")
+
+
+@pytest.mark.parametrize("viewport, name", [(WALL, "wall-screen.png"), (LAPTOP, "laptop.png")])
+def test_the_demo_township_fits_a_wall_screen_and_a_laptop(viewport, name, sample_app, rt, page, database_url,
+                                                           tmp_path):
+    """Every open case of the demo township is on the map, one by one or inside a cluster's count."""
+    from fixtures.demo import DEMO_PASSWORD, load_demo
+    from gridsvc.cases_api import current_intake
+    from gridsvc.models import OPEN_STATUSES
+
+    with rt.sessions() as session:
+        load_demo(session, current_intake(rt), utcnow())
+    page.set_viewport_size(viewport)
+    with serve(database_url, tmp_path) as base:
+        sign_in(page, base, "13900000001", DEMO_PASSWORD)
+        signed_in = page.evaluate("JSON.parse(sessionStorage.getItem('gridsvc.tokens')).access_token")
+        listed = requests.get(f"{base}/api/v1/cases?status={','.join(OPEN_STATUSES)}&limit=1", timeout=10,
+                              headers={"Authorization": f"Bearer {signed_in}"}).json()["total"]
+        assert listed > 10
+        page.wait_for_function(f"gridsvcScreen.map.cases.size === {listed}")
+        page.wait_for_timeout(300)  # the markers of the last frame
+        drawn = page.evaluate("""[...document.querySelectorAll('.case-cluster span')]
+            .reduce((sum, count) => sum + Number(count.textContent), 0)
+            + document.querySelectorAll('.case-marker').length""")
+        assert drawn == listed
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        for part in ("#map", "#side", "#kpis", "#queues"):
+            box = page.locator(part).bounding_box()
+            assert box["width"] > 100 and box["x"] + box["width"] <= viewport["width"] + 1, part
+        page.wait_for_function("document.querySelectorAll('[data-kpi]').length === 6")
+        save_screenshot(page, name, database_url)
 
 
 # -- the base map's datum ------------------------------------------------------------------
