@@ -10,7 +10,7 @@ PYTEST  := $(VENV)/bin/python -m pytest
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: setup run test lint bench lock
+.PHONY: setup run test lint bench lock screenshots
 
 setup:
 	@scripts/bootstrap.sh
@@ -38,6 +38,11 @@ bench: setup
 	$(VENV)/bin/python -m bench.intake_bench
 	$(VENV)/bin/python -m bench.load_bench
 	$(VENV)/bin/python -m bench.live_bench
+
+# The README's screenshots: the browser tests, writing theirs into docs/screenshots/.
+screenshots: setup
+	@scripts/ensure-browser.sh
+	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/test_screen_browser.py -k spatialite
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

@@ -57,6 +57,23 @@ class CrsField(Text):
             raise ValidationError(str(exc)) from exc
 
 
+class CommaSeparated(fields.String):
+    """Values separated by commas (`a,b,c`), each checked by `check`; at most `max_items` of them."""
+
+    max_items = 200
+
+    def check(self, value: str) -> None:
+        """Raise ValidationError for a value that is not allowed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = tuple(v.strip() for v in super()._deserialize(value, attr, data, **kwargs).split(",") if v.strip())
+        if len(values) > self.max_items:
+            raise ValidationError(f"at most {self.max_items} values")
+        for one in values:
+            self.check(one)
+        return values
+
+
 class LocateQuery(Schema):
     class Meta:
         unknown = EXCLUDE  # cache-busting or tracking parameters are not errors

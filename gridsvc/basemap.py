@@ -11,6 +11,7 @@ layer in `datum` (gridsvc.screen_map) and never converts a coordinate itself. Wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from gridsvc.config import Settings
 from gridsvc.geo.crs import InputCRS, UnknownCRSError, parse_crs
@@ -29,6 +30,18 @@ class Basemap:
     subdomains: str
     attribution: str
     max_zoom: int
+
+    @property
+    def tile_source(self) -> str:
+        """The tiles' origin as a Content-Security-Policy source: `https://*.is.autonavi.com` for a
+        template whose first host label holds `{s}`; the bare scheme when a placeholder sits deeper."""
+        parts = urlsplit(self.url)
+        labels = parts.netloc.split(".")
+        if "{" in labels[0]:
+            labels[0] = "*"
+        if any("{" in label for label in labels):
+            return f"{parts.scheme}:"
+        return f"{parts.scheme}://{'.'.join(labels)}"
 
     def as_json(self) -> dict:
         return {"url": self.url, "datum": self.datum.name, "subdomains": self.subdomains,

@@ -21,7 +21,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from marshmallow.validate import Length, Range, Regexp
 
 from gridsvc import runtime
-from gridsvc.api import DATUM_HELP, BboxFilter, CrsField, MomentField, Text
+from gridsvc.api import DATUM_HELP, BboxFilter, CommaSeparated, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.case_access import can_see
 from gridsvc.case_sheet import step_choices
@@ -51,15 +51,12 @@ class ReportBody(Schema):
     urgent = fields.Boolean(load_default=False)
 
 
-class StatusList(fields.String):
+class StatusList(CommaSeparated):
     """Statuses separated by commas, e.g. `dispatched,handling`."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        statuses = tuple(s.strip() for s in super()._deserialize(value, attr, data, **kwargs).split(",") if s.strip())
-        unknown = [s for s in statuses if s not in CASE_STATUSES]
-        if unknown:
-            raise ValidationError(f"unknown status {unknown[0]!r}; one of {', '.join(CASE_STATUSES)}")
-        return statuses
+    def check(self, value: str) -> None:
+        if value not in CASE_STATUSES:
+            raise ValidationError(f"unknown status {value!r}; one of {', '.join(CASE_STATUSES)}")
 
 
 class CaseQuery(BboxFilter):

@@ -162,18 +162,8 @@ GRID_COLLECTION = {
 
 
 # The command screen's map layers (gridsvc.screen_map): grids, villages and townships alike.
-AREA_FEATURE = {
-    "type": "object",
-    "description": "a grid, village or township as a GeoJSON Feature, in the answer's `crs`",
-    "required": ["type", "id", "geometry", "properties"],
-    "properties": {
-        "type": {"type": "string", "enum": ["Feature"]},
-        "id": {"type": "string", "description": "the grid or administrative code"},
-        "geometry": {"$ref": "#/components/schemas/Geometry"},
-        "properties": {"type": "object", "required": ["code", "name"], "additionalProperties": True,
-                       "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
-    },
-}
+AREA_FEATURE = {**GRID_FEATURE,
+                "description": "a grid, village or township as a GeoJSON Feature, in the answer's `crs`"}
 AREA_COLLECTION = {
     "type": "object",
     "required": ["type", "features"],
@@ -621,6 +611,7 @@ class GridCardSchema(Shape):
     village = _nullable(fields.Nested, NamedPlaceSchema)
     township = _nullable(fields.Nested, NamedPlaceSchema)
     grid_workers = _req(fields.List, fields.Nested(GridWorkerSchema))
+    open_case_count = _req(fields.Integer, metadata={"description": "all of them; `open_cases` lists the first 50"})
     open_cases = _req(fields.List, fields.Nested(GridCaseSchema))
 
 

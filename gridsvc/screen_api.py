@@ -13,13 +13,11 @@ Every layer comes in the base map's datum unless `crs` says otherwise.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, jsonify, request
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError
 
 from gridsvc import runtime
-from gridsvc.api import CrsField
+from gridsvc.api import CommaSeparated, CrsField
 from gridsvc.auth_api import signed_in_user
 from gridsvc.basemap import basemap_of, drawing_datum
 from gridsvc.case_sheet import case_sheet
@@ -32,20 +30,14 @@ from gridsvc.network import utcnow
 from gridsvc.screen_map import CASE_ROW_FIELDS, case_rows, grid_card, network_layers
 
 screen_api = Blueprint("screen_api", __name__, url_prefix="/api/v1/screen")
-MAX_TRACKING_NOS = 200
 
 
-class TrackingNumbers(fields.String):
+class TrackingNumbers(CommaSeparated):
     """Tracking numbers separated by commas (at most 200)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        numbers = tuple(n for n in re.split(r"\s*,\s*", super()._deserialize(value, attr, data, **kwargs)) if n)
-        if len(numbers) > MAX_TRACKING_NOS:
-            raise ValidationError(f"at most {MAX_TRACKING_NOS} tracking numbers")
-        wrong = [n for n in numbers if not TRACKING_NO.match(n)]
-        if wrong:
-            raise ValidationError(f"not a tracking number: {wrong[0][:40]!r}")
-        return numbers
+    def check(self, value: str) -> None:
+        if not TRACKING_NO.match(value):
+            raise ValidationError(f"not a tracking number: {value[:40]!r}")
 
 
 class LayersQuery(Schema):

@@ -6,8 +6,9 @@ CGCS2000 for 天地图 or for no base map at all. The shift happens here, once, 
 converts every other output (gridsvc.geo.crs), so the browser never converts a coordinate.
 
 Boundaries are simplified to `SIMPLIFY_M` metres in their Gauss–Krüger zone, well below a pixel at
-the zoom a township fills the screen, and cached per network revision and datum: the shapes are the
-same for every user, only the selection differs.
+the zoom a township fills the screen. The grids' outlines are cached per network revision and datum
+(the shapes are the same for every user, only the selection differs); the few village and township
+outlines of one area are simplified per request.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from gridsvc.geo.locate import CellInfo, GridIndex
 from gridsvc.models import OPEN_STATUSES, AdminUnit, Case, Category, Department, GridCell, User, iso_or_none
 from gridsvc.network import current_cells_query
 
+GRID_CARD_CASES = 50
 SIMPLIFY_M = 3.0  # well inside a phone GPS's error, and it cuts most vertices of surveyed boundaries
 
 # The columns of a case row, in order: the screen holds ten thousand of them, so names go once.
+# `record_seq` grows with every change of the case: a screen keeps the newest row it was given.
 CASE_ROW_FIELDS = ("tracking_no", "lon", "lat", "status", "category", "domain", "overdue_level", "flagged",
-                   "urgent", "grid", "received_at")
+                   "urgent", "grid", "received_at", "record_seq")
 
 
 def drawn_area(session: Session, user: User) -> Jurisdiction:
@@ -53,22 +56,27 @@ def cells_in(area: Jurisdiction, index: GridIndex) -> list[tuple[int, CellInfo]]
 
 
 class OutlineCache:
-    """Simplified outlines in one datum, per network revision: {code: GeoJSON geometry}."""
+    """The grids' simplified outlines of the current index, once in CGCS2000 and once per datum asked
+    for: {code: GeoJSON geometry}. A new index (network revision) starts the cache afresh."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._key: tuple[int, int, str] | None = None
-        self._outlines: dict[str, dict] = {}
+        self._index_key: tuple[int, int] | None = None
+        self._simplified = np.array([])
+        self._by_datum: dict[str, dict[str, dict]] = {}
 
     def outlines(self, index: GridIndex, crs: InputCRS) -> dict[str, dict]:
-        key = (id(index), index.revision, str(crs))
         with self._lock:
-            if key != self._key:
-                shapes = np.array([metric.simplify_m(index.geometry(i), SIMPLIFY_M) for i in range(len(index))])
+            if self._index_key != (id(index), index.revision):
+                self._simplified = np.array([metric.simplify_m(index.geometry(i), SIMPLIFY_M)
+                                             for i in range(len(index))])
+                self._by_datum = {}
+                self._index_key = (id(index), index.revision)
+            if str(crs) not in self._by_datum:  # a handful of datums at most: gcj02, cgcs2000, wgs84 …
+                shapes = self._simplified
                 drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
-                self._outlines = {cell.code: mapping(shape) for cell, shape in zip(index.cells, drawn)}
-                self._key = key
-            return self._outlines
+                self._by_datum[str(crs)] = {cell.code: mapping(shape) for cell, shape in zip(index.cells, drawn)}
+            return self._by_datum[str(crs)]
 
 
 OUTLINES = OutlineCache()
@@ -78,11 +86,9 @@ def network_layers(session: Session, index: GridIndex, user: User, crs: InputCRS
     """The grids of the user's area with their domains, and the boundaries of their villages and
     townships, as three GeoJSON FeatureCollections in `crs`. (The screen counts each grid's open
     cases from `case_rows` itself, so its colours and markers never disagree.)"""
-    cells = cells_in(drawn_area(session, user), index)
-    codes = [c.code for _, c in cells]
-    details = {row.code: row for row in session.execute(
-        current_cells_query().with_only_columns(GridCell.code, GridCell.domains, GridCell.households,
-                                                GridCell.population).where(GridCell.code.in_(codes)))} if codes else {}
+    area = drawn_area(session, user)
+    cells = cells_in(area, index)
+    details = {row.code: row for row in session.execute(_details_in(area))} if cells else {}
     outlines = OUTLINES.outlines(index, crs)
     grids, villages, townships = [], set(), set()
     for _, cell in cells:
@@ -90,12 +96,8 @@ def network_layers(session: Session, index: GridIndex, user: User, crs: InputCRS
         villages.add(cell.village_code)
         if township:
             townships.add(township.code)
-        detail = details.get(cell.code)
         grids.append(_feature(cell.code, outlines[cell.code], {
-            "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
-            "domains": list(detail.domains) if detail else [],
-            "households": detail.households if detail else None,
-            "population": detail.population if detail else None,
+            **_cell_facts(cell, details.get(cell.code)),
             "village_code": cell.village_code, "village_name": village.name if village else None,
             "township_code": township.code if township else None,
             "township_name": township.name if township else None,
@@ -106,6 +108,27 @@ def network_layers(session: Session, index: GridIndex, user: User, crs: InputCRS
         "grids": _collection(grids),
         "villages": _collection(_unit_features(session, villages, crs)),
         "townships": _collection(_unit_features(session, townships, crs)),
+    }
+
+
+def _details_in(area: Jurisdiction) -> sa.Select:
+    """Domains and size of the current cells in `area`: by code prefix, not a list of thousands of codes."""
+    query = current_cells_query().with_only_columns(GridCell.code, GridCell.domains, GridCell.households,
+                                                    GridCell.population)
+    if area.everywhere:
+        return query
+    if area.area_prefix is not None:
+        return query.where(GridCell.code.startswith(area.area_prefix, autoescape=True))
+    return query.where(GridCell.code.in_(sorted(area.grid_codes)))
+
+
+def _cell_facts(cell: CellInfo, detail) -> dict:
+    """What a grid's feature and its card say of the grid itself."""
+    return {
+        "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
+        "domains": list(detail.domains) if detail else [],
+        "households": detail.households if detail else None,
+        "population": detail.population if detail else None,
     }
 
 
@@ -139,7 +162,7 @@ def case_rows(session: Session, user: User, crs: InputCRS, tracking_nos: tuple[s
               .scalar_subquery())
     query = sa.select(Case.tracking_no, Case.lon, Case.lat, Case.status, Case.category_code, domain,
                       Case.overdue_level, sa.cast(Case.flags, sa.Text), Case.urgent, Case.grid_code,
-                      Case.received_at).where(visible_to(session, user))
+                      Case.received_at, Case.record_seq).where(visible_to(session, user))
     if tracking_nos:
         query = query.where(Case.tracking_no.in_(tracking_nos))
     else:
@@ -149,13 +172,14 @@ def case_rows(session: Session, user: User, crs: InputCRS, tracking_nos: tuple[s
         return []
     lons, lats = from_cgcs2000(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), crs)
     return [[r[0], round(float(lon), 7), round(float(lat), 7), r[3], r[4], r[5], r[6], '"' in (r[7] or ""),
-             bool(r[8]), r[9], iso_or_none(r[10])]
+             bool(r[8]), r[9], iso_or_none(r[10]), r[11]]
             for r, lon, lat in zip(rows, np.atleast_1d(lons), np.atleast_1d(lats))]
 
 
 def grid_card(session: Session, index: GridIndex, user: User, code: str) -> dict | None:
-    """What a click on a grid shows: its code, names, domains and size, its grid workers, its open
-    cases (the ones the user may see, most overdue and oldest first). None outside the user's area."""
+    """What a click on a grid shows: its code, names, domains and size, its grid workers, how many open
+    cases it has and the first `GRID_CARD_CASES` of them (those the user may see, most overdue and
+    oldest first). None outside the user's area."""
     position = index.position_of(code)
     if position is None or not drawn_area(session, user).covers_area(code):
         return None
@@ -166,17 +190,17 @@ def grid_card(session: Session, index: GridIndex, user: User, code: str) -> dict
         sa.select(User).where(User.role == "grid_worker", User.active.is_(True),
                               sa.cast(User.grid_codes, sa.Text).contains(f'"{code}"', autoescape=True))
         .order_by(User.name))
-    cases = session.scalars(
-        sa.select(Case).where(visible_to(session, user), Case.grid_code == code, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.overdue_level.desc(), Case.received_at).limit(100))
+    open_here = (visible_to(session, user), Case.grid_code == code, Case.status.in_(OPEN_STATUSES))
+    count = session.scalar(sa.select(sa.func.count()).select_from(Case).where(*open_here))
+    cases = session.scalars(sa.select(Case).where(*open_here).order_by(Case.overdue_level.desc(), Case.received_at)
+                            .limit(GRID_CARD_CASES))
     return {
-        "code": cell.code, "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
-        "domains": list(detail.domains) if detail else [],
-        "households": detail.households if detail else None,
-        "population": detail.population if detail else None,
+        "code": cell.code,
+        **_cell_facts(cell, detail),
         "village": {"code": village.code, "name": village.name} if village else None,
         "township": {"code": township.code, "name": township.name} if township else None,
         "grid_workers": [{"name": w.name, "phone": w.phone} for w in workers],
+        "open_case_count": count,
         "open_cases": [{"tracking_no": c.tracking_no, "category": c.category_code, "status": c.status,
                         "overdue_level": c.overdue_level, "received_at": iso_or_none(c.received_at)}
                        for c in cases],

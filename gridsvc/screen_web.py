@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, redirect, send_from_directory
 
+from gridsvc import runtime
+from gridsvc.basemap import Basemap, basemap_of
 from gridsvc.errors import ApiError
 
 screen_web = Blueprint("screen_web", __name__)
@@ -30,7 +32,18 @@ def home():
 
 @screen_web.get("/screen/")
 def page():
-    return send_from_directory(PAGE_DIR, "index.html", max_age=0)
+    response = send_from_directory(PAGE_DIR, "index.html", max_age=0)
+    response.headers["Content-Security-Policy"] = content_policy(basemap_of(runtime().settings))
+    return response
+
+
+def content_policy(basemap: Basemap | None) -> str:
+    """What the page may load and where it may connect: this service only, and the base map's tiles.
+    The page keeps its tokens in sessionStorage; this is defence in depth against injected script."""
+    tiles = f" {basemap.tile_source}" if basemap else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' blob: data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
 
 
 @screen_web.get("/screen/<path:filename>")

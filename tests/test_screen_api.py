@@ -86,6 +86,8 @@ def test_the_neighbouring_commander_and_a_department_see_their_own_area(api):
     assert theirs["grids"]["features"] and all(f["id"].startswith(LUXIANG) for f in theirs["grids"]["features"])
     officer = api("/api/v1/screen/map", OFFICER).get_json()  # 齐家镇's law-enforcement team
     assert {f["id"] for f in officer["townships"]["features"]} == {QIJIA + "000"}
+    qijia = api("/api/v1/screen/map").get_json()
+    assert {f["id"] for f in officer["grids"]["features"]} == {f["id"] for f in qijia["grids"]["features"]}
 
 
 def test_layers_and_config_need_a_sign_in_and_a_known_datum(api, sample_app):
@@ -138,11 +140,11 @@ def test_wrong_tracking_numbers_are_a_422_naming_the_field(api, numbers, reason)
 def test_the_grid_card_names_its_workers_and_open_cases(api, town):
     number = report(town)
     located = town["phone"].get(f"/mobile/v1/cases/{number}", headers=town["headers"](COMMANDER)).get_json()
+    assert located["grid"] == town["grid"]  # 3 m inside the worker's own grid
     card = api(f"/api/v1/screen/grids/{located['grid']}").get_json()
     assert card["code"] == located["grid"] and card["township"]["name"] == "齐家镇"
-    if located["grid"] == town["grid"]:
-        assert card["grid_workers"] == [{"name": "网格员小王", "phone": WORKER}]
-    assert [c["tracking_no"] for c in card["open_cases"]] == [number]
+    assert card["grid_workers"] == [{"name": "网格员小王", "phone": WORKER}]
+    assert [c["tracking_no"] for c in card["open_cases"]] == [number] and card["open_case_count"] == 1
     assert api(f"/api/v1/screen/grids/{town['other_grid']}").status_code == 404  # 鹿乡镇's
     assert api("/api/v1/screen/grids/999999999999999").status_code == 404
 
@@ -213,6 +215,16 @@ def test_the_page_and_every_file_it_loads_are_served_from_here(sample_app):
         for imported in re.findall(r'from "\./([^"]+)"', source):
             assert (PAGE / "js" / imported).exists(), imported
         assert not re.search(r"https?://", source), "the scripts name no outside address"
+
+
+def test_the_page_may_load_only_from_here_and_the_base_maps_tiles(sample_app, database_url):
+    policy = sample_app.test_client().get("/screen/").headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "img-src 'self' blob: data:;" in policy
+    tiled = create_app(Settings(database_url=database_url, basemap_subdomains="1234", events_poll_seconds=0,
+                                basemap_url="https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}"))
+    policy = tiled.test_client().get("/screen/").headers["Content-Security-Policy"]
+    assert "img-src 'self' blob: data: https://*.is.autonavi.com;" in policy
+    tiled.extensions["gridsvc"].engine.dispose()
 
 
 def test_only_the_vendored_packages_dist_folders_are_served(sample_app, monkeypatch, tmp_path):

@@ -46,7 +46,9 @@ async function send(path, options, pair) {
 
 let refreshing = null;
 
-/** A new token pair for the refresh token, shared by every request that hit a 401 meanwhile. */
+/** A new token pair for the refresh token, shared by every request that hit a 401 meanwhile.
+ * Resolves to null when the sign-in is over (the service refused the refresh token: signed out);
+ * rejects on a passing trouble (no network, 429, 503), keeping the tokens for the next try. */
 export function refresh() {
   const pair = tokens();
   if (!pair) return Promise.resolve(null);
@@ -54,7 +56,12 @@ export function refresh() {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ refresh_token: pair.refresh_token }),
   }).then(async (answer) => {
-    const renewed = answer.ok ? await answer.json() : null;
+    if (answer.status === 400 || answer.status === 401 || answer.status === 422) {
+      keep(null);
+      return null;
+    }
+    if (!answer.ok) throw new ApiError(answer.status, null);
+    const renewed = await answer.json();
     keep(renewed);
     return renewed;
   }).finally(() => { refreshing = null; });
@@ -63,9 +70,11 @@ export function refresh() {
 
 /** A request to the API; resolves to the parsed JSON (or the Response for `raw`), rejects with ApiError. */
 export async function api(path, options = {}) {
-  let answer = await send(path, options, tokens());
+  const sent = tokens();
+  let answer = await send(path, options, sent);
   if (answer.status === 401 && tokens() && !path.startsWith("/api/v1/auth/")) {
-    const renewed = await refresh();
+    // Another request may have refreshed meanwhile: try its tokens before refreshing again.
+    const renewed = tokens()?.access_token !== sent?.access_token ? tokens() : await refresh();
     if (renewed) answer = await send(path, options, renewed);
   }
   if (!answer.ok) {

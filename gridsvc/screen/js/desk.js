@@ -5,15 +5,16 @@
 import { api, imageUrl } from "./api.js";
 import { escape, moment } from "./format.js";
 
-const OPEN = "reported,filed,dispatched,handling,handled,verified";
-export const QUEUES = [
-  { key: "new", label: "新上报", query: "status=reported" },
-  { key: "location", label: "位置待确认", query: "flag=location_unconfirmed&status=reported,filed" },
-  { key: "dispatch", label: "待派遣", query: "status=filed" },
-  { key: "overdue", label: "超期", query: `overdue=true&status=${OPEN}` },
-  { key: "verify", label: "待核查", query: "status=handled" },
+const QUEUES = [
+  { key: "new", label: "新上报", query: () => "status=reported" },
+  { key: "location", label: "位置待确认", query: () => "flag=location_unconfirmed&status=reported,filed" },
+  { key: "dispatch", label: "待派遣", query: () => "status=filed" },
+  { key: "overdue", label: "超期", query: (open) => `overdue=true&status=${open.join(",")}` },
+  { key: "verify", label: "待核查", query: () => "status=handled" },
 ];
 const PAGE = 50;
+// Steps that need what only a phone has on the spot: its position (到达现场), a photo (自行处置).
+const PHONE_STEPS = new Set(["arrive", "self_handle"]);
 
 export class CaseDesk {
   /** @param context {config, categories: Map, departments: [], map: NetworkMap, onChanged()} */
@@ -22,6 +23,9 @@ export class CaseDesk {
     this.context = context;
     this.queue = QUEUES[0].key;
     this.open = null;  // tracking_no of the sheet on show
+    this.shown = 0;  // request generations: only the latest answer is drawn
+    this.listed = 0;
+    this.photoUrls = [];
     this.el.queues.innerHTML = QUEUES.map((q) =>
       `<button data-queue="${q.key}">${q.label} <b class="count" data-count="${q.key}">…</b></button>`).join("");
     this.el.queues.addEventListener("click", (event) => {
@@ -44,8 +48,11 @@ export class CaseDesk {
     for (const button of this.el.queues.querySelectorAll("button")) {
       button.classList.toggle("active", button.dataset.queue === this.queue);
     }
+    const generation = ++this.listed;
+    const open = this.context.config.open_statuses;
     const answers = await Promise.all(QUEUES.map((q) =>
-      api(`/api/v1/cases?${q.query}&limit=${q.key === this.queue ? PAGE : 1}`)));
+      api(`/api/v1/cases?${q.query(open)}&limit=${q.key === this.queue ? PAGE : 1}`)));
+    if (generation !== this.listed) return;  // a later refresh is under way
     QUEUES.forEach((q, i) => {
       this.el.queues.querySelector(`[data-count="${q.key}"]`).textContent = answers[i].total;
     });
@@ -67,20 +74,41 @@ export class CaseDesk {
 
   hide() {
     this.open = null;
+    this.shown += 1;
     this.el.sheet.hidden = true;
+    this.clear();
+  }
+
+  /** Let go of what the last sheet held: its small map and its photos' object URLs. */
+  clear() {
     this.miniMap?.remove();
     this.miniMap = null;
+    this.photoUrls.forEach((url) => URL.revokeObjectURL(url));
+    this.photoUrls = [];
+  }
+
+  /** The open case changed (an event): redraw, unless the user is filling in a step, whose form a
+   * redraw would wipe; then say so, and redraw when asked. */
+  changedElsewhere() {
+    if (!this.el.sheet.querySelector(".step-form form")) {
+      this.show(this.open);
+      return;
+    }
+    const bar = this.el.sheet.querySelector(".changed");
+    bar.hidden = false;
   }
 
   /** Open (or redraw) the sheet of a case. */
   async show(trackingNo) {
     this.open = trackingNo;
+    const generation = ++this.shown;
     const [sheet, rows, photos] = await Promise.all([
       api(`/api/v1/screen/cases/${trackingNo}/sheet`),
       api(`/api/v1/screen/cases?tracking_no=${trackingNo}`),
       api(`/api/v1/cases/${trackingNo}/attachments`),
     ]);
-    if (this.open !== trackingNo) return;  // another case was opened meanwhile
+    if (generation !== this.shown) return;  // another case was opened, or this one redrawn, meanwhile
+    this.clear();
     const c = sheet.case;
     const names = sheet.names;
     const flags = c.flags.map((f) => `<span class="badge yellow">${escape(this.context.config.flags[f] ?? f)}</span>`);
@@ -88,6 +116,7 @@ export class CaseDesk {
     this.el.sheet.innerHTML = `
       <header><h2>${escape(c.tracking_no)} <span class="status status-${c.status}">${escape(c.status_name_zh)}</span>
         ${c.urgent ? '<span class="badge orange">紧急</span>' : ""}</h2><button data-close title="关闭">✕</button></header>
+      <p class="changed" hidden>案件已被他人更新 <button data-reload>刷新</button></p>
       ${this.clock(sheet.clock)}
       <dl class="facts">
         <dt>事项类别</dt><dd>${escape(names.category?.name_zh ?? c.category)}
@@ -110,13 +139,18 @@ export class CaseDesk {
         <li><time>${moment(e.at)}</time> <b>${escape(e.action_zh)}</b> ${escape(e.actor ?? "系统")}
           ${e.note ? `<div class="note">${escape(e.note)}</div>` : ""}</li>`).join("")}</ol></section>`;
     for (const img of this.el.sheet.querySelectorAll("img[data-thumbnail]")) {
-      imageUrl(img.dataset.thumbnail).then((url) => { img.src = url; }).catch(() => img.remove());
+      imageUrl(img.dataset.thumbnail).then((url) => {
+        if (generation !== this.shown) { URL.revokeObjectURL(url); return; }
+        this.photoUrls.push(url);
+        img.src = url;
+      }).catch(() => img.remove());
     }
     this.drawPlace(c, rows);
     this.el.sheet.querySelector(".actions").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-step]");
       if (button) this.stepForm(c, sheet.steps.find((s) => s.step === button.dataset.step));
     });
+    this.el.sheet.querySelector("[data-reload]").addEventListener("click", () => this.show(trackingNo));
   }
 
   clock(clock) {
@@ -128,8 +162,12 @@ export class CaseDesk {
   }
 
   actions(steps) {
-    if (!steps.length) return '<p class="muted">您当前无可办理的环节</p>';
-    return steps.map((s) => `<button class="step" data-step="${s.step}">${escape(s.label_zh)}</button>`).join("");
+    const here = steps.filter((s) => !PHONE_STEPS.has(s.step));
+    const phone = steps.filter((s) => PHONE_STEPS.has(s.step)).map((s) => escape(s.label_zh));
+    const note = phone.length ? `<p class="muted">${phone.join("、")}需在手机端现场办理</p>` : "";
+    if (!here.length) return `<p class="muted">您当前无可办理的环节</p>${note}`;
+    return here.map((s) => `<button class="step" data-step="${escape(s.step)}">${escape(s.label_zh)}</button>`)
+      .join("") + note;
   }
 
   drawPlace(c, rows) {
@@ -137,8 +175,9 @@ export class CaseDesk {
     const row = rows.rows[0];
     if (!row) { holder.remove(); return; }
     const [lon, lat] = [row[rows.fields.indexOf("lon")], row[rows.fields.indexOf("lat")]];
-    this.miniMap?.remove();
     this.miniMap = L.map(holder, { zoomControl: false, attributionControl: false }).setView([lat, lon], 16);
+    const basemap = this.context.config.basemap;
+    if (basemap) L.tileLayer(basemap.url, { subdomains: basemap.subdomains || "abc" }).addTo(this.miniMap);
     const grid = c.grid && this.context.map.gridLayers.get(c.grid);
     if (grid) L.geoJSON(grid.feature, { style: { color: "#ff00ff", weight: 2, fillOpacity: 0.1 } }).addTo(this.miniMap);
     L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#ef4444", fillOpacity: 1 })
@@ -148,11 +187,22 @@ export class CaseDesk {
   /** The fields a step reads (docs/workflow.md), then the request. */
   stepForm(c, step) {
     const form = this.el.sheet.querySelector(".step-form");
-    const departments = this.context.departments;
     const parts = [];
-    if (step.step === "dispatch" || step.step === "escalate") {
-      parts.push(`<label>部门 <select name="department">${departments.map((d) => `<option value="${escape(d.code)}"
-        ${d.code === c.department ? "selected" : ""}>${escape(d.name_zh)}</option>`).join("")}</select></label>`);
+    const options = (list, chosen) => list.map((d) => `<option value="${escape(d.code)}"
+      ${d.code === chosen ? "selected" : ""}>${escape(d.name_zh)}</option>`).join("");
+    // 派遣: a department of the case's township or county (the routed one first); 上报县级: one of its
+    // county's, or none, and the service takes the one the responsibility list names.
+    const departments = step.step === "escalate"
+      ? this.context.departments.filter((d) => d.admin_code === c.county)
+      : this.context.departments.filter((d) => d.admin_code === c.township || d.admin_code === c.county);
+    if (step.step === "dispatch") {
+      const routed = departments.some((d) => d.code === c.department);
+      parts.push(`<label>部门 <select name="department" required>${routed ? "" : '<option value="">请选择部门</option>'}
+        ${options(departments, c.department)}</select></label>`);
+    }
+    if (step.step === "escalate") {
+      parts.push(`<label>县级部门 <select name="department"><option value="">按责任清单确定</option>
+        ${options(departments, null)}</select></label>`);
     }
     if (step.step === "dispatch") parts.push('<label>队伍 <select name="team"></select></label>');
     if (step.step === "file") {
@@ -166,7 +216,7 @@ export class CaseDesk {
     const element = form.querySelector("form");
     const teams = element.querySelector("select[name=team]");
     const fillTeams = () => {
-      const chosen = departments.find((d) => d.code === element.department.value);
+      const chosen = this.context.departments.find((d) => d.code === element.department.value);
       teams.innerHTML = '<option value="">（不指定）</option>' + (chosen?.teams ?? []).map((t) =>
         `<option value="${escape(t.code)}">${escape(t.name_zh)}</option>`).join("");
     };
@@ -181,16 +231,22 @@ export class CaseDesk {
     const body = { expected_seq: c.record_seq };
     for (const [name, value] of data.entries()) {
       if (value === "") continue;
-      body[name] = name === "until" ? new Date(value).toISOString() : value;
+      body[name] = name === "until" ? `${value}:00+08:00` : value;  // the office's time, whatever the PC's zone
     }
     const error = this.el.sheet.querySelector(".error");
     try {
       await api(`/api/v1/cases/${c.tracking_no}/steps/${step.step}`, { method: "POST", json: body });
-      error.textContent = "";
-      await this.show(c.tracking_no);
-      this.context.onChanged([c.tracking_no]);
     } catch (exc) {
       error.textContent = exc.describe ? exc.describe() : String(exc);
+      return;
+    }
+    this.context.onChanged([c.tracking_no]);
+    try {
+      await this.show(c.tracking_no);
+    } catch (exc) {
+      if (exc.status !== 404) throw exc;
+      this.hide();  // done, and the case left the user's view (退回: it went back to the township)
+      this.el.list.insertAdjacentHTML("afterbegin", `<li class="done">已${escape(step.label_zh)}：${escape(c.tracking_no)}</li>`);
     }
   }
 }

@@ -12,18 +12,36 @@ import { Numbers } from "./numbers.js";
 const $ = (selector) => document.querySelector(selector);
 const STATES = { connecting: "连接中…", live: "实时", offline: "已断开，正在重连…", signed_out: "登录失效，正在续期…" };
 const FEED_LENGTH = 30;
+const ROWS_PER_REQUEST = 200;  // GET /api/v1/screen/cases takes at most 200 tracking numbers
+const RELOAD_OVER = 1000;  // more changed cases than this at once (a long catch-up): read everything again
+const RETRY_MS = 3000;
 
-/** Run `task` once, `delay` ms after the last of a burst of calls. */
-function debounced(task, delay) {
+/** Run `task` `delay` ms after the last of a burst of calls, but at least every `maxWait` ms while
+ * calls keep coming (a county screen in a busy hour would otherwise never refresh). */
+function throttled(task, delay, maxWait) {
   let timer = null;
-  return () => { clearTimeout(timer); timer = setTimeout(task, delay); };
+  let first = null;
+  return () => {
+    const now = Date.now();
+    first ??= now;
+    clearTimeout(timer);
+    timer = setTimeout(() => { first = null; task(); }, Math.max(0, Math.min(delay, first + maxWait - now)));
+  };
 }
 
 class Screen {
   constructor() {
     this.changed = new Set();  // tracking numbers heard of and not yet fetched again
-    this.fetchChanged = debounced(() => this.refreshChanged(), 100);
-    this.refreshPanels = debounced(() => this.panels(), 800);
+    this.work = Promise.resolve();  // loading and applying changes, one at a time, in order
+    this.fetchChanged = throttled(() => this.serially(() => this.refreshChanged()), 100, 500);
+    // Every screen refreshes its panels after a change; a little jitter spreads their queries.
+    this.refreshPanels = throttled(() => this.panels(), 800 + Math.random() * 400, 2500);
+  }
+
+  /** Run `task` after every task queued before it; a failure is reported and does not stop the queue. */
+  serially(task) {
+    this.work = this.work.then(task).catch((error) => console.error(error));
+    return this.work;
   }
 
   async start() {
@@ -45,18 +63,19 @@ class Screen {
     this.numbers = new Numbers($("#numbers"), $("#kpis"), { config, categories });
     this.live = new LiveChannel({
       onEvent: (event) => this.onEvent(event),
-      onResync: () => this.load(),
+      onResync: () => this.serially(() => this.load()),
       onState: (state) => {
         $("#live-status").textContent = STATES[state];
         $("#live-status").dataset.state = state;
       },
     });
     this.legend();
-    await this.load();
+    await this.serially(() => this.load());
     this.live.connect();
   }
 
-  /** Everything from the REST API; the live channel then continues from the event number read with the cases. */
+  /** Everything from the REST API; the live channel then continues from the event number read with the
+   * cases. Runs in `serially`, so no change heard meanwhile is applied to the rows it replaces. */
   async load() {
     const [layers, cases] = await Promise.all([api("/api/v1/screen/map"), api("/api/v1/screen/cases")]);
     this.map.setNetwork(layers);
@@ -86,18 +105,36 @@ class Screen {
     }
   }
 
-  /** Fetch the changed cases again: new or changed ones are drawn, closed or no longer visible ones go. */
+  /** Fetch the changed cases again, 200 at a time: new or changed ones are drawn, closed or no longer
+   * visible ones go. What could not be fetched is kept and tried again. */
   async refreshChanged() {
     const numbers = [...this.changed];
     this.changed.clear();
     if (!numbers.length) return;
+    if (numbers.length > RELOAD_OVER) {
+      await this.load();
+      return;
+    }
+    for (let start = 0; start < numbers.length; start += ROWS_PER_REQUEST) {
+      const chunk = numbers.slice(start, start + ROWS_PER_REQUEST);
+      try {
+        await this.applyRows(chunk);
+      } catch (error) {
+        numbers.slice(start).forEach((n) => this.changed.add(n));
+        setTimeout(() => this.fetchChanged(), RETRY_MS);
+        throw error;
+      }
+    }
+    if (this.desk.open && numbers.includes(this.desk.open)) this.desk.changedElsewhere();
+    this.refreshPanels();
+  }
+
+  async applyRows(numbers) {
     const answer = await api(`/api/v1/screen/cases?tracking_no=${numbers.join(",")}`);
     const found = new Set(answer.rows.map((row) => row[0]));
     const gone = numbers.filter((n) => !found.has(n)).map((n) => this.map.cases.get(n)).filter(Boolean)
       .map((row) => answer.fields.map((name) => (name === "status" ? "gone" : row[name])));
     this.map.upsertCases(answer.fields, [...answer.rows, ...gone], this.open);
-    if (this.desk.open && numbers.includes(this.desk.open)) this.desk.show(this.desk.open);
-    this.refreshPanels();
   }
 
   feed(event) {
@@ -121,13 +158,14 @@ class Screen {
     const workers = card.grid_workers.map((w) => `${escape(w.name)} ${escape(w.phone)}`).join("<br>") || "未配置";
     const cases = card.open_cases.map((c) => `<li data-tracking-no="${escape(c.tracking_no)}">
       ${escape(c.tracking_no)} · ${escape(this.config.statuses[c.status])}${c.overdue_level ? " · <b>超期</b>" : ""}</li>`);
+    const more = card.open_case_count > card.open_cases.length ? `<li class="muted">……（共 ${card.open_case_count} 件）</li>` : "";
     const html = `<div class="grid-card"><h3>${escape(card.name)}</h3>
       <p class="muted">${escape(card.code)}</p>
       <p>${escape(card.village?.name ?? "")} · ${escape(card.township?.name ?? "")}</p>
       <p>领域：${card.domains.map((d) => escape(this.config.domains[d] ?? d)).join("、") || "—"}
         · 户数 ${card.households ?? "—"} · 人口 ${card.population ?? "—"}</p>
       <p><b>网格员</b><br>${workers}</p>
-      <p><b>在办案件 ${card.open_cases.length}</b></p><ul class="cases">${cases.join("")}</ul></div>`;
+      <p><b>在办案件 ${card.open_case_count}</b></p><ul class="cases">${cases.join("")}${more}</ul></div>`;
     const popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(html).openOn(this.map.map);
     popup.getElement().addEventListener("click", (event) => {
       const item = event.target.closest("[data-tracking-no]");
@@ -150,6 +188,13 @@ class Screen {
   }
 }
 
+/** Signed out (here, in another tab, or the sign-in ended): start from a clean page, with nothing of
+ * the last user's map, cases or timers left in it. */
+function leave() {
+  window.gridsvcScreen?.stop();
+  window.location.reload();
+}
+
 function showSignIn(message = "") {
   $("#app").hidden = true;
   $("#sign-in").hidden = false;
@@ -170,10 +215,11 @@ function wire() {
     try {
       await signIn(form.phone.value.trim(), form.password.value);
       form.password.value = "";
-      await showScreen();
     } catch (exc) {
       showSignIn(exc.status === 429 ? "尝试次数过多，请稍后再试" : exc.status === 401 ? "手机号或密码错误" : exc.message);
+      return;
     }
+    showScreen().catch((exc) => showSignIn(exc.message));
   });
   $("#sign-out").addEventListener("click", () => signOut());
   $("#color-mode").addEventListener("change", (event) => window.gridsvcScreen.setMode(event.target.value));
@@ -188,12 +234,8 @@ function wire() {
     });
   }
   onTokens((pair) => {
-    if (!pair) {
-      window.gridsvcScreen?.stop();
-      showSignIn("已退出登录");
-    } else {
-      window.gridsvcScreen?.live?.reconnect();  // the live channel must use the new token
-    }
+    if (!pair && window.gridsvcScreen) leave();
+    else if (pair) window.gridsvcScreen?.live?.reconnect();  // the live channel must use the new token
   });
   setInterval(() => { $("#clock").textContent = new Date().toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }); }, 1000);
   if (tokens()) showScreen().catch(() => showSignIn());

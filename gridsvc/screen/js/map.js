@@ -7,7 +7,7 @@
 //   panning moves the canvas, and it is redrawn once when the pan ends;
 // - cases are clustered by Supercluster (a k-d tree per zoom level, built once per change), and
 //   only the clusters and cases inside the view become markers: a few hundred at most, whatever
-//   the total;
+//   the total; a marker still in view after a pan is kept, not made again;
 // - live changes rebuild the clusters at most once per animation frame.
 //
 // Coordinates arrive in the base map's datum (GCJ-02 for AMap tiles, CGCS2000 for 天地图 or no
@@ -15,7 +15,7 @@
 
 import { escape } from "./format.js";
 
-const DOMAIN_STYLE = {
+export const DOMAIN_STYLE = {
   all: { fillColor: "#38bdf8", label: "综治·执法·服务（全要素）" },
   governance: { fillColor: "#3b82f6", label: "综治" },
   enforcement: { fillColor: "#ef4444", label: "执法" },
@@ -68,6 +68,7 @@ export class NetworkMap {
     this.villages = outline({ color: "#e2e8f0", weight: 1.5, dashArray: "6 4", fill: false }).addTo(this.map);
     this.townships = outline({ color: "#fde68a", weight: 3, fill: false }).addTo(this.map);
     this.markers = L.layerGroup().addTo(this.map);
+    this.shown = new Map();  // cluster_id or case row -> its marker on the map (for this.clusters)
     this.clusters = null;
     this.drawPending = false;
     this.map.on("moveend", () => this.drawCases());
@@ -154,6 +155,8 @@ export class NetworkMap {
   upsertCases(fields, rows, openStatuses = null) {
     for (const values of rows) {
       const row = Object.fromEntries(fields.map((name, i) => [name, values[i]]));
+      const held = this.cases.get(row.tracking_no);
+      if (held && held.record_seq > row.record_seq) continue;  // an answer older than what is shown
       if (openStatuses && !openStatuses.has(row.status)) this.cases.delete(row.tracking_no);
       else this.cases.set(row.tracking_no, row);
     }
@@ -165,6 +168,7 @@ export class NetworkMap {
     this.drawPending = true;
     requestAnimationFrame(() => {
       this.drawPending = false;
+      this.forget();
       this.clusters = new Supercluster({
         radius: CLUSTER_RADIUS_PX, maxZoom: 17,
         map: (p) => ({ overdue: p.overdue_level > 0 ? 1 : 0 }),
@@ -177,16 +181,39 @@ export class NetworkMap {
     });
   }
 
-  /** Markers for the clusters and single cases in view. */
+  /** Markers for the clusters and single cases in view.
+   *
+   * Within one Supercluster index a cluster_id names one cluster at one zoom, and a case's row one
+   * version of the case (upsertCases makes a new row for a change), so a marker already shown for
+   * the same key is the marker this would make: it stays. A pan at one zoom then makes markers
+   * only for what came into view, instead of all of them again at every moveend (measured in
+   * bench/screen_bench.py: tens of milliseconds per moveend at the whole-township view). */
   drawCases() {
-    this.markers.clearLayers();
-    if (!this.clusters || !this.showCases) return;
+    if (!this.clusters || !this.showCases) {
+      this.forget();
+      return;
+    }
     const b = this.map.getBounds().pad(0.1);
     const zoom = Math.round(this.map.getZoom());
+    const shown = new Map();
     for (const item of this.clusters.getClusters([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom)) {
-      const [lon, lat] = item.geometry.coordinates;
-      this.markers.addLayer(item.properties.cluster ? this.clusterMarker(item, lat, lon) : this.caseMarker(item, lat, lon));
+      const key = item.properties.cluster ? item.properties.cluster_id : item.properties;
+      let marker = this.shown.get(key);
+      if (!marker) {
+        const [lon, lat] = item.geometry.coordinates;
+        marker = item.properties.cluster ? this.clusterMarker(item, lat, lon) : this.caseMarker(item, lat, lon);
+      }
+      shown.set(key, marker);
     }
+    for (const [key, marker] of this.shown) if (!shown.has(key)) this.markers.removeLayer(marker);
+    for (const [key, marker] of shown) if (!this.shown.has(key)) this.markers.addLayer(marker);
+    this.shown = shown;
+  }
+
+  /** Take every marker off the map (the clusters they stood for are gone, or cases are hidden). */
+  forget() {
+    this.markers.clearLayers();
+    this.shown.clear();
   }
 
   clusterMarker(item, lat, lon) {

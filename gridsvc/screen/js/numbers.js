@@ -4,13 +4,13 @@
 
 import { api } from "./api.js";
 import { escape, hours, moment, percent } from "./format.js";
+import { DOMAIN_STYLE } from "./map.js";
 
 const PERIODS = [
   { key: "month", label: "本月" },
   { key: "7", label: "近 7 天" },
   { key: "30", label: "近 30 天" },
 ];
-const DOMAIN_COLOURS = { governance: "#3b82f6", enforcement: "#ef4444", services: "#10b981" };
 
 /** The period's bounds as ISO moments with the China offset (the API reads a bare time as UTC). */
 function bounds(key) {
@@ -36,6 +36,7 @@ export class Numbers {
     this.kpis = kpis;
     this.context = context;
     this.period = "month";
+    this.asked = 0;  // request generations: only the latest answer is drawn
     this.el.innerHTML = `
       <label>统计周期 <select name="period">${PERIODS.map((p) => `<option value="${p.key}">${p.label}</option>`).join("")}
         </select></label> <span class="muted period-note"></span>
@@ -58,7 +59,9 @@ export class Numbers {
 
   async refresh() {
     const { from, to } = bounds(this.period);
+    const generation = ++this.asked;
     const figures = await api(`/api/v1/numbers?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    if (generation !== this.asked) return;
     this.strip(figures);
     this.el.querySelector(".period-note").textContent = `${moment(figures.from)} 起`;
     this.el.querySelector(".by-status").innerHTML = table(["状态", "件数"], figures.by_status.map((s) =>
@@ -104,7 +107,7 @@ export class Numbers {
       ...transparent, tooltip: { trigger: "item" },
       series: [{ type: "pie", radius: ["40%", "70%"], label: { formatter: "{b} {c}" },
                  data: figures.by_domain.map((d) => ({ name: d.name_zh, value: d.count,
-                                                       itemStyle: { color: DOMAIN_COLOURS[d.code] } })) }],
+                                                       itemStyle: { color: DOMAIN_STYLE[d.code]?.fillColor } })) }],
     }, true);
     const top = [...figures.by_category].sort((a, b) => b.count - a.count).slice(0, 10).reverse();
     this.charts.categories.setOption({
