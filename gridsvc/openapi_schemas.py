@@ -582,11 +582,6 @@ class ScreenCasesSchema(Shape):
         "description": "every event up to this seq is in the rows: follow the live channel from it"})
 
 
-class NamedPlaceSchema(Shape):
-    code = _req(fields.String)
-    name = _req(fields.String)
-
-
 class GridWorkerSchema(Shape):
     name = _req(fields.String)
     phone = _req(fields.String)
@@ -608,8 +603,8 @@ class GridCardSchema(Shape):
     domains = _req(fields.List, fields.String(validate=OneOf(DOMAINS)))
     households = _nullable(fields.Integer)
     population = _nullable(fields.Integer)
-    village = _nullable(fields.Nested, NamedPlaceSchema)
-    township = _nullable(fields.Nested, NamedPlaceSchema)
+    village = _nullable(fields.Nested, PlaceSchema)
+    township = _nullable(fields.Nested, PlaceSchema)
     grid_workers = _req(fields.List, fields.Nested(GridWorkerSchema))
     open_case_count = _req(fields.Integer, metadata={"description": "all of them; `open_cases` lists the first 50"})
     open_cases = _req(fields.List, fields.Nested(GridCaseSchema))

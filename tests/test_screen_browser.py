@@ -258,9 +258,9 @@ def test_the_demo_township_fits_a_wall_screen_and_a_laptop(viewport, name, sampl
         assert listed > 10
         wait_until(page, f"gridsvcScreen.map.cases.size === {listed}")
         page.wait_for_timeout(300)  # the markers of the last frame
-        drawn = page.evaluate("""[...document.querySelectorAll('.case-cluster span')]
+        drawn = page.evaluate("""[...document.querySelectorAll('#map .case-cluster span')]
             .reduce((sum, count) => sum + Number(count.textContent), 0)
-            + document.querySelectorAll('.case-marker').length""")
+            + document.querySelectorAll('#map .case-marker').length""")
         assert drawn == listed
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         for part in ("#map", "#side", "#kpis", "#queues"):

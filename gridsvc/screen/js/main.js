@@ -55,6 +55,8 @@ class Screen {
     this.map = new NetworkMap($("#map"), config, {
       onGrid: (code, latlng) => this.gridCard(code, latlng),
       onCase: (trackingNo) => this.desk.show(trackingNo),
+      describe: (row) => [categories.get(row.category)?.name_zh ?? row.category, config.statuses[row.status],
+                          row.overdue_level > 0 ? "超期" : "", row.tracking_no].filter(Boolean).join(" · "),
     });
     this.desk = new CaseDesk({ queues: $("#queues"), list: $("#queue-list"), sheet: $("#case-sheet") }, {
       config, categories, departments: departments.departments, map: this.map,
@@ -174,8 +176,11 @@ class Screen {
   }
 
   legend() {
-    $("#legend").innerHTML = this.map.legend().map((e) =>
-      `<span><i style="background:${e.colour}"></i>${escape(e.label)}</span>`).join("");
+    const grids = this.map.legend().map((e) => `<span><i style="background:${e.colour}"></i>${escape(e.label)}</span>`);
+    // The case markers' own classes, so the legend cannot disagree with the map (screen.css).
+    const marker = (classes, label) => `<span class="marker-key"><b class="case-marker ${classes}"><i></i></b>${label}</span>`;
+    const cases = [...this.open].map((s) => marker(`status-${s}`, escape(this.config.statuses[s])));
+    $("#legend").innerHTML = [...grids, ...cases, marker("overdue", "超期"), marker("flagged", "待确认位置等")].join("");
   }
 
   setMode(mode) {

@@ -38,7 +38,7 @@ function domainKey(properties) {
 }
 
 export class NetworkMap {
-  /** @param handlers {onGrid(code, latlng), onCase(trackingNo)} */
+  /** @param handlers {onGrid(code, latlng), onCase(trackingNo), describe(row): a case's hover text} */
   constructor(element, config, handlers) {
     this.handlers = handlers;
     this.mode = "domain";
@@ -235,9 +235,12 @@ export class NetworkMap {
     if (row.overdue_level > 0) classes.push("overdue");
     if (row.flagged) classes.push("flagged");
     if (row.urgent) classes.push("urgent");
+    // Fill by status, the domain's first character inside (综 / 执 / 服), the category on hover.
+    const letter = DOMAIN_STYLE[row.domain]?.label.slice(0, 1) ?? "";
     const marker = L.marker([lat, lon], {
-      icon: L.divIcon({ className: classes.join(" "), iconSize: [18, 18],
-                        html: `<i data-tracking-no="${escape(row.tracking_no)}" title="${escape(row.tracking_no)}"></i>` }),
+      icon: L.divIcon({ className: classes.join(" "), iconSize: [20, 20],
+                        html: `<i data-tracking-no="${escape(row.tracking_no)}" data-domain="${escape(row.domain)}"
+                                 title="${escape(this.handlers.describe(row))}">${escape(letter)}</i>` }),
       keyboard: false, riseOnHover: true,
     });
     marker.on("click", () => this.handlers.onCase(row.tracking_no));
