@@ -38,6 +38,8 @@ bench: setup
 	$(VENV)/bin/python -m bench.intake_bench
 	$(VENV)/bin/python -m bench.load_bench
 	$(VENV)/bin/python -m bench.live_bench
+	@scripts/ensure-browser.sh
+	$(VENV)/bin/python -m bench.screen_bench
 
 # The README's screenshots: the browser tests, writing theirs into docs/screenshots/.
 screenshots: setup

@@ -147,6 +147,8 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
 
     # The worker reports 0.3 m from an edge their grid shares: within the boundary tolerance, so the
     # commander must confirm the grid before filing.
+    page.select_option("#color-mode", "load")  # grids coloured by their open cases
+    assert "1–2 件" in page.inner_text("#legend")
     edge = next(p for a, _, p in shared_edge_points(index, 0.3, limit=400) if a == town["grid"])
     sent = time.monotonic()
     number = report(server, town, lon=edge.x, lat=edge.y, crs="cgcs2000")
@@ -155,6 +157,10 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     wait_until(page, "document.querySelector('[data-count=location]').textContent === '1'")
     located = requests.get(f"{server}/api/v1/cases/{number}", headers=town["headers"](COMMANDER), timeout=10).json()
     assert "location_unconfirmed" in located["flags"]
+    wait_until(page, f"gridsvcScreen.map.gridLayers.get('{located['grid']}').options.fillColor === '#facc15'")
+    others = page.evaluate(f"""[...gridsvcScreen.map.gridLayers].filter(([code]) => code !== '{located['grid']}')
+        .map(([, layer]) => layer.options.fillColor)""")
+    assert set(others) == {"#334155"}  # no open case elsewhere
 
     page.click(marker(number))
     page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")

@@ -44,6 +44,7 @@ export class NetworkMap {
     this.mode = "domain";
     this.cases = new Map();  // tracking_no -> {tracking_no, lon, lat, status, …} (CASE_ROW_FIELDS)
     this.gridLayers = new Map();  // grid code -> its Leaflet polygon
+    this.styledLoads = new Map();  // grid code -> the load its colour shows
     this.selected = null;
     this.renderer = L.canvas({ padding: 0.5, tolerance: 2 });
     const basemap = config.basemap;
@@ -121,6 +122,7 @@ export class NetworkMap {
     for (const [code, layer] of this.gridLayers) {
       layer.setStyle(this.gridStyle(layer.feature.properties, loads.get(code)));
     }
+    this.styledLoads = loads;
     if (this.selected && this.gridLayers.has(this.selected)) this.gridLayers.get(this.selected).bringToFront();
   }
 
@@ -176,9 +178,26 @@ export class NetworkMap {
       }).load([...this.cases.values()].map((row) => ({
         type: "Feature", geometry: { type: "Point", coordinates: [row.lon, row.lat] }, properties: row,
       })));
-      this.restyle();
+      this.restyleLoads();
       this.drawCases();
     });
+  }
+
+  /** After the cases changed: restyle only the grids whose load changed, and only when the colours
+   * show load (by domain, cases change no grid's colour). Each restyled grid redraws only its part
+   * of the canvas, where a full restyle would redraw 5,000 grids for one new case. */
+  restyleLoads() {
+    const loads = this.loads();
+    if (this.mode === "load") {
+      const same = (a, b) => (a?.open ?? 0) === (b?.open ?? 0) && (a?.overdue ?? 0) === (b?.overdue ?? 0);
+      for (const code of new Set([...loads.keys(), ...this.styledLoads.keys()])) {
+        const layer = this.gridLayers.get(code);
+        if (layer && !same(loads.get(code), this.styledLoads.get(code))) {
+          layer.setStyle(this.gridStyle(layer.feature.properties, loads.get(code)));
+        }
+      }
+    }
+    this.styledLoads = loads;
   }
 
   /** Markers for the clusters and single cases in view.
