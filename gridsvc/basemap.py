@@ -36,12 +36,13 @@ class Basemap:
         """The tiles' origin as a Content-Security-Policy source: `https://*.is.autonavi.com` for a
         template whose first host label holds `{s}`; the bare scheme when a placeholder sits deeper."""
         parts = urlsplit(self.url)
-        labels = parts.netloc.split(".")
+        labels = parts.hostname.split(".")
         if "{" in labels[0]:
             labels[0] = "*"
         if any("{" in label for label in labels):
             return f"{parts.scheme}:"
-        return f"{parts.scheme}://{'.'.join(labels)}"
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{'.'.join(labels)}{port}"
 
     def as_json(self) -> dict:
         return {"url": self.url, "datum": self.datum.name, "subdomains": self.subdomains,
@@ -58,6 +59,9 @@ def basemap_of(settings: Settings) -> Basemap | None:
         raise BasemapError(f"GRIDSVC_BASEMAP_URL lacks {', '.join(missing)}: {template}")
     if "{s}" in template and not settings.basemap_subdomains:
         raise BasemapError("GRIDSVC_BASEMAP_URL uses {s}: set GRIDSVC_BASEMAP_SUBDOMAINS, e.g. 1234")
+    parts = urlsplit(template)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise BasemapError(f"GRIDSVC_BASEMAP_URL must be an http(s) URL with a host and no user: {template}")
     if "{key}" in template and not settings.basemap_key:
         raise BasemapError("GRIDSVC_BASEMAP_URL uses {key}: set GRIDSVC_BASEMAP_KEY")
     return Basemap(template.replace("{key}", settings.basemap_key), _datum(settings.basemap_datum),

@@ -56,8 +56,8 @@ def case_names(session: Session, case: Case) -> dict:
         AdminUnit.code.in_([c for c in (case.village_code, case.township_code, case.county_code) if c]))).all())
     reporter = session.get(User, case.reporter_id)
     return {
-        "category": {"name_zh": category.name_zh, "name_en": category.name_en, "domain": category.domain}
-        if category else None,
+        "category": {"name_zh": category.name_zh, "name_en": category.name_en, "domain": category.domain,
+                     "township_may_act": category.township_may_act} if category else None,
         "department": {"name_zh": department.name_zh, "name_en": department.name_en} if department else None,
         "team": {"name_zh": team.name_zh, "name_en": team.name_en} if team else None,
         "grid": grid,

@@ -617,6 +617,7 @@ class BilingualNameSchema(Shape):
 
 class CategoryNameSchema(BilingualNameSchema):
     domain = _req(fields.String, validate=OneOf(DOMAINS))
+    township_may_act = _req(fields.Boolean, metadata={"description": "false: only a county department may take it"})
 
 
 class ReporterSchema(Shape):

@@ -56,27 +56,36 @@ def cells_in(area: Jurisdiction, index: GridIndex) -> list[tuple[int, CellInfo]]
 
 
 class OutlineCache:
-    """The grids' simplified outlines of the current index, once in CGCS2000 and once per datum asked
-    for: {code: GeoJSON geometry}. A new index (network revision) starts the cache afresh."""
+    """The grids' simplified outlines of the current index, once in CGCS2000 and then converted per
+    datum: {code: GeoJSON geometry}. A new index (network revision) starts afresh. Only the first
+    `KEPT_DATUMS` datums asked for are kept (the base map's and one or two more); the API accepts any
+    EPSG code, and a datum beyond those is converted for its request alone, outside the lock."""
+
+    KEPT_DATUMS = 3
 
     def __init__(self):
         self._lock = threading.Lock()
         self._index_key: tuple[int, int] | None = None
         self._simplified = np.array([])
-        self._by_datum: dict[str, dict[str, dict]] = {}
+        self._by_datum: dict[object, dict[str, dict]] = {}
 
     def outlines(self, index: GridIndex, crs: InputCRS) -> dict[str, dict]:
+        datum = crs.epsg or crs.name  # `cgcs2000` and `EPSG:4490` are one datum
         with self._lock:
             if self._index_key != (id(index), index.revision):
                 self._simplified = np.array([metric.simplify_m(index.geometry(i), SIMPLIFY_M)
                                              for i in range(len(index))])
                 self._by_datum = {}
                 self._index_key = (id(index), index.revision)
-            if str(crs) not in self._by_datum:  # a handful of datums at most: gcj02, cgcs2000, wgs84 …
-                shapes = self._simplified
-                drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
-                self._by_datum[str(crs)] = {cell.code: mapping(shape) for cell, shape in zip(index.cells, drawn)}
-            return self._by_datum[str(crs)]
+            shapes, kept = self._simplified, self._by_datum.get(datum)
+            if kept is None and len(self._by_datum) < self.KEPT_DATUMS:
+                kept = self._by_datum[datum] = self._convert(index, shapes, crs)
+        return kept if kept is not None else self._convert(index, shapes, crs)
+
+    @staticmethod
+    def _convert(index: GridIndex, shapes: np.ndarray, crs: InputCRS) -> dict[str, dict]:
+        drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
+        return {cell.code: mapping(shape) for cell, shape in zip(index.cells, drawn)}
 
 
 OUTLINES = OutlineCache()

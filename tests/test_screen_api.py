@@ -21,6 +21,7 @@ from gridsvc.config import Settings
 from gridsvc.events import outbox
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.models import Case
+from gridsvc.screen_map import OutlineCache
 from gridsvc.screen_web import VENDORED
 from gridsvc.worktime import WorkCalendar
 from test_events import LUXIANG_COMMANDER, town  # noqa: F401
@@ -175,6 +176,20 @@ def test_the_stage_clock_counts_office_hours_across_a_weekend():
     assert stage_clock(SimpleNamespace(status="closed", stage_due_at=None), calendar, tuesday_9am) is None
 
 
+def test_the_outline_cache_keeps_a_few_datums_and_converts_the_rest_per_request(sample_app, rt):
+    index, cache = rt.index.get(), OutlineCache()
+    gcj02 = cache.outlines(index, parse_crs("gcj02"))
+    assert cache.outlines(index, parse_crs("gcj02")) is gcj02  # kept
+    assert cache.outlines(index, parse_crs("EPSG:4490")) is cache.outlines(index, parse_crs("cgcs2000"))
+    cache.outlines(index, parse_crs("wgs84"))
+    beyond = cache.outlines(index, parse_crs("EPSG:4549"))  # a Gauss–Krüger zone: the fourth datum
+    assert len(cache._by_datum) == OutlineCache.KEPT_DATUMS and beyond is not cache.outlines(
+        index, parse_crs("EPSG:4549"))
+    code = index.cells[0].code
+    x, y = shapely.get_coordinates(shapely.geometry.shape(beyond[code]))[0]
+    assert x > 100_000 and y > 4_000_000  # metres in the zone, not degrees
+
+
 # -- base map settings ------------------------------------------------------------------------
 
 
@@ -192,6 +207,8 @@ def test_the_base_map_key_is_filled_in_from_configuration(api, sample_app, datab
     ({"basemap_url": "https://x/{z}/{x}/{y}?key={key}"}, "GRIDSVC_BASEMAP_KEY"),
     ({"basemap_url": "https://x/{z}/{x}/{y}", "basemap_datum": "bd09"}, "gcj02, cgcs2000 or wgs84"),
     ({"basemap_url": "https://x/{z}/{x}/{y}", "basemap_datum": "mars"}, "GRIDSVC_BASEMAP_DATUM"),
+    ({"basemap_url": "//webrd0{s}.is.autonavi.com/{z}/{x}/{y}", "basemap_subdomains": "1234"}, "http(s) URL"),
+    ({"basemap_url": "https://user:secret@tiles.example.cn/{z}/{x}/{y}"}, "no user"),
 ])
 def test_a_wrong_base_map_setting_stops_the_start_with_its_name(changes, reason, database_url):
     with pytest.raises(BasemapError, match=re.escape(reason)):

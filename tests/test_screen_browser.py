@@ -17,6 +17,7 @@ import math
 import os
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,11 +29,11 @@ import sqlalchemy as sa
 from PIL import Image
 
 from bench.serving import gunicorn
-from gridsvc.models import Case
+from gridsvc.models import AuthToken, Case
 from gridsvc.network import utcnow
 from test_events import LUXIANG_COMMANDER, town  # noqa: F401
 from test_locate_db import shared_edge_points
-from test_mobile_api import COMMANDER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
+from test_mobile_api import COMMANDER, OFFICER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -202,6 +203,49 @@ def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, t
     assert page.evaluate("gridsvcScreen.map.cases.size") == 205
     # They share a point, so the map draws one cluster of 205 for them.
     page.wait_for_selector(".case-cluster span:text-is('205')")
+
+
+def test_a_screen_whose_token_expired_while_away_renews_it_and_catches_up(server, town, rt, page):
+    """The server refuses the reconnection (sign_in_refused, with its code in the error's data);
+    Socket.IO gives up on a refusal, the page refreshes its token and connects again."""
+    sign_in(page, server, COMMANDER)
+    page.evaluate("gridsvcScreen.live.socket.disconnect()")
+    page.wait_for_selector("#live-status[data-state=offline]")
+    with rt.sessions.begin() as session:
+        session.execute(sa.update(AuthToken).where(AuthToken.kind == "access").values(
+            expires_at=utcnow() - timedelta(seconds=1)))
+    missed = report(server, town)
+    page.evaluate("gridsvcScreen.live.socket.connect()")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=10_000)
+    wait_until(page, f"gridsvcScreen.map.cases.has('{missed}')", timeout=5)
+
+
+def test_a_double_click_on_sign_in_signs_in_once(server, town, page):
+    page.goto(f"{server}/screen/")
+    page.fill("input[name=phone]", COMMANDER)
+    page.fill("input[name=password]", PASSWORD)
+    page.dblclick("#sign-in button[type=submit]")
+    wait_until(page, "window.gridsvcScreen?.map?.gridCount() > 0")
+    page.wait_for_selector("#live-status[data-state=live]")
+    assert page.inner_text("#sign-in-error") == ""
+
+
+def test_an_open_sheet_closes_when_its_case_leaves_the_users_view(server, town, page):
+    number = report(server, town)
+    commander = town["headers"](COMMANDER)
+    for step, body in (("file", {}), ("dispatch", {})):
+        answer = requests.post(f"{server}/mobile/v1/cases/{number}/steps/{step}", json=body, headers=commander,
+                               timeout=10)
+        assert answer.status_code == 200, answer.text
+    sign_in(page, server, OFFICER)  # the department the case was dispatched to
+    page.click(marker(number))
+    page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
+    escalated = requests.post(f"{server}/mobile/v1/cases/{number}/steps/escalate", json={"note": "需县级执法"},
+                              headers=commander, timeout=10)
+    assert escalated.status_code == 200, escalated.text
+    page.wait_for_selector("#case-sheet", state="hidden", timeout=5_000)
+    assert f"案件已转出您的视野：{number}" in page.inner_text("#queue-list")
+    wait_until(page, f"!gridsvcScreen.map.cases.has('{number}')")
 
 
 def test_signing_out_and_in_again_on_the_same_page(server, town, page):

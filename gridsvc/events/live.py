@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from flask import Flask, request
 from flask_socketio import SocketIO
+from socketio.exceptions import ConnectionRefusedError  # not the built-in one: this one carries `data`
 
 from gridsvc.accounts import SignInRefused, live_token_digests, valid_access_token
 from gridsvc.db import MAX_INTEGER
@@ -91,14 +92,14 @@ class LiveChannel:
         auth = auth if isinstance(auth, dict) else {}
         since = auth.get("since")
         if since is not None and (type(since) is not int or not 0 <= since <= MAX_INTEGER):
-            raise ConnectionRefusedError({"code": "invalid_parameters", "fields": {"since": [
+            raise ConnectionRefusedError("invalid_parameters", {"code": "invalid_parameters", "fields": {"since": [
                 "must be the seq of the last event seen (a whole number, 0 or more)"]}})
         with self._sessions() as session:
             try:
                 token = valid_access_token(session, _token(auth))
             except SignInRefused:
-                raise ConnectionRefusedError({"code": "sign_in_refused",
-                                              "message": "登录已失效 / sign in again: the token is not valid"}) from None
+                raise ConnectionRefusedError("sign_in_refused", {
+                    "code": "sign_in_refused", "message": "登录已失效 / sign in again: the token is not valid"}) from None
             rooms = rooms_for(session, token.user)
             listener = Listener(request.sid, token.user_id, token.token_hash, as_utc(token.expires_at), rooms, since)
         self._listeners[request.sid] = listener

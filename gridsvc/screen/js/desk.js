@@ -26,6 +26,7 @@ export class CaseDesk {
     this.shown = 0;  // request generations: only the latest answer is drawn
     this.listed = 0;
     this.photoUrls = [];
+    this.drawnSeq = -1;  // the record_seq of the case the sheet shows
     this.el.queues.innerHTML = QUEUES.map((q) =>
       `<button data-queue="${q.key}">${q.label} <b class="count" data-count="${q.key}">…</b></button>`).join("");
     this.el.queues.addEventListener("click", (event) => {
@@ -90,16 +91,30 @@ export class CaseDesk {
   /** The open case changed (an event): redraw, unless the user is filling in a step, whose form a
    * redraw would wipe; then say so, and redraw when asked. */
   changedElsewhere() {
-    if (!this.el.sheet.querySelector(".step-form form")) {
-      this.show(this.open);
+    const held = this.context.map.cases.get(this.open);
+    if (held && held.record_seq <= this.drawnSeq) return;  // what the sheet shows already (the user's own step)
+    if (this.el.sheet.querySelector(".step-form form")) {
+      this.el.sheet.querySelector(".changed").hidden = false;
       return;
     }
-    const bar = this.el.sheet.querySelector(".changed");
-    bar.hidden = false;
+    this.showOrClose(this.open, "案件已转出您的视野").catch((error) => console.error(error));
+  }
+
+  /** Show the case; if the user may no longer see it (it went to another department, say), close
+   * the sheet and say why in the queue. */
+  async showOrClose(trackingNo, why) {
+    try {
+      await this.show(trackingNo);
+    } catch (exc) {
+      if (exc.status !== 404) throw exc;
+      this.hide();
+      this.el.list.insertAdjacentHTML("afterbegin", `<li class="done">${escape(why)}：${escape(trackingNo)}</li>`);
+    }
   }
 
   /** Open (or redraw) the sheet of a case. */
   async show(trackingNo) {
+    const redraw = this.open === trackingNo && !this.el.sheet.hidden;
     this.open = trackingNo;
     const generation = ++this.shown;
     const [sheet, rows, photos] = await Promise.all([
@@ -108,7 +123,12 @@ export class CaseDesk {
       api(`/api/v1/cases/${trackingNo}/attachments`),
     ]);
     if (generation !== this.shown) return;  // another case was opened, or this one redrawn, meanwhile
+    if (redraw && this.el.sheet.querySelector(".step-form form")) {  // a form was opened meanwhile: keep it
+      this.el.sheet.querySelector(".changed").hidden = false;
+      return;
+    }
     this.clear();
+    this.drawnSeq = sheet.case.record_seq;
     const c = sheet.case;
     const names = sheet.names;
     const flags = c.flags.map((f) => `<span class="badge yellow">${escape(this.context.config.flags[f] ?? f)}</span>`);
@@ -148,9 +168,12 @@ export class CaseDesk {
     this.drawPlace(c, rows);
     this.el.sheet.querySelector(".actions").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-step]");
-      if (button) this.stepForm(c, sheet.steps.find((s) => s.step === button.dataset.step));
+      if (button) this.stepForm(c, names, sheet.steps.find((s) => s.step === button.dataset.step));
     });
-    this.el.sheet.querySelector("[data-reload]").addEventListener("click", () => this.show(trackingNo));
+    this.el.sheet.querySelector("[data-reload]").addEventListener("click", () => {
+      this.el.sheet.querySelector(".step-form").innerHTML = "";  // the user chose the new state over the form
+      this.showOrClose(trackingNo, "案件已转出您的视野");
+    });
   }
 
   clock(clock) {
@@ -185,16 +208,17 @@ export class CaseDesk {
   }
 
   /** The fields a step reads (docs/workflow.md), then the request. */
-  stepForm(c, step) {
+  stepForm(c, names, step) {
     const form = this.el.sheet.querySelector(".step-form");
     const parts = [];
     const options = (list, chosen) => list.map((d) => `<option value="${escape(d.code)}"
       ${d.code === chosen ? "selected" : ""}>${escape(d.name_zh)}</option>`).join("");
     // 派遣: a department of the case's township or county (the routed one first); 上报县级: one of its
     // county's, or none, and the service takes the one the responsibility list names.
-    const departments = step.step === "escalate"
-      ? this.context.departments.filter((d) => d.admin_code === c.county)
-      : this.context.departments.filter((d) => d.admin_code === c.township || d.admin_code === c.county);
+    // A category the township may not act on (行政处罚, 行政许可 …) goes to a county department only.
+    const countyOnly = step.step === "escalate" || names.category?.township_may_act === false;
+    const departments = this.context.departments.filter((d) =>
+      (d.admin_code === c.county && (!countyOnly || d.level === "county")) || (!countyOnly && d.admin_code === c.township));
     if (step.step === "dispatch") {
       const routed = departments.some((d) => d.code === c.department);
       parts.push(`<label>部门 <select name="department" required>${routed ? "" : '<option value="">请选择部门</option>'}
@@ -241,12 +265,8 @@ export class CaseDesk {
       return;
     }
     this.context.onChanged([c.tracking_no]);
-    try {
-      await this.show(c.tracking_no);
-    } catch (exc) {
-      if (exc.status !== 404) throw exc;
-      this.hide();  // done, and the case left the user's view (退回: it went back to the township)
-      this.el.list.insertAdjacentHTML("afterbegin", `<li class="done">已${escape(step.label_zh)}：${escape(c.tracking_no)}</li>`);
-    }
+    this.el.sheet.querySelector(".step-form").innerHTML = "";  // done with it: the sheet is drawn again
+    // After 退回 the case may have left the user's view: then the sheet closes.
+    await this.showOrClose(c.tracking_no, `已${step.label_zh}`);
   }
 }

@@ -56,11 +56,13 @@ export class LiveChannel {
       this.handlers.onState("signed_out");
       this.renewAndRetry();
     });
+    this.socket.on("connect", () => clearTimeout(this.retryTimer));
     this.socket.on("connect_error", (error) => {
       this.handlers.onState("offline");
-      // A refusal by the server is not retried by Socket.IO; a network failure is.
+      if (this.socket.active) return;  // a network failure: Socket.IO tries again by itself
+      // Refused by the server (gridsvc/events/live.py): Socket.IO gives up, so try again here.
       if (error?.data?.code === "sign_in_refused") this.renewAndRetry();
-      else if (error?.data) this.retry();
+      else this.retry();
     });
     this.socket.on("disconnect", (reason) => {
       this.handlers.onState("offline");
@@ -71,25 +73,29 @@ export class LiveChannel {
   /** A new token pair, then connect again; on a passing failure, try again later. */
   async renewAndRetry() {
     try {
-      if (await refresh()) this.retry(0);
+      if (await refresh()) this.retry();
       // null: signed out for good; the page shows the sign-in form (main.js)
     } catch {
       this.retry();
     }
   }
 
-  retry(delay = RETRY_MS[Math.min(this.retries, RETRY_MS.length - 1)]) {
+  /** Connect again after a pause that grows with each failure (a quarter either way, so that the
+   * screens of a township do not all come back in the same instant). */
+  retry() {
     if (this.closed) return;
     clearTimeout(this.retryTimer);
+    const pause = RETRY_MS[Math.min(this.retries, RETRY_MS.length - 1)] * (0.75 + Math.random() / 2);
     this.retries += 1;
     this.retryTimer = setTimeout(() => {
-      if (!this.closed && this.socket && !this.socket.connected) this.socket.connect();
-    }, delay);
+      if (!this.closed && this.socket && !this.socket.connected && !this.socket.active) this.socket.connect();
+    }, pause);
   }
 
   /** A refreshed token replaces the one the connection was opened with: reconnect with it. */
   reconnect() {
     if (!this.socket || this.closed) return;
+    clearTimeout(this.retryTimer);
     this.socket.disconnect();
     this.socket.connect();
   }

@@ -38,10 +38,22 @@ class Screen {
     this.refreshPanels = throttled(() => this.panels(), 800 + Math.random() * 400, 2500);
   }
 
-  /** Run `task` after every task queued before it; a failure is reported and does not stop the queue. */
+  /** Run `task` after every task queued before it. The caller gets its result or its failure; the
+   * queue goes on either way. (A task must not wait for a task it queues itself: that would wait for
+   * its own end.) */
   serially(task) {
-    this.work = this.work.then(task).catch((error) => console.error(error));
-    return this.work;
+    const run = this.work.then(task);
+    this.work = run.catch((error) => console.error(error));
+    return run;
+  }
+
+  /** Read everything again, in turn with the changes; on failure say so and try again later. */
+  reload() {
+    return this.serially(() => this.load()).catch(() => {
+      $("#live-status").textContent = "数据加载失败，正在重试…";
+      $("#live-status").dataset.state = "offline";
+      setTimeout(() => this.reload(), RETRY_MS);
+    });
   }
 
   async start() {
@@ -65,14 +77,14 @@ class Screen {
     this.numbers = new Numbers($("#numbers"), $("#kpis"), { config, categories });
     this.live = new LiveChannel({
       onEvent: (event) => this.onEvent(event),
-      onResync: () => this.serially(() => this.load()),
+      onResync: () => this.reload(),
       onState: (state) => {
         $("#live-status").textContent = STATES[state];
         $("#live-status").dataset.state = state;
       },
     });
     this.legend();
-    await this.serially(() => this.load());
+    await this.reload();
     this.live.connect();
   }
 
@@ -114,7 +126,7 @@ class Screen {
     this.changed.clear();
     if (!numbers.length) return;
     if (numbers.length > RELOAD_OVER) {
-      await this.load();
+      this.reload();  // queued after this task: not awaited
       return;
     }
     for (let start = 0; start < numbers.length; start += ROWS_PER_REQUEST) {
@@ -125,10 +137,11 @@ class Screen {
         numbers.slice(start).forEach((n) => this.changed.add(n));
         setTimeout(() => this.fetchChanged(), RETRY_MS);
         throw error;
+      } finally {
+        this.refreshPanels();
       }
+      if (this.desk.open && chunk.includes(this.desk.open)) this.desk.changedElsewhere();
     }
-    if (this.desk.open && numbers.includes(this.desk.open)) this.desk.changedElsewhere();
-    this.refreshPanels();
   }
 
   async applyRows(numbers) {
@@ -207,6 +220,10 @@ function showSignIn(message = "") {
 }
 
 async function showScreen() {
+  if (window.gridsvcScreen) {  // a screen is there already (a second sign-in): start clean
+    window.location.reload();
+    return;
+  }
   $("#sign-in").hidden = true;
   $("#app").hidden = false;
   window.gridsvcScreen = new Screen();  // also what the browser tests look at
@@ -217,14 +234,18 @@ function wire() {
   $("#sign-in form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    const button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;  // a double click signs in once
+    button.disabled = true;
     try {
       await signIn(form.phone.value.trim(), form.password.value);
       form.password.value = "";
     } catch (exc) {
+      button.disabled = false;
       showSignIn(exc.status === 429 ? "尝试次数过多，请稍后再试" : exc.status === 401 ? "手机号或密码错误" : exc.message);
       return;
     }
-    showScreen().catch((exc) => showSignIn(exc.message));
+    showScreen().catch((exc) => showSignIn(exc.message)).finally(() => { button.disabled = false; });
   });
   $("#sign-out").addEventListener("click", () => signOut());
   $("#color-mode").addEventListener("change", (event) => window.gridsvcScreen.setMode(event.target.value));
