@@ -5,8 +5,8 @@ Everything comes out in the datum of the screen's base map (`crs`): GCJ-02 for A
 CGCS2000 for 天地图 or for no base map at all. The shift happens here, once, in the same code that
 converts every other output (gridsvc.geo.crs), so the browser never converts a coordinate.
 
-Boundaries are simplified to `SIMPLIFY_M` metres in their Gauss–Krüger zone, well below a pixel at
-the zoom a township fills the screen. The grids' outlines are cached per network revision and datum
+Boundaries are simplified to 3 m in their Gauss–Krüger zone (`metric.for_drawing`), well below a
+pixel at the zoom a township fills the screen. The grids' outlines are cached per network revision and datum
 (the shapes are the same for every user, only the selection differs); the few village and township
 outlines of one area are simplified per request.
 """
@@ -30,7 +30,6 @@ from gridsvc.models import OPEN_STATUSES, AdminUnit, Case, Category, Department,
 from gridsvc.network import current_cells_query
 
 GRID_CARD_CASES = 50
-SIMPLIFY_M = 3.0  # well inside a phone GPS's error, and it cuts most vertices of surveyed boundaries
 
 # The columns of a case row, in order: the screen holds ten thousand of them, so names go once.
 # `record_seq` grows with every change of the case: a screen keeps the newest row it was given.
@@ -73,8 +72,7 @@ class OutlineCache:
         datum = crs.epsg or crs.name  # `cgcs2000` and `EPSG:4490` are one datum
         with self._lock:
             if self._index_key != (id(index), index.revision):
-                self._simplified = np.array([metric.simplify_m(index.geometry(i), SIMPLIFY_M)
-                                             for i in range(len(index))])
+                self._simplified = np.array([metric.for_drawing(index.geometry(i)) for i in range(len(index))])
                 self._by_datum = {}
                 self._index_key = (id(index), index.revision)
             shapes, kept = self._simplified, self._by_datum.get(datum)
@@ -147,7 +145,7 @@ def _unit_features(session: Session, codes: set[str], crs: InputCRS) -> list[dic
     units = list(session.scalars(sa.select(AdminUnit).where(AdminUnit.code.in_(sorted(codes)),
                                                             AdminUnit.boundary.is_not(None))
                                  .order_by(AdminUnit.code)))
-    shapes = np.array([metric.simplify_m(to_shape(u.boundary), SIMPLIFY_M) for u in units])
+    shapes = np.array([metric.for_drawing(to_shape(u.boundary)) for u in units])
     drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
     return [_feature(u.code, mapping(shape), {"name": u.name, "level": u.level}) for u, shape in zip(units, drawn)]
 

@@ -28,8 +28,6 @@ from gridsvc.geo.locate import GridIndex
 from gridsvc.models import CATALOGUE_COUNTER, User
 from gridsvc.network import current_revision
 
-SIMPLIFY_M = 3.0  # well inside a phone GPS's error, and it cuts most vertices of surveyed boundaries
-
 
 class StartupQuery(Schema):
     class Meta:
@@ -45,7 +43,7 @@ def startup_data(session: Session, index: GridIndex, user: User, out_crs) -> dic
     grids = []
     for position, cell in sorted(cells, key=lambda item: item[1].code):
         village, township, county = index.hierarchy(cell.village_code)
-        outline = geometry_from_cgcs2000(metric.simplify_m(index.geometry(position), SIMPLIFY_M), out_crs)
+        outline = geometry_from_cgcs2000(metric.for_drawing(index.geometry(position)), out_crs)
         grids.append({
             "code": cell.code, "name": cell.name, "kind": cell.kind, "special_type": cell.special_type,
             "village": {"code": village.code, "name": village.name} if village else None,

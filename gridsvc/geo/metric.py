@@ -130,6 +130,16 @@ def degree_windows(lats: np.ndarray, radius_m: float) -> tuple[np.ndarray, float
     return radius_m / (_METRES_PER_DEG_LON_EQUATOR * np.cos(np.radians(edge_lat))) * 1.01, dlat
 
 
+# How far a boundary drawn on a phone or a screen may stray from the stored one (metres): well inside
+# a phone GPS's error and below a pixel at township zoom, and it cuts most vertices of surveyed lines.
+DRAWING_TOLERANCE_M = 3.0
+
+
+def for_drawing(geom: BaseGeometry) -> BaseGeometry:
+    """A boundary as phones and the command screen draw it: simplified to DRAWING_TOLERANCE_M."""
+    return simplify_m(geom, DRAWING_TOLERANCE_M)
+
+
 def simplify_m(geom: BaseGeometry, tolerance_m: float) -> BaseGeometry:
     """The geometry with fewer vertices, none moved by more than `tolerance_m` metres (in its GK zone),
     topology kept: a grid boundary light enough for a phone to draw."""
