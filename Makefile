@@ -25,6 +25,7 @@ test: setup lint
 	@scripts/ensure-postgis.sh
 	@scripts/ensure-redis.sh
 	@scripts/ensure-browser.sh
+	@scripts/ensure-gdal.sh
 	$(PYTEST) -n 2 $(PYTEST_ARGS)
 
 lint: setup

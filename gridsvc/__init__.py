@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.auth_api import auth_api
     from gridsvc.cases_api import cases_api
     from gridsvc.numbers_api import numbers_api
+    from gridsvc.open311_api import open311_api
+    from gridsvc.ogc_api import ogc_api
     from gridsvc.catalogue_api import catalogue_api
     from gridsvc.docs_api import docs_api
     from gridsvc.cli import register_commands
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(events_api)  # /api/v1/events: catch-up for clients that poll, acknowledgements
     app.register_blueprint(screen_api)  # /api/v1/screen: the command screen's layers and cards
     app.register_blueprint(screen_web)  # /screen/: the command screen itself, and its npm libraries
+    app.register_blueprint(ogc_api)  # /ogc: OGC API – Features for QGIS and GDAL
+    app.register_blueprint(open311_api)  # /open311/v2: the citizen channel (Open311 GeoReport v2)
     app.register_blueprint(docs_api)  # /api/openapi.json, /mobile/v1/openapi.json and their Swagger UI pages
     limit_blueprints(app, settings, mobile_api, patrols_api)
     app.register_blueprint(mobile_api)  # /mobile/v1: the phones

@@ -93,6 +93,9 @@ class Settings:
     basemap_subdomains: str = ""
     basemap_attribution: str = ""
     basemap_max_zoom: float = 18.0
+    # The citizen channel (Open311 GeoReport v2, gridsvc.open311): the api_keys issued to citizen apps,
+    # as `key=phone` pairs separated by commas; each key reports as the account with that phone.
+    open311_api_keys: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -63,6 +63,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if request.path.startswith("/open311/"):  # the citizen channel answers in the Open311 spec's format
+            from gridsvc.open311_api import error_response
+            return error_response(exc.code, [{"code": exc.code, "description": exc.description or exc.name}])
         if not request.path.startswith(("/api/", "/mobile/")):
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
