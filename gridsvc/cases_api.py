@@ -6,6 +6,8 @@
     GET  /api/v1/cases/<tracking_no>/record       -> its record
     GET  /api/v1/cases/<tracking_no>/steps        -> the steps the caller may take now
     POST /api/v1/cases/<tracking_no>/steps/<step> -> take one (gridsvc.workflow)
+    GET  /api/v1/cases/<tracking_no>/rating       -> the reporter's rating (404 none yet)
+    POST /api/v1/cases/<tracking_no>/rating       -> rate a closed case: 201, 200 the same retry (gridsvc.ratings)
 
 All need a signed-in caller. A case the caller may not see answers 404, as if
 it did not exist: a commander of township A learns nothing of township B.
@@ -30,6 +32,7 @@ from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
 from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
+from gridsvc.ratings import RatingError, rate, rating_json, rating_of
 from gridsvc.workflow import Context, StepInput, WorkflowError, act
 
 cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
@@ -237,3 +240,41 @@ def take_step(tracking_no: str, step: str):
                 raise invalid_parameter(exc.field or "_schema", exc.message) from exc
             raise ApiError(exc.status, exc.code, exc.message) from exc
         return jsonify(case_json(shown))
+
+
+class RatingBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    stars = fields.Integer(required=True, strict=True, validate=Range(1, 5),
+                           metadata={"description": "1–5 (满意度); 1–2 may reopen the case (docs/public.md)"})
+    comment = Text(load_default=None, allow_none=True, validate=Length(max=1000))
+
+
+def _rating_answer(case: Case, rating) -> dict:
+    return {"tracking_no": case.tracking_no, **rating_json(rating), "case": case_json(case)}
+
+
+@cases_api.get("/cases/<tracking_no>/rating")
+def case_rating(tracking_no: str):
+    with runtime().sessions() as session:
+        case = visible_case(session, tracking_no)
+        rating = rating_of(session, case)
+        if rating is None:
+            raise ApiError(404, "rating_not_found", f"案件 {tracking_no} 尚未评价 / {tracking_no} is not rated")
+        return jsonify(_rating_answer(case, rating))
+
+
+@cases_api.post("/cases/<tracking_no>/rating")
+def rate_case(tracking_no: str):
+    body = RatingBody().load(json_body())
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+        try:
+            rated = rate(session, context, user, case, body["stars"], body["comment"])
+        except RatingError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+        return jsonify(_rating_answer(case, rated.rating)), 201 if rated.created else 200

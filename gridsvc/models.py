@@ -459,6 +459,32 @@ class CaseEvent(Base):
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 
 
+# -- the reporter's rating of a closed case (满意度评价; gridsvc.ratings, issue 7) -------------
+
+RATING_OUTCOMES = ("none", "reopened", "reopen_requested")
+
+
+class CaseRating(Base):
+    """The reporter's rating of a closed case: 1–5 stars and a comment, once per case (the unique
+    case_id makes a retry find the stored rating instead of adding another)."""
+
+    __tablename__ = "case_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    rater_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(sa.Integer)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # what a bad rating did (RATING_OUTCOMES)
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", name="uq_case_ratings_case_id"),
+        sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_case_ratings_stars"),
+        sa.CheckConstraint(f"outcome IN {RATING_OUTCOMES!r}", name="ck_case_ratings_outcome"),
+    )
+
+
 # -- photo attachments of a case (gridsvc.attachments) ----------------------------------------
 
 

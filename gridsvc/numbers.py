@@ -37,6 +37,7 @@ from gridsvc.models import (
     AdminUnit,
     Case,
     CaseEvent,
+    CaseRating,
     Category,
     Department,
     User,
@@ -91,16 +92,20 @@ def area_unit(session: Session, code: str) -> AdminUnit:
     return unit
 
 
-def screen_numbers(session: Session, user: User, calendar: WorkCalendar, now: datetime, period_from: datetime,
+def screen_numbers(session: Session, user: User | None, calendar: WorkCalendar, now: datetime, period_from: datetime,
                    period_to: datetime, area: str | None = None) -> dict:
     """Every figure of the command screen for `user`, as JSON-ready data (docs/numbers.md).
+
+    `user` None counts every case inside `area` (the public statistics, gridsvc.public): give an area then.
 
     Raises PeriodError for a period that is empty, reversed or longer than MAX_PERIOD, and
     gridsvc.case_search.UnknownArea for an `area` that is no administrative unit.
     """
     now, period_from, period_to = as_utc(now), as_utc(period_from), as_utc(period_to)
     check_period(period_from, period_to)
-    scope = [visible_to(session, user)]
+    if user is None and area is None:
+        raise ValueError("figures without a user are figures of an area: name one")
+    scope = [] if user is None else [visible_to(session, user)]
     unit = None
     if area is not None:
         unit = area_unit(session, area)
@@ -129,6 +134,7 @@ def screen_numbers(session: Session, user: User, calendar: WorkCalendar, now: da
             "merged": decided.get("merge", 0),
             "on_time_closure_rate": _rate(on_time, closed),
             "average_handling_hours": None if average is None else round(average, 2),
+            "satisfaction": _satisfaction(session, scope, period),
         },
         "by_status": _by_status(groups),
         "by_domain": _by_domain(groups, names),
@@ -212,6 +218,15 @@ def _decided(session: Session, scope: list, period: _Period) -> dict[str, int]:
         .group_by(CaseEvent.action)
     )
     return {action: int(count) for action, count in rows}
+
+
+def _satisfaction(session: Session, scope: list, period: _Period) -> dict:
+    """满意度: the mean stars and the number of the ratings given in the period (gridsvc.ratings)."""
+    count, total = session.execute(
+        sa.select(sa.func.count(CaseRating.id), sa.func.coalesce(sa.func.sum(CaseRating.stars), 0))
+        .join(Case, Case.id == CaseRating.case_id).where(*scope, period.holds(CaseRating.rated_at))
+    ).one()
+    return {"ratings": int(count), "mean_stars": round(int(total) / int(count), 2) if count else None}
 
 
 def _handling_hours(session: Session, scope: list, period: _Period, calendar: WorkCalendar) -> list[float]:

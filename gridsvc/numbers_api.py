@@ -16,14 +16,16 @@ from gridsvc import runtime
 from gridsvc.api import MomentField
 from gridsvc.auth_api import signed_in_user
 from gridsvc.case_search import UnknownArea
-from gridsvc.errors import invalid_parameter
+from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.models import utcnow
 from gridsvc.numbers import PeriodError, default_period, screen_numbers
 
 numbers_api = Blueprint("numbers_api", __name__, url_prefix="/api/v1")
 
 
-class NumbersQuery(Schema):
+class PeriodQuery(Schema):
+    """`from` and `to` of a period of figures (numbers, hotspots, the public statistics)."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -32,6 +34,15 @@ class NumbersQuery(Schema):
                                                  "current China-time month. Send the offset, e.g. +08:00."})
     to = MomentField(load_default=None, metadata={"description": "end of the period (excluded); default: now. "
                                                                  "At most 92 days after `from`."})
+
+
+def period_error(query: dict, exc: PeriodError) -> ApiError:
+    """The 422 for a period that cannot be: it names the end the caller sent (`from` alone defaults
+    `to` to now, so then `from` is to blame)."""
+    return invalid_parameter(exc.field if query["to"] is not None or query["from_"] is None else "from", str(exc))
+
+
+class NumbersQuery(PeriodQuery):
     area = fields.String(load_default=None, validate=Regexp(r"^\d{12}$", error="a 12-digit administrative code"),
                          metadata={"description": "a 12-digit county, township or village code: only its cases"})
 
@@ -47,9 +58,7 @@ def numbers():
         try:
             figures = screen_numbers(session, user, rt.calendar.get(), now, period_from, period_to, query["area"])
         except PeriodError as exc:
-            # the offending end is the one the caller sent (`from` alone defaults `to` to now)
-            field = exc.field if query["to"] is not None or query["from_"] is None else "from"
-            raise invalid_parameter(field, str(exc)) from exc
+            raise period_error(query, exc) from exc
         except UnknownArea as exc:
             raise invalid_parameter("area", str(exc)) from exc
         return jsonify(figures)

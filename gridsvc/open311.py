@@ -42,7 +42,6 @@ MAX_REQUESTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 CLIENT_UUID_NAMESPACE = uuid.UUID("6f1d3c52-0b7e-4f3a-9a51-311c17a2e0b1")  # ours: Open311 request UUIDs
 FORMATS = ("json", "xml")
-_TRACKING_NO = r"^\d{8}-[A-Z2-7]{8}$"
 
 
 class Open311Error(Exception):

@@ -35,11 +35,13 @@ from marshmallow import Schema, fields
 from gridsvc import openapi_schemas as out
 from gridsvc.api import DATUM_HELP, AtQuery, BboxQuery, CrsField, LocateQuery, MomentField, Text
 from gridsvc.auth_api import LoginBody, RefreshBody
-from gridsvc.cases_api import TRACKING_NO, CaseQuery, ReportBody, StatusList, StepBody
+from gridsvc.cases_api import TRACKING_NO, CaseQuery, RatingBody, ReportBody, StatusList, StepBody
+from gridsvc.public_api import PublicStatsQuery
 from gridsvc.catalogue_api import RouteQuery
 from gridsvc.config import Settings
 from gridsvc.events.events_api import EventsQuery
 from gridsvc.models import CASE_STATUSES
+from gridsvc.hotspots_api import GridsQuery, HexagonsQuery, RisingQuery
 from gridsvc.numbers_api import NumbersQuery
 from gridsvc.screen_api import CaseRowsQuery, LayersQuery
 from gridsvc.photos import FORMATS
@@ -69,8 +71,10 @@ TAGS = (
     {"name": "cases", "description": "上报、案件与办理流程 / reports, cases and their workflow"},
     {"name": "attachments", "description": "案件照片 / photos of a case"},
     {"name": "numbers", "description": "指挥大屏统计 / the figures of the township command screen"},
+    {"name": "hotspots", "description": "热点：网格与六边形案件数、周环比上升 / cases per grid and H3 hexagon, rising grids"},
     {"name": "screen", "description": "指挥大屏图层与案件卡片 / the command screen's map layers and case sheet"},
     {"name": "events", "description": "实时事件（轮询与确认）/ live events for clients that poll; acknowledgements"},
+    {"name": "public", "description": "政务公开（无需登录）/ public disclosure, no sign-in (docs/public.md)"},
 )
 
 # What each error status means in this API; an operation may say more for its own case.
@@ -93,6 +97,8 @@ PATH_PARAMETERS = {
                     "schema": {"type": "string", "pattern": TRACKING_NO.pattern, "example": "20260501-ABCDEFGH"}},
     "step": {"description": "办理环节 / the workflow step (see the operation's description)",
              "schema": {"type": "string", "enum": list(STEPS)}},
+    "township": {"description": "12 位乡镇区划代码 / the township's 12-digit code",
+                 "schema": {"type": "string", "example": "220112100000"}},
     "attachment_id": {"description": "附件编号 / the attachment's id", "schema": {"type": "integer"}},
     "seq": {"description": "事件序号 / the event's seq", "schema": {"type": "integer", "minimum": 1}},
     "client_uuid": {"description": "手机生成的 UUID / the UUID the phone made for its report or patrol",
@@ -164,6 +170,8 @@ def _upload_description(settings: Settings) -> str:
 _CASE_404 = (404, "案件不存在或不在您的辖区 / no such case, or not in the caller's jurisdiction (`case_not_found`)")
 _GRID_404 = (404, "网格不存在 / no such grid (`grid_not_found`)")
 _JSON_BODY = (400, 413, 422)
+_HOTSPOT_422 = (422, "参数无效：`to` 须晚于 `from`，统计期不超过 92 天，`category` 须在目录中 / invalid parameters: `to` "
+                     "must lie after `from`, at most 92 days later; `category` must be in the catalogue")
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- grids (gridsvc.api)
@@ -230,6 +238,23 @@ OPERATIONS: tuple[Operation, ...] = (
                       (409, "当前状态不能办理，或案件已被他人更新 / not possible from this status (`step_not_allowed`) or "
                             "the case changed meanwhile (`case_changed`)"),
                       413, 422, 503)),
+    Operation("get", "/api/v1/cases/{tracking_no}/rating", "cases", "满意度评价", "The reporter's rating of the case",
+              (Answer(200, "the rating", out.RatingSchema),), auth=True,
+              errors=(401, (404, "案件不存在或尚未评价 / no such case (`case_not_found`) or not rated yet "
+                                 "(`rating_not_found`)"), 503)),
+    Operation("post", "/api/v1/cases/{tracking_no}/rating", "cases", "评价结案案件",
+              "Rate a closed case (the reporter, once)",
+              (Answer(201, "the new rating", out.RatingSchema),
+               Answer(200, "the stored rating, for a retry with the same stars and comment", out.RatingSchema)),
+              body=RatingBody, auth=True,
+              description="1–5 stars and a comment, once per case. 1–2 stars within 10 working days of 结案 send "
+                          "the case back to its department (`outcome`: `reopened`), otherwise flag it "
+                          "`reopen_requested` for the commander (docs/public.md).",
+              errors=(400, 401, (403, "只有上报人可以评价 / only the case's reporter rates it (`not_permitted`)"),
+                      _CASE_404,
+                      (409, "未结案，或已有不同的评价 / not closed (`not_closed`), rated already with other content "
+                            "(`already_rated`), or the case changed meanwhile (`case_changed`)"),
+                      413, 422, 503)),
     # -- the command screen (gridsvc.screen_api)
     Operation("get", "/api/v1/screen/config", "screen", "大屏配置", "Base map, and the zh-CN names of codes",
               (Answer(200, "OK", out.ScreenConfigSchema),), auth=True, errors=(401, 503)),
@@ -259,6 +284,28 @@ OPERATIONS: tuple[Operation, ...] = (
               description="Every figure counts only the cases the caller may see, inside `area` if given. "
                           "Days are China days (Asia/Shanghai); send `from` and `to` with their offset. "
                           "The definitions: docs/numbers.md."),
+    # -- hotspots (gridsvc.hotspots_api)
+    Operation("get", "/api/v1/hotspots/grids", "hotspots", "网格热点 (GeoJSON)",
+              "My grids with the number of cases received in the period, rank and share",
+              (Answer(200, "a FeatureCollection in `crs`", "HotspotGridCollection"),), query=GridsQuery, auth=True,
+              errors=(401, _HOTSPOT_422, 503),
+              description="Counts only the cases the caller may see, neither rejected nor merged, received in "
+                          "[from, to) (China days, at most 92 days). Outlines as /api/v1/screen/map draws them, in "
+                          "the base map's datum unless `crs` says otherwise. The definitions: docs/hotspots.md."),
+    Operation("get", "/api/v1/hotspots/hexagons", "hotspots", "六边形热点 (H3, GeoJSON)",
+              "H3 cells with the number of cases received in the period",
+              (Answer(200, "a FeatureCollection of hexagons in `crs`", "HotspotHexagonCollection"),),
+              query=HexagonsQuery, auth=True, errors=(401, _HOTSPOT_422, 503),
+              description="H3 works on WGS84 lon/lat; cases are stored in CGCS2000, centimetres from WGS84, so the "
+                          "stored points are binned as they are and the corners are converted from CGCS2000 to "
+                          "`crs`. Only cells holding a counted case are listed. The definitions: docs/hotspots.md."),
+    Operation("get", "/api/v1/hotspots/rising", "hotspots", "周环比上升网格",
+              "Per grid: cases of the 7 China days ending with `week_ending` against the 7 before",
+              (Answer(200, "OK", out.RisingSchema),), query=RisingQuery, auth=True,
+              errors=(401, (422, "参数无效 / invalid parameters: `week_ending` a date, `min_count` ≥ 1, "
+                                 "`category` in the catalogue"), 503),
+              description="`rising`: at least `min_count` (default 3) cases this week and at least twice last "
+                          "week's. The definitions: docs/hotspots.md."),
     # -- attachments (gridsvc.attachments_api)
     Operation("post", "/api/v1/cases/{tracking_no}/attachments", "attachments", "上传照片", "Upload a photo",
               (Answer(201, "the new attachment", out.AttachmentSchema),
@@ -279,6 +326,22 @@ OPERATIONS: tuple[Operation, ...] = (
               (Answer(200, "the thumbnail", IMAGE, ("image/jpeg",)),
                Answer(304, "not modified (conditional request with the ETag)")), auth=True,
               errors=(401, (404, "案件或附件不存在 / no such case or attachment"), 503)),
+    # -- 政务公开 (gridsvc.public_api): no sign-in
+    Operation("get", "/api/v1/public/cases/{tracking_no}", "public", "案件公开信息",
+              "What is published of a case: status, category, place to the village, department, dates",
+              (Answer(200, "the public view", out.PublicCaseSchema),),
+              description="Never the reporter, the description, coordinates or photos. Enforcement (执法) cases "
+                          "show status, township, department and dates only. docs/public.md.",
+              errors=((404, "未找到该编号 / no case with this number (`case_not_found`): no hint whether one exists"),
+                      503)),
+    Operation("get", "/api/v1/public/townships/{township}/stats", "public", "乡镇公开统计",
+              "A township's anonymised figures for a period", (Answer(200, "OK", out.PublicStatsSchema),),
+              query=PublicStatsQuery,
+              errors=((404, "没有该乡镇 / no such township (`township_not_found`)"),
+                      (422, "`to` 须晚于 `from`，不超过 92 天 / `to` must lie after `from`, at most 92 days later"), 503)),
+    Operation("get", "/api/v1/public/responsibility", "public", "责任清单（公开）",
+              "The published responsibility list (the same as /api/v1/responsibility)",
+              (Answer(200, "OK", out.ResponsibilityListSchema),), errors=(503,)),
     # -- events (gridsvc.events.events_api)
     Operation("get", "/api/v1/events", "events", "事件（补发）", "The events for me after `since`, oldest first",
               (Answer(200, "OK", out.EventListSchema),), query=EventsQuery, auth=True,
@@ -446,6 +509,8 @@ def build_spec(settings: Settings, document: Document = WEB) -> dict:
     spec.components.schema("AreaFeature", out.AREA_FEATURE)
     spec.components.schema("AreaFeatureCollection", out.AREA_COLLECTION)
     spec.components.schema("ScreenLayers", out.SCREEN_LAYERS)
+    spec.components.schema("HotspotGridCollection", out.HOTSPOT_GRID_COLLECTION)
+    spec.components.schema("HotspotHexagonCollection", out.HOTSPOT_HEXAGON_COLLECTION)
     by_path: dict[str, dict] = {}
     for op in document.operations:
         by_path.setdefault(op.path, {})[op.method] = _operation(op, settings, document)

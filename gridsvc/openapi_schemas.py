@@ -18,6 +18,7 @@ from gridsvc.models import (
     CATEGORY_LIMIT_UNITS,
     DEPARTMENT_LEVELS,
     DOMAINS,
+    RATING_OUTCOMES,
     ROLES,
 )
 
@@ -350,6 +351,17 @@ class CaseSchema(CaseIdentitySchema):
     record_seq = _req(fields.Integer, metadata={"description": "the last record entry: send as expected_seq"})
 
 
+class RatingSchema(Shape):
+    tracking_no = _req(fields.String)
+    stars = _req(fields.Integer, metadata={"description": "1–5 (满意度)"})
+    comment = _nullable(fields.String)
+    rated_at = _req(fields.DateTime)
+    outcome = _req(fields.String, validate=OneOf(RATING_OUTCOMES), metadata={
+        "description": "what the rating did: none; reopened (back to handling); reopen_requested (flag for the "
+                       "commander)"})
+    case = _req(fields.Nested, CaseSchema)  # as it stands after the rating
+
+
 class CaseListSchema(Shape):
     total = _req(fields.Integer)
     limit = _req(fields.Integer)
@@ -402,6 +414,11 @@ class NumbersTodaySchema(Shape):
     overdue = _req(fields.Integer, metadata={"description": "open now with overdue_level > 0"})
 
 
+class SatisfactionSchema(Shape):
+    ratings = _req(fields.Integer, metadata={"description": "ratings given in the period"})
+    mean_stars = _nullable(fields.Float, metadata={"description": "满意度: mean stars, 1–5; null: no rating"})
+
+
 class NumbersPeriodSchema(Shape):
     received = _req(fields.Integer)
     closed = _req(fields.Integer)
@@ -411,6 +428,7 @@ class NumbersPeriodSchema(Shape):
     on_time_closure_rate = _nullable(fields.Float, metadata={"description": "按期结案率, 0–1; null: nothing closed"})
     average_handling_hours = _nullable(fields.Float, metadata={
         "description": "平均处置时长 in working hours, receipt to closing; null: nothing closed"})
+    satisfaction = _req(fields.Nested, SatisfactionSchema)
 
 
 class StatusCountSchema(Shape):
@@ -660,3 +678,159 @@ class CaseSheetSchema(Shape):
     clock = _nullable(fields.Nested, StageClockSchema, metadata={"description": "null for a finished case"})
     record = _req(fields.List, fields.Nested(NamedRecordEntrySchema))
     steps = _req(fields.List, fields.Nested(StepChoiceSchema))
+
+
+# -- hotspots (gridsvc.hotspots_api; definitions in docs/hotspots.md) ----------------------------
+
+_HOTSPOT_COUNTS = {
+    "count": {"type": "integer", "description": "counted cases received in the period"},
+    "rank": {"type": "integer", "nullable": True,
+             "description": "1 for the most cases; equal counts share a rank (1, 2, 2, 4); null for 0 cases"},
+    "share": {"type": "number", "description": "count / total, 0–1, rounded to 4 places; 0 when total is 0"},
+}
+_HOTSPOT_HEAD = {
+    "type": {"type": "string", "enum": ["FeatureCollection"]},
+    "crs": {"type": "string", "description": "the datum of every coordinate (the base map's by default)"},
+    "from": {"type": "string", "format": "date-time"},
+    "to": {"type": "string", "format": "date-time"},
+    "category": {"type": "string", "nullable": True},
+    "domain": {"type": "string", "nullable": True, "description": f"one of {', '.join(DOMAINS)}, or null"},
+    "total": {"type": "integer", "description": "the sum of the features' counts"},
+}
+HOTSPOT_GRID_COLLECTION = {
+    "type": "object",
+    "description": "the caller's grids as GeoJSON Features, most cases first",
+    "required": [*_HOTSPOT_HEAD, "network_revision", "features"],
+    "properties": {
+        **_HOTSPOT_HEAD,
+        "network_revision": {"type": "integer"},
+        "features": {"type": "array", "items": {
+            "type": "object", "required": ["type", "id", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "string", "description": "the grid code"},
+                "geometry": {"$ref": "#/components/schemas/Geometry"},
+                "properties": {"type": "object",
+                               "required": ["code", "name", "kind", "village_code", *_HOTSPOT_COUNTS],
+                               "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                              "kind": {"type": "string"}, "village_code": {"type": "string"},
+                                              **_HOTSPOT_COUNTS}},
+            },
+        }},
+    },
+}
+HOTSPOT_HEXAGON_COLLECTION = {
+    "type": "object",
+    "description": "the H3 cells holding counted cases as hexagon Features, most cases first",
+    "required": [*_HOTSPOT_HEAD, "resolution", "cell_area_km2", "features"],
+    "properties": {
+        **_HOTSPOT_HEAD,
+        "resolution": {"type": "integer", "minimum": 7, "maximum": 10},
+        "cell_area_km2": {"type": "number", "description": "H3's average cell area at this resolution"},
+        "features": {"type": "array", "items": {
+            "type": "object", "required": ["type", "id", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "string", "description": "the H3 cell index"},
+                "geometry": {"$ref": "#/components/schemas/Geometry"},
+                "properties": {"type": "object", "required": ["h3", "resolution", *_HOTSPOT_COUNTS],
+                               "properties": {"h3": {"type": "string"}, "resolution": {"type": "integer"},
+                                              **_HOTSPOT_COUNTS}},
+            },
+        }},
+    },
+}
+
+
+class RisingWeekSchema(Shape):
+    from_ = _req(fields.DateTime, data_key="from", metadata={"description": "China midnight, included"})
+    to = _req(fields.DateTime, metadata={"description": "China midnight, excluded"})
+    total = _req(fields.Integer, metadata={"description": "the listed grids' cases in the week"})
+
+
+class RisingGridSchema(Shape):
+    code = _req(fields.String)
+    name = _req(fields.String)
+    village_code = _req(fields.String)
+    this_week = _req(fields.Integer)
+    last_week = _req(fields.Integer)
+    change = _req(fields.Integer, metadata={"description": "this_week - last_week"})
+    change_ratio = _nullable(fields.Float, metadata={"description": "change / last_week; null when last_week is 0"})
+    rising = _req(fields.Boolean, metadata={"description": "this_week >= min_count and this_week >= 2 × last_week"})
+
+
+class RisingSchema(Shape):
+    week_ending = _req(fields.Date)
+    this_week = _req(fields.Nested, RisingWeekSchema)
+    last_week = _req(fields.Nested, RisingWeekSchema)
+    category = _nullable(fields.String)
+    domain = _nullable(fields.String, validate=OneOf(DOMAINS))
+    min_count = _req(fields.Integer)
+    rule = _req(fields.String)
+    grids = _req(fields.List, fields.Nested(RisingGridSchema),
+                 metadata={"description": "grids with a counted case in either week; rising first, then by change"})
+
+
+# -- 政务公开 (gridsvc.public_api) ------------------------------------------------------------
+
+
+class PublicPlaceSchema(Shape):
+    code = _req(fields.String)
+    name = _nullable(fields.String)
+
+
+class PublicDepartmentSchema(Shape):
+    name_zh = _req(fields.String)
+    name_en = _req(fields.String)
+
+
+class PublicCategorySchema(Shape):
+    code = _req(fields.String)
+    name_zh = _nullable(fields.String)
+    name_en = _nullable(fields.String)
+
+
+class PublicNoteSchema(Shape):
+    step = _req(fields.String, validate=OneOf(("reject", "close")))
+    step_name_zh = _req(fields.String)
+    on = _req(fields.Date, metadata={"description": "the China day"})
+    note = _req(fields.String)
+
+
+class PublicRatingSchema(Shape):
+    stars = _req(fields.Integer)
+    rated_on = _req(fields.Date)
+
+
+class PublicCaseSchema(Shape):
+    """Never the reporter, the description, the point or photos; enforcement cases only the first block."""
+
+    tracking_no = _req(fields.String)
+    status = _req(fields.String, validate=OneOf(CASE_STATUSES))
+    status_name_zh = _req(fields.String)
+    domain = _nullable(fields.String, validate=OneOf(DOMAINS))
+    domain_name_zh = _nullable(fields.String)
+    township = _nullable(fields.Nested, PublicPlaceSchema)
+    department = _nullable(fields.Nested, PublicDepartmentSchema)  # who answers for it
+    received_on = _req(fields.Date)
+    closed_on = _nullable(fields.Date)
+    enforcement = _req(fields.Boolean, metadata={"description": "执法公示: true means the fields below are left out"})
+    responsibility_list = _req(fields.String, metadata={"description": "where the 责任清单 is published"})
+    # not for enforcement cases:
+    category = fields.Nested(PublicCategorySchema)
+    village = fields.Nested(PublicPlaceSchema, allow_none=True)
+    notes = fields.List(fields.Nested(PublicNoteSchema), metadata={"description": "the 不予立案 and 结案 notes"})
+    rating = fields.Nested(PublicRatingSchema, allow_none=True)  # stars only
+
+
+class PublicStatsSchema(Shape):
+    township = _req(fields.Nested, PublicPlaceSchema)
+    from_ = _req(fields.DateTime, data_key="from")
+    to = _req(fields.DateTime)
+    received = _req(fields.Integer)
+    closed = _req(fields.Integer)
+    closed_on_time = _req(fields.Integer)
+    on_time_closure_rate = _nullable(fields.Float)
+    satisfaction = _req(fields.Nested, SatisfactionSchema)
+    by_status = _req(fields.List, fields.Nested(StatusCountSchema))
+    by_domain = _req(fields.List, fields.Nested(DomainCountSchema))

@@ -52,7 +52,8 @@ class CaseRowsQuery(LayersQuery):
         "description": "only these cases, whatever their status (a screen refreshing what changed)"})
 
 
-def _datum(query: dict):
+def screen_datum(query: dict):
+    """The datum a layer is asked in (`crs`), else the base map's: what the screen draws on."""
     return query["crs"] or drawing_datum(basemap_of(runtime().settings))
 
 
@@ -77,13 +78,13 @@ def network_map():
     query = LayersQuery().load(request.args)
     rt = runtime()
     with rt.sessions() as session:
-        return jsonify(network_layers(session, rt.index.get(), signed_in_user(session), _datum(query)))
+        return jsonify(network_layers(session, rt.index.get(), signed_in_user(session), screen_datum(query)))
 
 
 @screen_api.get("/cases")
 def cases():
     query = CaseRowsQuery().load(request.args)
-    datum = _datum(query)
+    datum = screen_datum(query)
     with runtime().sessions() as session:
         user = signed_in_user(session)
         seen = outbox.head(session)  # read first: every event up to it is in the rows, later ones may be too

@@ -315,6 +315,28 @@ STEPS: dict[str, Step] = {step.name: step for step in (
 )}
 
 
+def _reopen(session, ctx, case, user, given) -> _Effect:
+    """重新办理 after a bad rating: back to the department that had it, as a 返工 is, with the
+    category's whole handling limit from now."""
+    case.rework_count += 1
+    case.closed_at = None
+    case.handling_due_at = ctx.calendar.add(ctx.now, *_category_of(session, case).handling_limit(case.urgent))
+    return _Effect({"rework_count": case.rework_count, "department": case.department_code,
+                    "handling_due_at": as_utc(case.handling_due_at).isoformat()})
+
+
+# Not a step anyone takes by hand (so not in STEPS): a bad rating of the reporter takes it (gridsvc.ratings).
+REOPEN = Step("reopen", "重新办理", ("closed",), "handling", (REPORTER,), False, _reopen)
+
+
+def reopen(session: Session, ctx: Context, user: User, case: Case, note: str | None) -> None:
+    """Move a closed case back to `handling` with its department (gridsvc.ratings decides when), with the
+    workflow's own mechanics: the stage clock, the record entry and its event; the caller commits."""
+    if case.status not in REOPEN.from_statuses or case.department_code is None:
+        raise WorkflowError(409, "step_not_allowed", "该案件不能重新办理 / this case cannot be reopened")
+    _take(session, ctx, user, case, REOPEN, note, StepInput())
+
+
 def relations(session: Session, user: User, case: Case) -> frozenset[str]:
     """How `user` stands to `case`: which of the step-taking relations they have."""
     found = set()

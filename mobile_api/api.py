@@ -11,6 +11,7 @@
     GET  /mobile/v1/cases/<tracking_no>                 one case (as /api/v1)
     POST /mobile/v1/cases/<tracking_no>/steps/<step>    accept, arrive, feedback, verify, rework, …
     POST /mobile/v1/cases/<tracking_no>/attachments     evidence photos (multipart `photo`)
+    GET|POST /mobile/v1/cases/<tracking_no>/rating      my rating of my closed report (满意度)
     GET  /mobile/v1/events?since=N                      events for me since N (as /api/v1; or Socket.IO)
     POST /mobile/v1/events/<seq>/ack                    acknowledge a dispatch
 
@@ -44,6 +45,8 @@ for rule, view, methods in (
     ("/cases/<tracking_no>/steps", cases_api.case_steps, ["GET"]),
     ("/cases/<tracking_no>/steps/<step>", cases_api.take_step, ["POST"]),
     ("/cases/<tracking_no>/attachments", attachments_api.upload, ["POST"]),
+    ("/cases/<tracking_no>/rating", cases_api.case_rating, ["GET"]),
+    ("/cases/<tracking_no>/rating", cases_api.rate_case, ["POST"]),
     ("/events", events_api.event_list, ["GET"]),
     ("/events/<int:seq>/ack", events_api.acknowledge_event, ["POST"]),
 ):

@@ -124,6 +124,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _moved("get", "cases/{tracking_no}/steps"),
     _moved("post", "cases/{tracking_no}/steps/{step}"),
     _moved("post", "cases/{tracking_no}/attachments"),
+    _moved("get", "cases/{tracking_no}/rating"),
+    _moved("post", "cases/{tracking_no}/rating"),
     # -- events: the web API's views (the live channel is Socket.IO at /socket.io)
     _moved("get", "events"),
     _moved("post", "events/{seq}/ack"),

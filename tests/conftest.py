@@ -93,7 +93,7 @@ def database_url(request, tmp_path_factory):
 def _wipe(engine) -> None:
     with engine.begin() as conn:
         for table in (
-            "event_acks", "events", "patrol_points", "patrols",
+            "case_ratings", "event_acks", "events", "patrol_points", "patrols",
             "attachments", "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules",
             "teams", "departments", "categories", "category_majors", "calendar_days",
         ):

@@ -31,6 +31,8 @@ L1 = "220112102201"  # 鹿乡村 (鹿乡镇)
 ZHZF, ZZZX, CJHB = f"{QIJIA}-ZHZF", f"{QIJIA}-ZZZX", f"{QIJIA}-CJHB"
 PILED, DISPUTE, CLEANING = "02004", "01001", "02001"  # 乱堆乱放 (执法, 2 days), 邻里纠纷 (综治, 5 days), 保洁 (服务)
 
+NO_RATINGS = {"ratings": 0, "mean_stars": None}
+
 
 def at(text: str) -> datetime:
     """A China time, e.g. at("2026-05-11T15:10")."""
@@ -194,7 +196,8 @@ def test_a_township_commander_sees_every_figure_of_their_township(town, history)
     #   H: Mon 11 May 09:00 → 10:45 = 1.75
     #   mean (15.75 + 18 + 1.75) / 3 = 11.8333…
     assert numbers["period"] == {"received": 7, "closed": 3, "closed_on_time": 2, "rejected": 1, "merged": 1,
-                                 "on_time_closure_rate": 0.6667, "average_handling_hours": 11.83}
+                                 "on_time_closure_rate": 0.6667, "average_handling_hours": 11.83,
+                                 "satisfaction": NO_RATINGS}
     # Status now of the seven received in the period: F, I reported; E handling; B, H closed; C rejected; D merged.
     assert numbers["by_status"] == [
         {"status": "reported", "name_zh": "待立案", "count": 2}, {"status": "filed", "name_zh": "待派遣", "count": 0},
@@ -269,7 +272,8 @@ def test_another_township_sees_nothing_of_this_one(town, history):
     assert not any(history[k] in everything for k in "JABCDEFHI") and QIJIA[:9] not in everything
     assert numbers["today"] == {"day": "2026-05-11", "received": 0, "closed": 0, "open": 1, "overdue": 1}
     assert numbers["period"] == {"received": 1, "closed": 0, "closed_on_time": 0, "rejected": 0, "merged": 0,
-                                 "on_time_closure_rate": None, "average_handling_hours": None}
+                                 "on_time_closure_rate": None, "average_handling_hours": None,
+                                 "satisfaction": NO_RATINGS}
     # L was due Wed 6 May 11:30: 0.5 + 4 (Wed) + 7.5 × 3 (Thu, Fri, Sat 9 May) + 5h10 (Mon) = 32.1667
     assert [(w["tracking_no"], w["overdue_working_hours"], w["overdue_level"], w["department"])
             for w in numbers["worst_overdue"]] == [(history["L"], 32.17, 2, f"{LUXIANG}-ZZZX")]
@@ -289,7 +293,8 @@ def test_the_area_filter(town, history):
     assert village["area"] == {"code": V2, "name": "东升村", "level": "village"}
     assert village["today"] == {"day": "2026-05-11", "received": 1, "closed": 1, "open": 1, "overdue": 1}
     assert village["period"] == {"received": 3, "closed": 1, "closed_on_time": 1, "rejected": 1, "merged": 0,
-                                 "on_time_closure_rate": 1.0, "average_handling_hours": 1.75}
+                                 "on_time_closure_rate": 1.0, "average_handling_hours": 1.75,
+                                 "satisfaction": NO_RATINGS}
     assert [w["tracking_no"] for w in village["worst_overdue"]] == [history["F"]]
     assert [r["code"] for r in village["by_village"]] == [V2]
     assert [(r["code"], r["received"]) for r in village["by_department"]] == [(ZZZX, 2), (ZHZF, 1)]
@@ -305,7 +310,8 @@ def test_the_period_bounds_cut_partial_days(town, history):
     # Closed: B (8 May, late), not H (10:45). Rejected: none (C at 09:10, before). Merged: D (10:05).
     numbers = town.numbers("commander", at("2026-05-06T09:58"), at("2026-05-11T09:05"))
     assert numbers["period"] == {"received": 3, "closed": 1, "closed_on_time": 0, "rejected": 0, "merged": 1,
-                                 "on_time_closure_rate": 0.0, "average_handling_hours": 18.0}
+                                 "on_time_closure_rate": 0.0, "average_handling_hours": 18.0,
+                                 "satisfaction": NO_RATINGS}
     assert [(r["day"], r["received"], r["closed"]) for r in numbers["trend"]] == [
         ("2026-05-06", 1, 0), ("2026-05-07", 0, 0), ("2026-05-08", 0, 1), ("2026-05-09", 1, 0),
         ("2026-05-10", 0, 0), ("2026-05-11", 1, 0)]

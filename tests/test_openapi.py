@@ -357,7 +357,8 @@ def test_the_static_route_does_not_leave_its_folder(plain_app, url):
 
 
 SAMPLE_PATH_VALUES = {"tracking_no": "20260101-AAAAAAAA", "step": "file", "attachment_id": "1",
-                      "client_uuid": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41", "seq": "1"}
+                      "client_uuid": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41", "seq": "1",
+                      "township": "220112100000"}
 
 
 @pytest.mark.parametrize("document_url", sorted(DOCUMENTS))

@@ -27,6 +27,7 @@ KINDS = {
     "county_alert": "case.county_alert",
     "dispatch_reminder": "case.dispatch_reminder",
     "dispatch_unacknowledged": "case.dispatch_unacknowledged",
+    "rate": "case.rated",  # the reporter's 满意度 rating (gridsvc.ratings); a 1–2 star one may add `reopen`
 }
 # Kinds that ask the people who must act to acknowledge them (gridsvc.events.acks).
 ACKABLE = frozenset({"case.dispatched", "case.escalated", "case.dispatch_reminder", "case.deadline_warning",
