@@ -78,11 +78,10 @@ def _counted(session: Session, user: User, which: CaseFilter, start: datetime, e
 
 def _ranked(counts: dict[str, int]) -> tuple[dict[str, int | None], int]:
     """Competition ranks ("1224") by count, highest first; None for a count of 0. And the total."""
-    ranks: dict[str, int | None] = {}
-    ordered = sorted(counts.values(), reverse=True)
-    for key, count in counts.items():
-        ranks[key] = ordered.index(count) + 1 if count else None
-    return ranks, sum(counts.values())
+    first: dict[int, int] = {}  # count -> the rank of the first key with it
+    for place, count in enumerate(sorted(counts.values(), reverse=True), start=1):
+        first.setdefault(count, place)
+    return {key: first[count] if count else None for key, count in counts.items()}, sum(counts.values())
 
 
 def _share(count: int, total: int) -> float:

@@ -242,10 +242,16 @@ def grid_extent(index: GridIndex) -> list[float] | None:
 
 
 def _box_polygon(box: tuple[float, float, float, float]):
+    """The box as the databases' geometry: a polygon, a line or a point when it has no width or
+    height (a degenerate polygon gets different answers from SpatiaLite's prepared geometries)."""
     west, south, east, north = (float(v) for v in box)
-    wkt = (f"POLYGON(({west!r} {south!r},{east!r} {south!r},{east!r} {north!r},"
-           f"{west!r} {north!r},{west!r} {south!r}))")
-    return sa.func.ST_GeomFromText(wkt, STORAGE_EPSG)
+    if west < east and south < north:
+        shape = shapely.box(west, south, east, north)
+    elif (west, south) != (east, north):
+        shape = shapely.LineString([(west, south), (east, north)])
+    else:
+        shape = shapely.Point(west, south)
+    return sa.func.ST_GeomFromText(shapely.to_wkt(shape, rounding_precision=-1), STORAGE_EPSG)
 
 
 def _admin_filter(level: str, query: ItemsQuery) -> sa.ColumnElement[bool]:

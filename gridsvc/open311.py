@@ -9,16 +9,18 @@ Plain functions; gridsvc.open311_api is the thin web layer. See docs/open311.md.
 - Idempotency: the spec has no client UUID. A request carrying `attribute[client_uuid]` (or
   `client_uuid`) gets a case UUID derived from (api_key, that value), so a retry finds its case;
   without one every POST is a new case.
-- Public reads never show who reported (no name, phone, user id). The list shows only cases
-  that came through the citizen channel; a single case is found by its tracking number, which is
-  public to whoever holds it and not guessable.
+- Public reads show only cases that came through the citizen channel, by list or by number, and
+  follow the public disclosure rules (gridsvc.public, docs/public.md): never who reported (name,
+  phone, id), never the description (citizens write phone numbers into it), the point rounded to
+  `PUBLIC_DECIMALS` (about 100 m: a street, not a house), and for enforcement (执法) cases no point
+  at all and the township as the address.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -37,6 +39,10 @@ from gridsvc.network import as_utc, utcnow
 from gridsvc.worktime import CHINA
 
 WGS84 = parse_crs("wgs84")
+PUBLIC_DECIMALS = 3  # of a degree: about 100 m
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=CHINA), datetime(2100, 1, 1, tzinfo=CHINA)
+# Characters XML 1.0 cannot carry (C0 controls but tab, newline, return; U+FFFE, U+FFFF; lone surrogates).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MAX_DESCRIPTION = 4000  # the spec's limit
 MAX_REQUESTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
@@ -115,12 +121,12 @@ def service_definition(session: Session, code: str) -> dict:
 # -- creating a request -----------------------------------------------------------------------
 
 
-def request_uuid(api_key: str, client_value: str | None) -> str:
-    """The case UUID of a request: derived from (api_key, the client's value), else a fresh one."""
+def request_uuid(account: User, client_value: str | None) -> str:
+    """The case UUID of a request: derived from (the app's account, the client's value), so that a
+    retry finds its case also after the app's key was replaced; without a value, a fresh one."""
     if not client_value:
         return str(uuid.uuid4())
-    key_digest = hashlib.sha256(api_key.encode()).hexdigest()
-    return str(uuid.uuid5(CLIENT_UUID_NAMESPACE, f"{key_digest}\n{client_value}"))
+    return str(uuid.uuid5(CLIENT_UUID_NAMESPACE, f"account {account.id}\n{client_value}"))
 
 
 def _text(form, name: str, limit: int, required: bool = False) -> str | None:
@@ -129,8 +135,8 @@ def _text(form, name: str, limit: int, required: bool = False) -> str | None:
         if required:
             raise Open311Error(400, f"缺少 {name} / {name} is required")
         return None
-    if len(value) > limit or "\x00" in value:
-        raise Open311Error(400, f"{name} 无效 / {name}: at most {limit} characters, no NUL")
+    if len(value) > limit or _NOT_XML.search(value):
+        raise Open311Error(400, f"{name} 无效 / {name}: at most {limit} characters, no control characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -166,7 +172,7 @@ def create_request(session: Session, intake: Intake, api_key: str | None, form) 
     lat, lon = _coordinate(form, "lat"), _coordinate(form, "long")
     description = _text(form, "description", MAX_DESCRIPTION, required=True)
     client_value = _text(form, "attribute[client_uuid]", 100) or _text(form, "client_uuid", 100)
-    report = Report(request_uuid(api_key or "", client_value), code, description, lon, lat, WGS84)
+    report = Report(request_uuid(reporter, client_value), code, description, lon, lat, WGS84)
     try:
         case, created = submit(session, intake, reporter, report)
     except ReportError as exc:
@@ -196,7 +202,10 @@ def parse_moment(name: str, raw: str | None) -> datetime | None:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise Open311Error(400, f"{name} 无效 / {name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z") from None
-    return moment.replace(tzinfo=CHINA) if moment.tzinfo is None else moment
+    moment = moment.replace(tzinfo=CHINA) if moment.tzinfo is None else moment
+    if not EARLIEST <= moment < LATEST:
+        raise Open311Error(400, f"{name} 无效 / {name} must lie between 2000 and 2100")
+    return moment
 
 
 def _codes(raw: str | None) -> list[str]:
@@ -210,7 +219,7 @@ def find_requests(session: Session, raw_keys: str, args) -> list[Case]:
     if ids:
         if len(ids) > MAX_REQUESTS:
             raise Open311Error(400, f"service_request_id: at most {MAX_REQUESTS}")
-        query = sa.select(Case).where(Case.tracking_no.in_(ids))
+        query = _channel_cases(raw_keys).where(Case.tracking_no.in_(ids))
         return list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())))
     statuses = _codes(args.get("status"))
     if any(s not in ("open", "closed") for s in statuses):
@@ -219,8 +228,7 @@ def find_requests(session: Session, raw_keys: str, args) -> list[Case]:
     start = parse_moment("start_date", args.get("start_date"))
     if start is None:
         start = (end or utcnow()) - DEFAULT_WINDOW
-    query = sa.select(Case).join(User, Case.reporter_id == User.id).where(
-        User.phone.in_(sorted(channel_phones(raw_keys)) or [""]), Case.received_at >= start)
+    query = _channel_cases(raw_keys).where(Case.received_at >= start)
     if end is not None:
         query = query.where(Case.received_at <= end)
     codes = _codes(args.get("service_code"))
@@ -233,8 +241,14 @@ def find_requests(session: Session, raw_keys: str, args) -> list[Case]:
     return list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)))
 
 
-def one_request(session: Session, tracking_no: str) -> Case:
-    case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
+def _channel_cases(raw_keys: str) -> sa.Select:
+    """Cases reported through the citizen channel: the only ones Open311 shows."""
+    return sa.select(Case).join(User, Case.reporter_id == User.id).where(
+        User.phone.in_(sorted(channel_phones(raw_keys)) or [""]))
+
+
+def one_request(session: Session, raw_keys: str, tracking_no: str) -> Case:
+    case = session.scalar(_channel_cases(raw_keys).where(Case.tracking_no == tracking_no))
     if case is None:
         raise Open311Error(404, f"没有该请求 / no service request {tracking_no}")
     return case
@@ -251,22 +265,25 @@ def requests_json(session: Session, cases: list[Case]) -> list[dict]:
     names = dict(session.execute(
         sa.select(Category.code, Category.name_zh).where(Category.code.in_(codes), Category.valid_to.is_(None))
     ).all()) if codes else {}
+    domains = {(code, version): domain for code, version, domain in session.execute(
+        sa.select(Category.code, Category.version, Category.domain).where(Category.code.in_(codes)))} if codes else {}
     departments = dict(session.execute(sa.select(Department.code, Department.name_zh)).all()) if cases else {}
     units = {c for case in cases for c in (case.county_code, case.township_code, case.village_code) if c}
     places = dict(session.execute(
         sa.select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(units))).all()) if units else {}
     answer = []
     for case in cases:
+        enforcement = domains.get((case.category_code, case.category_version)) == "enforcement"
         lon, lat = from_cgcs2000(case.lon, case.lat, WGS84)
-        address = "".join(places[c] for c in (case.county_code, case.township_code, case.village_code)
-                          if c in places)
+        address = "".join(places[c] for c in (case.county_code, case.township_code,
+                                              None if enforcement else case.village_code) if c in places)
         answer.append({
             "service_request_id": case.tracking_no,
             "status": "closed" if case.status in FINAL_STATUSES else "open",
             "status_notes": STATUS_NAMES_ZH[case.status],
             "service_name": names.get(case.category_code, case.category_code),
             "service_code": case.category_code,
-            "description": case.description,
+            "description": None,  # the public rules: citizens write phone numbers into it
             "agency_responsible": departments.get(case.department_code) if case.department_code else None,
             "service_notice": None,
             "requested_datetime": w3c(case.received_at),
@@ -275,8 +292,8 @@ def requests_json(session: Session, cases: list[Case]) -> list[dict]:
             "address": address or None,
             "address_id": None,
             "zipcode": None,
-            "lat": round(float(lat), 8),
-            "long": round(float(lon), 8),
+            "lat": None if enforcement else round(float(lat), PUBLIC_DECIMALS),
+            "long": None if enforcement else round(float(lon), PUBLIC_DECIMALS),
             "media_url": None,
         })
     return answer
@@ -302,7 +319,7 @@ def _fill(element: ET.Element, entry: dict) -> None:
         elif isinstance(value, bool):
             child.text = "true" if value else "false"
         elif value is not None:
-            child.text = str(value)
+            child.text = _NOT_XML.sub("\ufffd", str(value))  # also text echoed from a bad request
 
 
 def errors_xml(errors: list[dict]) -> bytes:

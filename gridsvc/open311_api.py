@@ -97,8 +97,10 @@ def request_list(fmt: str):
 @open311_api.get("/requests/<name>")
 def request_detail(name: str):
     number, fmt = _split(name)
-    with runtime().sessions() as session:
-        return _answer(fmt, "service_requests", "request", requests_json(session, [one_request(session, number)]))
+    rt = runtime()
+    with rt.sessions() as session:
+        case = one_request(session, rt.settings.open311_api_keys, number)
+        return _answer(fmt, "service_requests", "request", requests_json(session, [case]))
 
 
 @open311_api.get("/tokens/<name>")

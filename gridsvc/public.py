@@ -14,7 +14,7 @@ Plain functions (the web layer is gridsvc.public_api); the rules are in docs/pub
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -87,6 +87,15 @@ def public_case(session: Session, tracking_no: str) -> dict:
     }
 
 
+_TICK = timedelta(microseconds=1)
+
+
+def _day_start(moment: datetime) -> datetime:
+    """The start of the China day of `moment`, in UTC."""
+    local = moment.astimezone(CHINA)
+    return datetime(local.year, local.month, local.day, tzinfo=CHINA).astimezone(timezone.utc)
+
+
 def township_stats(session: Session, code: str, calendar: WorkCalendar, now: datetime, period_from: datetime,
                    period_to: datetime) -> dict:
     """A township's anonymised figures for [from, to): gridsvc.numbers without a user, cut to counts and rates.
@@ -94,6 +103,9 @@ def township_stats(session: Session, code: str, calendar: WorkCalendar, now: dat
     unit = session.get(AdminUnit, code)
     if unit is None or unit.level != "township":
         raise NotPublic(code)
+    # Whole China days only: windows of a second would tell when each case came, which the case
+    # page gives only to the day.
+    period_from, period_to = _day_start(period_from), _day_start(period_to + timedelta(days=1) - _TICK)
     figures = screen_numbers(session, None, calendar, now, period_from, period_to, area=code)
     period = figures["period"]
     return {

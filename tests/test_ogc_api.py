@@ -191,6 +191,16 @@ def test_bbox_across_the_antimeridian_and_with_heights(client):
         SAMPLE_GRIDS)
 
 
+@pytest.mark.parametrize("collection", ["villages", "townships", "grids"])
+@pytest.mark.parametrize("bbox", ["125.5655,43.6221,125.5655,43.6221", "125.5655,43.6,125.5655,43.7",
+                                  "125.5,43.6221,125.6,43.6221"])
+def test_a_box_without_width_or_height_counts_what_it_returns(client, collection, bbox):
+    """A point or a line as the box: numberMatched agrees with the features (a degenerate polygon
+    got different answers from SpatiaLite's prepared geometries)."""
+    page = client.get(f"/ogc/collections/{collection}/items?bbox={bbox}&limit=1000").get_json()
+    assert page["numberMatched"] == page["numberReturned"] == len(page["features"]) >= 1
+
+
 # -- exceptions --------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain
 from gridsvc.config import Settings
-from gridsvc.models import Case, Department, User
+from gridsvc.models import AdminUnit, Case, Department, User
+from test_events import town  # noqa: F401
+from test_mobile_api import WORKER, field, report_body  # noqa: F401
 
 KEY = "citizen-app-key-0123456789abcdef"
 APP_PHONE, APP_NAME = "13900000311", "市民随手拍(渠道账号)"
@@ -51,6 +53,13 @@ def post(channel, fmt="json", **changes):
     return channel["client"].post(f"{BASE}/requests.{fmt}", data={k: v for k, v in form.items() if v is not None})
 
 
+def post_service(channel) -> str:
+    """A request for a public-service matter (02006 公共设施损坏, not enforcement): its number."""
+    answer = post(channel, service_code="02006", description="路灯不亮")
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()[0]["service_request_id"]
+
+
 def xml_of(answer) -> ET.Element:
     assert answer.mimetype == "text/xml", answer.data[:200]
     return ET.fromstring(answer.data)
@@ -86,6 +95,19 @@ def test_service_definition_and_unknown_service(channel):
     assert client.get(f"{BASE}/services/02004.html").status_code == 404
 
 
+def test_only_the_channels_requests_are_read_and_xml_stays_well_formed(channel, rt, town):
+    """A grid worker's case is no Open311 request; text a citizen sends cannot break the XML."""
+    worker = town["phone"].post("/mobile/v1/reports", json=report_body(town), headers=town["headers"](WORKER))
+    number = worker.get_json()["tracking_no"]
+    assert channel["client"].get(f"{BASE}/requests/{number}.json").status_code == 404
+    assert channel["client"].get(f"{BASE}/requests.json?service_request_id={number}").get_json() == []
+    assert post(channel, description="控制\x01字符").status_code == 400
+    echoed = channel["client"].get(f"{BASE}/services/%01%3C%26.xml")
+    assert echoed.status_code == 404 and xml_of(echoed).tag == "errors"
+    for moment in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00"):
+        assert channel["client"].get(f"{BASE}/requests.json?end_date={moment}").status_code == 400
+
+
 def test_a_request_is_routed_and_reads_back_in_wgs84_without_personal_data(channel, rt):
     answer = post(channel)
     assert answer.status_code == 201, answer.get_json()
@@ -99,14 +121,25 @@ def test_a_request_is_routed_and_reads_back_in_wgs84_without_personal_data(chann
     [read] = channel["client"].get(f"{BASE}/requests/{number}.json").get_json()
     assert read["service_request_id"] == number and read["status"] == "open" and read["service_code"] == "02004"
     assert read["agency_responsible"] == channel["agency"]
-    assert read["lat"] == pytest.approx(channel["point"].y, abs=1e-7)
-    assert read["long"] == pytest.approx(channel["point"].x, abs=1e-7)
+    # 乱堆乱放 is an enforcement (执法) matter: no point and the township as the address, as on the
+    # public case page (docs/public.md); and never the description.
+    assert read["lat"] is None and read["long"] is None and read["description"] is None
+    with rt.sessions() as session:
+        case = session.scalar(sa.select(Case).where(Case.tracking_no == number))
+        township = session.get(AdminUnit, case.township_code).name
+        village = session.get(AdminUnit, case.village_code).name
+    assert read["address"].endswith(township) and village not in read["address"]
+    [service] = channel["client"].get(f"{BASE}/requests/{post_service(channel)}.json").get_json()
+    # Other matters: the point to about 100 m, a street, not a house.
+    assert service["lat"] == pytest.approx(channel["point"].y, abs=5e-4) and service["lat"] == round(service["lat"], 3)
+    assert service["long"] == pytest.approx(channel["point"].x, abs=5e-4)
+    assert service["long"] == round(service["long"], 3) and service["description"] is None
     assert read["requested_datetime"].endswith("+08:00") and read["expected_datetime"] and read["address"]
     root = xml_of(channel["client"].get(f"{BASE}/requests/{number}.xml"))
     request = root.find("request")
     assert root.tag == "service_requests" and request.findtext("service_request_id") == number
-    assert float(request.findtext("lat")) == pytest.approx(channel["point"].y, abs=1e-7)
-    listed = channel["client"].get(f"{BASE}/requests.json")
+    assert request.findtext("lat") == "" and request.findtext("description") == ""  # empty elements
+    listed = channel["client"].get(f"{BASE}/requests.json?service_code=02004")
     assert [r["service_request_id"] for r in listed.get_json()] == [number]
     xml_listed = xml_of(channel["client"].get(f"{BASE}/requests.xml?status=open&service_code=02004"))
     assert [r.findtext("service_request_id") for r in xml_listed.findall("request")] == [number]
@@ -234,7 +267,7 @@ def test_open311_clients_from_pypi_list_post_and_read_back(served, channel):
     number = sent.response[0]["service_request_id"]
     read = client.get_request(number)
     assert read["service_code"] == "02004" and read["agency_responsible"] == channel["agency"]
-    assert read["lat"] == pytest.approx(point.y, abs=1e-7) and read["long"] == pytest.approx(point.x, abs=1e-7)
+    assert read["lat"] is None and read["long"] is None  # an enforcement matter: no point (docs/public.md)
     assert [r["service_request_id"] for r in client.list_requests(status="open")] == [number]
 
     for fmt in ("json", "xml"):
@@ -244,5 +277,5 @@ def test_open311_clients_from_pypi_list_post_and_read_back(served, channel):
         assert reader.get_service_definition("02004")["service_code"] == "02004"
         again = reader.get_service_request(number)
         assert again["service_request_id"] == number
-        assert float(again["lat"]) == pytest.approx(point.y, abs=1e-7)
+        assert not again.get("lat")  # an enforcement matter: no point
         assert "13712345678" not in str(again) and APP_PHONE not in str(again)

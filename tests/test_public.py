@@ -124,6 +124,9 @@ def test_township_stats_are_counts_only(office, rt):
     assert_documented(spec, "get", STATS, reversed_period, 422)
     empty = public_get(office, url + "?from=2020-01-01T00:00:00%2B08:00&to=2020-02-01T00:00:00%2B08:00").get_json()
     assert empty["received"] == 0 and empty["satisfaction"]["mean_stars"] is None
+    # Whole China days: a window of a second would tell when a case came in.
+    second = public_get(office, url + "?from=2026-05-01T10:00:00%2B08:00&to=2026-05-01T10:00:01%2B08:00").get_json()
+    assert (second["from"], second["to"]) == ("2026-04-30T16:00:00+00:00", "2026-05-01T16:00:00+00:00")
 
 
 def test_the_responsibility_list_is_public_here_too(office):
