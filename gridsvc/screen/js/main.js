@@ -115,7 +115,8 @@ class Screen {
       this.heard(trackingNo);
       this.feed(event);
     } else if (event.kind === "network.changed") {
-      api("/api/v1/screen/map").then((layers) => this.map.setNetwork(layers));
+      // A new grid network: redraw it (in turn with the changes); a failure waits for the next change.
+      this.serially(async () => this.map.setNetwork(await api("/api/v1/screen/map"))).catch(() => {});
     }
   }
 
