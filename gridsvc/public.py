@@ -14,7 +14,7 @@ Plain functions (the web layer is gridsvc.public_api); the rules are in docs/pub
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gridsvc.models import (
     DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, Department, as_utc,
 )
-from gridsvc.numbers import screen_numbers
+from gridsvc.numbers import china_midnight, screen_numbers
 from gridsvc.ratings import rating_of
 from gridsvc.worktime import CHINA, WorkCalendar
 
@@ -92,8 +92,7 @@ _TICK = timedelta(microseconds=1)
 
 def _day_start(moment: datetime) -> datetime:
     """The start of the China day of `moment`, in UTC."""
-    local = moment.astimezone(CHINA)
-    return datetime(local.year, local.month, local.day, tzinfo=CHINA).astimezone(timezone.utc)
+    return as_utc(china_midnight(moment.astimezone(CHINA).date()))
 
 
 def township_stats(session: Session, code: str, calendar: WorkCalendar, now: datetime, period_from: datetime,
