@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.auth_api import auth_api
     from gridsvc.cases_api import cases_api
     from gridsvc.numbers_api import numbers_api
+    from gridsvc.indicators_api import indicators_api
     from gridsvc.public_api import public_api
+    from gridsvc.public_web import public_web
     from gridsvc.hotspots_api import hotspots_api
     from gridsvc.open311_api import open311_api
     from gridsvc.ogc_api import ogc_api
@@ -83,9 +85,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
     app.register_blueprint(numbers_api)  # /api/v1/numbers: the command screen's figures
+    app.register_blueprint(indicators_api)  # /api/v1/indicators: assessment figures per unit, CSV and Excel
     app.register_blueprint(hotspots_api)  # /api/v1/hotspots: cases per grid and hexagon, rising grids
     app.register_blueprint(attachments_api)
     app.register_blueprint(public_api)  # /api/v1/public: 政务公开, no sign-in
+    app.register_blueprint(public_web)  # /public/: the 政务公开 page for citizens' phones, no sign-in
     app.register_blueprint(events_api)  # /api/v1/events: catch-up for clients that poll, acknowledgements
     app.register_blueprint(screen_api)  # /api/v1/screen: the command screen's layers and cards
     app.register_blueprint(screen_web)  # /screen/: the command screen itself, and its npm libraries

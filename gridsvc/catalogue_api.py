@@ -75,6 +75,7 @@ def published_list():
             "subject_kind": r.subject_kind,
             "subject": r.subject,
             "subject_name_zh": rules.categories[r.subject].name_zh if r.subject_kind == "category" else None,
+            "subject_name_en": rules.categories[r.subject].name_en if r.subject_kind == "category" else None,
             "department": _department(rules.departments[r.department_code]),
             "note_zh": r.note_zh,
         }

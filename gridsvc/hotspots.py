@@ -35,8 +35,9 @@ from gridsvc.case_access import visible_to
 from gridsvc.geo.crs import InputCRS, geometry_from_cgcs2000
 from gridsvc.geo.locate import GridIndex
 from gridsvc.models import Case, Category, User, as_utc
-from gridsvc.numbers import check_period, china_midnight
+from gridsvc.numbers import check_period
 from gridsvc.screen_map import OUTLINES, cells_in, drawn_area
+from gridsvc.worktime import china_midnight
 
 H3_RESOLUTIONS = range(7, 11)  # 7 ≈ 5.2 km², 8 ≈ 0.74 km², 9 ≈ 0.11 km², 10 ≈ 0.015 km²
 DEFAULT_RESOLUTION = 9

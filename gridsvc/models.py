@@ -446,7 +446,7 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     seq: Mapped[int] = mapped_column(sa.Integer)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # the indicators' period (migration 0011)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(sa.String(32))
     from_status: Mapped[str | None] = mapped_column(sa.String(20))

@@ -20,7 +20,7 @@ closed on time when its record holds no `overdue` entry at all, in any stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from gridsvc.models import (
     as_utc,
     iso_or_none,
 )
-from gridsvc.worktime import CHINA, WorkCalendar
+from gridsvc.worktime import CHINA, WorkCalendar, china_midnight
 
 MAX_PERIOD = timedelta(days=92)  # a quarter: the trend has one row per day
 WORST_OVERDUE = 10
@@ -57,10 +57,6 @@ class PeriodError(ValueError):
     def __init__(self, field: str, reason: str):
         super().__init__(reason)
         self.field = field
-
-
-def china_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=CHINA)
 
 
 def month_start(moment: datetime) -> datetime:

@@ -1,25 +1,30 @@
 """OGC API – Features at /ogc: the grid network for QGIS, GDAL/OGR (the OAPIF driver) and other GIS.
 
     GET /ogc/                                      landing page
-    GET /ogc/conformance                           core, geojson
+    GET /ogc/conformance                           core, oas30, geojson, Part 2 crs
+    GET /ogc/api                                   the OpenAPI 3.0 definition (service-desc)
+    GET /ogc/docs                                  the definition in Swagger UI (service-doc)
     GET /ogc/collections                           grids, villages, townships (+ cases when signed in)
     GET /ogc/collections/{id}                      one collection
-    GET /ogc/collections/{id}/items                GeoJSON pages: bbox (CRS84), limit, offset
-    GET /ogc/collections/{id}/items/{featureId}    one feature
+    GET /ogc/collections/{id}/items                GeoJSON pages: bbox, bbox-crs, datetime, crs, limit, offset
+    GET /ogc/collections/{id}/items/{featureId}    one feature (crs)
 
-Thin: the rules are in gridsvc.ogc_features. Errors are OGC exceptions, `{"code", "description"}`,
-not the `{"error": …}` of /api/v1. See docs/ogc-api.md.
+Thin: the rules are in gridsvc.ogc_features, the definition in gridsvc.ogc_openapi. Errors are OGC
+exceptions, `{"code", "description"}`, not the `{"error": …}` of /api/v1. See docs/ogc-api.md.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template_string, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import InternalServerError
 
 from gridsvc import runtime
 from gridsvc.auth_api import signed_in_user
 from gridsvc.errors import ApiError
 from gridsvc import ogc_features as ogc
-from gridsvc.ogc_features import COLLECTIONS, OgcError
+from gridsvc.ogc_features import COLLECTIONS, Extent, OgcError
+from gridsvc.ogc_openapi import OPENAPI_MEDIA_TYPE, ogc_openapi
 
 ogc_api = Blueprint("ogc_api", __name__, url_prefix="/ogc")
 
@@ -39,13 +44,26 @@ def _ogc_error(exc: OgcError):
     return response
 
 
+@ogc_api.errorhandler(SQLAlchemyError)
+def _database_error(exc: SQLAlchemyError):
+    current_app.logger.exception("database error")
+    return _ogc_error(OgcError(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable"))
+
+
+@ogc_api.errorhandler(InternalServerError)
+def _server_error(exc: InternalServerError):
+    return _ogc_error(OgcError(500, "ServerError", "服务器错误 / a server error"))
+
+
 def _link(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _document(body: dict, mimetype: str = JSON):
+def _document(body: dict, mimetype: str = JSON, crs: ogc.OutputCrs | None = None):
     response = jsonify(body)
     response.mimetype = mimetype
+    if crs is not None:
+        response.headers["Content-Crs"] = f"<{crs.uri}>"  # Part 2: the CRS of the coordinates
     return response
 
 
@@ -85,6 +103,10 @@ def landing():
         "description": DESCRIPTION,
         "links": [
             {"rel": "self", "type": JSON, "title": "this document", "href": _link("ogc_api.landing")},
+            {"rel": "service-desc", "type": OPENAPI_MEDIA_TYPE, "title": "the API definition (OpenAPI 3.0)",
+             "href": _link("ogc_api.api_definition")},
+            {"rel": "service-doc", "type": "text/html", "title": "the API documentation (Swagger UI)",
+             "href": _link("ogc_api.api_documentation")},
             {"rel": "conformance", "type": JSON, "title": "conformance classes",
              "href": _link("ogc_api.conformance")},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance", "type": JSON,
@@ -102,12 +124,27 @@ def conformance():
     return _document({"conformsTo": ogc.CONFORMANCE})
 
 
-def _extent(session, collection_id: str, user):
+@ogc_api.get("/api")
+def api_definition():
+    _check_format()
+    response = jsonify(ogc_openapi(_link("ogc_api.landing").rstrip("/")))
+    response.headers["Content-Type"] = OPENAPI_MEDIA_TYPE
+    return response
+
+
+@ogc_api.get("/docs")
+def api_documentation():
+    from gridsvc.docs_api import PAGE  # Swagger UI from the installed package, as for /api/docs
+    return render_template_string(PAGE, title="镇村一张网 OGC API – Features",
+                                  document_url=url_for("ogc_api.api_definition"))
+
+
+def _extent(session, collection_id: str, user) -> Extent:
     if collection_id == "grids":
-        return ogc.grid_extent(runtime().index.get())
+        return Extent(ogc.grid_extent(runtime().index.get()), ogc.grid_interval(session))
     if collection_id == "cases":
         return ogc.case_extent(session, user)
-    return ogc.admin_extent(session, collection_id.rstrip("s"))
+    return Extent(ogc.admin_extent(session, collection_id.rstrip("s")))
 
 
 @ogc_api.get("/collections")
@@ -146,7 +183,7 @@ def items(collection_id: str):
         else:
             page = ogc.admin_page(session, found.id.rstrip("s"), query)
     links = ogc.paging_links(page, query, _link, found.id)
-    return _document(ogc.feature_collection(page, links), GEOJSON)
+    return _document(ogc.feature_collection(page, links), GEOJSON, query.crs)
 
 
 @ogc_api.get("/collections/<collection_id>/items/<feature_id>")
@@ -154,19 +191,23 @@ def item(collection_id: str, feature_id: str):
     found = _collection(collection_id)
     _check_format(("json", "geojson"))
     with runtime().sessions() as session:
+        user = _caller(session, required=True) if found.signed_in_only else None
+        ogc.check_known(request.args, ogc.ITEM_PARAMETERS)
+        crs = ogc.parse_output_crs(request.args)
         if found.id == "grids":
-            body = ogc.grid_item(session, runtime().index.get(), feature_id)
+            body = ogc.grid_item(session, runtime().index.get(), feature_id, crs)
         elif found.id == "cases":
-            body = ogc.case_item(session, _caller(session, required=True), feature_id)
+            body = ogc.case_item(session, user, feature_id, crs)
         else:
-            body = ogc.admin_item(session, found.id.rstrip("s"), feature_id)
+            body = ogc.admin_item(session, found.id.rstrip("s"), feature_id, crs)
+    values = {"crs": request.args["crs"]} if "crs" in request.args else {}
     body["links"] = [
         {"rel": "self", "type": GEOJSON, "title": "this feature",
-         "href": _link("ogc_api.item", collection_id=found.id, feature_id=feature_id)},
+         "href": _link("ogc_api.item", collection_id=found.id, feature_id=feature_id, **values)},
         {"rel": "collection", "type": JSON, "title": "the collection",
          "href": _link("ogc_api.collection", collection_id=found.id)},
     ]
-    return _document(body, GEOJSON)
+    return _document(body, GEOJSON, crs)
 
 
 @ogc_api.get("/<path:anything>")

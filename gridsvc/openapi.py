@@ -42,6 +42,8 @@ from gridsvc.config import Settings
 from gridsvc.events.events_api import EventsQuery
 from gridsvc.models import CASE_STATUSES
 from gridsvc.hotspots_api import GridsQuery, HexagonsQuery, RisingQuery
+from gridsvc.indicator_export import XLSX_MEDIA
+from gridsvc.indicators_api import IndicatorsQuery
 from gridsvc.numbers_api import NumbersQuery
 from gridsvc.screen_api import CaseRowsQuery, LayersQuery
 from gridsvc.photos import FORMATS
@@ -71,6 +73,7 @@ TAGS = (
     {"name": "cases", "description": "上报、案件与办理流程 / reports, cases and their workflow"},
     {"name": "attachments", "description": "案件照片 / photos of a case"},
     {"name": "numbers", "description": "指挥大屏统计 / the figures of the township command screen"},
+    {"name": "indicators", "description": "考核指标 / assessment indicators per unit, ranked; CSV and Excel"},
     {"name": "hotspots", "description": "热点：网格与六边形案件数、周环比上升 / cases per grid and H3 hexagon, rising grids"},
     {"name": "screen", "description": "指挥大屏图层与案件卡片 / the command screen's map layers and case sheet"},
     {"name": "events", "description": "实时事件（轮询与确认）/ live events for clients that poll; acknowledgements"},
@@ -105,7 +108,7 @@ PATH_PARAMETERS = {
                     "schema": {"type": "string", "format": "uuid", "example": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41"}},
 }
 
-IMAGE = {"type": "string", "format": "binary"}
+BINARY = {"type": "string", "format": "binary"}  # a photo, a file
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Answer:
     description: str
     schema: type[Schema] | str | dict | None = None
     media: tuple[str, ...] = ("application/json",)
+    files: tuple[str, ...] = ()  # media types of the same answer as a file (a binary string)
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,20 @@ OPERATIONS: tuple[Operation, ...] = (
               description="Every figure counts only the cases the caller may see, inside `area` if given. "
                           "Days are China days (Asia/Shanghai); send `from` and `to` with their offset. "
                           "The definitions: docs/numbers.md."),
+    # -- indicators (gridsvc.indicators_api)
+    Operation("get", "/api/v1/indicators", "indicators", "考核指标与排名",
+              "Indicators per township, village, grid, department or grid worker, ranked; as JSON, CSV or Excel",
+              (Answer(200, "the table (JSON), or the same as a file (`format=csv` or `xlsx`)", out.IndicatorTableSchema,
+                      files=("text/csv", XLSX_MEDIA)),),
+              query=IndicatorsQuery, auth=True,
+              errors=(401, (422, "参数无效：`to` 须晚于 `from`，统计期不超过 366 天，`area` 须为已知区划 / invalid "
+                                 "parameters: `to` must lie after `from`, at most 366 days later; `area` must be a "
+                                 "known administrative unit"), 503),
+              description="Every figure counts only the cases the caller may see, from their records as they stood "
+                          "at `to`. `format=csv` answers text/csv (UTF-8 with a byte order mark, one bilingual header "
+                          "row, the total last); `format=xlsx` an Excel workbook with the same table and a sheet "
+                          "describing the period. The county ranking: `level=township&area=<county code>`. The "
+                          "definitions: docs/indicators.md."),
     # -- hotspots (gridsvc.hotspots_api)
     Operation("get", "/api/v1/hotspots/grids", "hotspots", "网格热点 (GeoJSON)",
               "My grids with the number of cases received in the period, rank and share",
@@ -318,12 +336,12 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(401, _CASE_404, 503)),
     Operation("get", "/api/v1/cases/{tracking_no}/attachments/{attachment_id}", "attachments", "照片",
               "The shared copy of a photo: orientation applied, all metadata removed",
-              (Answer(200, "the photo", IMAGE, tuple(sorted(FORMATS.values()))),
+              (Answer(200, "the photo", BINARY, tuple(sorted(FORMATS.values()))),
                Answer(304, "not modified (conditional request with the ETag)")), auth=True,
               errors=(401, (404, "案件或附件不存在 / no such case or attachment"), 503)),
     Operation("get", "/api/v1/cases/{tracking_no}/attachments/{attachment_id}/thumbnail", "attachments",
               "照片缩略图", "The photo's thumbnail (JPEG, no metadata)",
-              (Answer(200, "the thumbnail", IMAGE, ("image/jpeg",)),
+              (Answer(200, "the thumbnail", BINARY, ("image/jpeg",)),
                Answer(304, "not modified (conditional request with the ETag)")), auth=True,
               errors=(401, (404, "案件或附件不存在 / no such case or attachment"), 503)),
     # -- 政务公开 (gridsvc.public_api): no sign-in
@@ -334,6 +352,9 @@ OPERATIONS: tuple[Operation, ...] = (
                           "show status, township, department and dates only. docs/public.md.",
               errors=((404, "未找到该编号 / no case with this number (`case_not_found`): no hint whether one exists"),
                       503)),
+    Operation("get", "/api/v1/public/townships", "public", "乡镇列表（公开）",
+              "The townships whose figures are published, with their county",
+              (Answer(200, "OK", out.PublicTownshipListSchema),), errors=(503,)),
     Operation("get", "/api/v1/public/townships/{township}/stats", "public", "乡镇公开统计",
               "A township's anonymised figures for a period", (Answer(200, "OK", out.PublicStatsSchema),),
               query=PublicStatsQuery,
@@ -474,7 +495,7 @@ def _operation(op: Operation, settings: Settings, document: Document) -> dict:
     if op.upload:
         doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["photo"],
-            "properties": {"photo": {**IMAGE, "description": f"the photo file ({', '.join(sorted(FORMATS))})"}},
+            "properties": {"photo": {**BINARY, "description": f"the photo file ({', '.join(sorted(FORMATS))})"}},
         }}}}
     if op.auth:
         doc["security"] = [{BEARER: []}]
@@ -482,6 +503,7 @@ def _operation(op: Operation, settings: Settings, document: Document) -> dict:
         response: dict = {"description": answer.description}
         if answer.schema is not None:
             response["content"] = {media: {"schema": _content_schema(answer.schema)} for media in answer.media}
+            response["content"].update({media: {"schema": BINARY} for media in answer.files})
         doc["responses"][str(answer.status)] = response
     for entry in (*document.common_errors, *op.errors):  # the operation's own note wins
         status, note = entry if isinstance(entry, tuple) else (entry, None)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import OneOf
 
+from gridsvc.indicators import COLUMNS, LEVELS
+
 from gridsvc.models import (
     CASE_STATUSES,
     CATEGORY_LIMIT_UNITS,
@@ -233,7 +235,8 @@ class ResponsibilityRuleSchema(Shape):
     area_name = _nullable(fields.String)
     subject_kind = _req(fields.String, validate=OneOf(["category", "domain"]))
     subject = _req(fields.String, metadata={"description": "a category code or a domain"})
-    subject_name_zh = _nullable(fields.String)
+    subject_name_zh = _nullable(fields.String, metadata={"description": "a category's name; null for a domain"})
+    subject_name_en = _nullable(fields.String, metadata={"description": "a category's English name; null for a domain"})
     department = _req(fields.Nested, DepartmentSchema)
     note_zh = _nullable(fields.String)
 
@@ -508,6 +511,33 @@ class NumbersSchema(Shape):
     trend = _req(fields.List, fields.Nested(TrendDaySchema), metadata={"description": "one row per China day"})
     by_village = _req(fields.List, fields.Nested(VillageFiguresSchema))
     by_department = _req(fields.List, fields.Nested(DepartmentFiguresSchema))
+
+
+# -- indicators (gridsvc.indicators_api; definitions in docs/indicators.md) --------------------
+
+_INDICATOR_FIELDS = {"text": fields.String, "count": fields.Integer, "rank": fields.Integer}
+_SOMETIMES_NULL = ("patrol_grid_days", "rank")  # no patrols for a department; no rank without a score
+
+
+def _indicator_field(column) -> fields.Field:
+    cls = _INDICATOR_FIELDS.get(column.kind, fields.Float)
+    metadata = {"description": f"{column.name_zh} / {column.name_en}"}
+    if column.kind == "count" and column.key not in _SOMETIMES_NULL:
+        return _req(cls, metadata=metadata)
+    return _nullable(cls, metadata=metadata)
+
+
+IndicatorRowSchema = Shape.from_dict({c.key: _indicator_field(c) for c in COLUMNS}, name="IndicatorRowSchema")
+
+
+class IndicatorTableSchema(Shape):
+    from_ = _req(fields.DateTime, data_key="from")
+    to = _req(fields.DateTime)
+    level = _req(fields.String, validate=OneOf(LEVELS))
+    area = _nullable(fields.String)
+    working_days = _req(fields.Integer, metadata={"description": "working days wholly inside the period"})
+    rows = _req(fields.List, fields.Nested(IndicatorRowSchema), metadata={"description": "ranked, best first"})
+    total = _req(fields.Nested, IndicatorRowSchema)  # 合计: every counted case
 
 
 # -- attachments (gridsvc.attachments_api) ------------------------------------------------
@@ -821,6 +851,16 @@ class PublicCaseSchema(Shape):
     village = fields.Nested(PublicPlaceSchema, allow_none=True)
     notes = fields.List(fields.Nested(PublicNoteSchema), metadata={"description": "the 不予立案 and 结案 notes"})
     rating = fields.Nested(PublicRatingSchema, allow_none=True)  # stars only
+
+
+class PublicTownshipSchema(Shape):
+    code = _req(fields.String, metadata={"description": "12 位乡镇区划代码 / the township's 12-digit code"})
+    name = _req(fields.String)
+    county = _nullable(fields.Nested, PublicPlaceSchema)
+
+
+class PublicTownshipListSchema(Shape):
+    townships = _req(fields.List, fields.Nested(PublicTownshipSchema), metadata={"description": "by code"})
 
 
 class PublicStatsSchema(Shape):

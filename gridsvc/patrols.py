@@ -23,7 +23,7 @@ jitter (rules in gridsvc.geo.tracks). Grids are those of the current network
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 import numpy as np
@@ -43,7 +43,7 @@ from gridsvc.intake import ReportError, canonical_uuid, canonical_uuid_or_none
 from gridsvc.locate_service import PointError, check_accuracy, storage_point
 from gridsvc.models import Patrol, PatrolPoint, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
-from gridsvc.worktime import CHINA
+from gridsvc.worktime import CHINA, china_midnight
 
 CLOCK_SLACK = timedelta(minutes=10)
 MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
@@ -274,11 +274,6 @@ class DayCoverage:
     grids: list[GridCoverage]
 
 
-def china_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The first moment of the China-time day and of the next, as aware datetimes."""
-    return datetime.combine(day, time(0), CHINA), datetime.combine(day + timedelta(days=1), time(0), CHINA)
-
-
 def track_rules(settings: Settings) -> TrackRules:
     return TrackRules(settings.patrol_max_speed_mps, settings.patrol_max_gap_minutes * 60.0,
                       settings.patrol_min_step_m)
@@ -287,9 +282,9 @@ def track_rules(settings: Settings) -> TrackRules:
 def day_coverage(session: Session, index: GridIndex, settings: Settings, user: User, day: date,
                  patrol: Patrol | None = None) -> DayCoverage:
     """What the user's patrols (or one of them) covered on a China-time day, grid by grid."""
-    day_start, day_end = china_day_bounds(day)
+    day_start, day_end = china_midnight(day), china_midnight(day + timedelta(days=1))
     gap = timedelta(minutes=settings.patrol_max_gap_minutes)
-    tracks = _fixes(session, user, patrol, day_start - gap, day_end + gap)
+    tracks = _fixes(session, [user.id], patrol, day_start - gap, day_end + gap)
     all_fixes = [fix for fixes in tracks.values() for fix in fixes]
     t0, t1 = day_start.timestamp(), day_end.timestamp()
     empty = DayCoverage(day, settings.patrol_buffer_m, 0, 0.0, 0.0, 0, 0, [])
@@ -310,17 +305,18 @@ def day_coverage(session: Session, index: GridIndex, settings: Settings, user: U
                        max(coverage.length_m - base_length, 0.0), ignored, dropped, grids)
 
 
-def _fixes(session: Session, user: User, patrol: Patrol | None, since: datetime,
-           until: datetime) -> dict[int, list[tuple[float, float, float]]]:
-    """(lon, lat, epoch seconds) of each patrol's fixes recorded in [since, until), in the phone's order.
+def _fixes(session: Session, user_ids: list[int], patrol: Patrol | None, since: datetime,
+           until: datetime) -> dict[tuple[int, int], list[tuple[float, float, float]]]:
+    """(lon, lat, epoch seconds) of the fixes recorded in [since, until) by the users' patrols (or one
+    of them), in the phone's order: {(user id, patrol id): fixes}.
 
     Only patrols whose time can hold such fixes are read (fixes lie within
     CLOCK_SLACK of their patrol's start and stop), so a year of patrols is not scanned.
     """
     query = (
-        sa.select(PatrolPoint.patrol_id, PatrolPoint.lon, PatrolPoint.lat, PatrolPoint.recorded_at)
+        sa.select(Patrol.user_id, PatrolPoint.patrol_id, PatrolPoint.lon, PatrolPoint.lat, PatrolPoint.recorded_at)
         .join(Patrol, Patrol.id == PatrolPoint.patrol_id)
-        .where(Patrol.user_id == user.id,
+        .where(Patrol.user_id.in_(user_ids),
                Patrol.started_at < until + CLOCK_SLACK,
                sa.or_(Patrol.ended_at.is_(None), Patrol.ended_at >= since - CLOCK_SLACK),
                PatrolPoint.recorded_at >= since, PatrolPoint.recorded_at < until)
@@ -328,9 +324,9 @@ def _fixes(session: Session, user: User, patrol: Patrol | None, since: datetime,
     )
     if patrol is not None:
         query = query.where(Patrol.id == patrol.id)
-    tracks: dict[int, list[tuple[float, float, float]]] = {}
-    for patrol_id, lon, lat, recorded_at in session.execute(query):
-        tracks.setdefault(patrol_id, []).append((lon, lat, as_utc(recorded_at).timestamp()))
+    tracks: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
+    for user_id, patrol_id, lon, lat, recorded_at in session.execute(query):
+        tracks.setdefault((user_id, patrol_id), []).append((lon, lat, as_utc(recorded_at).timestamp()))
     return tracks
 
 
@@ -357,4 +353,51 @@ def _grid_coverage(index: GridIndex, coverage: Coverage, fixes, reference_lon: f
         if cover.length_m > 0 or cover.covered_m2 > 0:
             out.append(GridCoverage(cell.code, cell.name, cell.kind, cover.length_m, cover.covered_m2,
                                     cover.area_m2))
+    return out
+
+
+# -- patrols over a period, for the indicators ---------------------------------------------------
+
+
+@dataclass
+class PeriodPatrols:
+    """What grid workers' patrols counted in a period (gridsvc.indicators): per user, the length of the
+    cleaned track and the (grid code, China day) pairs where a counted fix lies in the grid."""
+
+    length_m: dict[int, float]
+    grid_days: dict[int, set[tuple[str, date]]]
+
+
+def period_patrols(session: Session, settings: Settings, user_ids: list[int], grids: dict[str, object],
+                   since: datetime, until: datetime) -> PeriodPatrols:
+    """The users' patrols in [since, until), cleaned as a day's coverage is (gridsvc.geo.tracks), against
+    `grids` ({code: CGCS2000 geometry}). A fix counts for a grid when it survives the cleaning (no jump,
+    no lone spike, not jitter) and lies in the grid; points are tested in degrees, lengths are metres."""
+    out = PeriodPatrols({}, {})
+    tracks = _fixes(session, user_ids, None, since, until) if user_ids else {}
+    fixes = [fix for track in tracks.values() for fix in track]
+    if not fixes:
+        return out
+    reference_lon = median(lon for lon, _, _ in fixes)
+    rules, t0, t1 = track_rules(settings), since.timestamp(), until.timestamp()
+    kept_users, kept_lonlat, kept_times = [], [], []
+    for (user_id, _), track in tracks.items():
+        projected = _projected(track, reference_lon)
+        position = {id(fix): i for i, fix in enumerate(projected)}
+        cleaned = clean(projected, rules)
+        out.length_m[user_id] = out.length_m.get(user_id, 0.0) + sum(
+            piece.length for piece in pieces(cleaned, t0, t1))
+        for run in cleaned.runs:
+            for fix in run:
+                lon, lat, t = track[position[id(fix)]]
+                kept_users.append(user_id)
+                kept_lonlat.append((lon, lat))
+                kept_times.append(t)
+    codes = list(grids)
+    if codes and kept_lonlat:
+        tree = shapely.STRtree([grids[code] for code in codes])
+        fix_index, grid_index = tree.query(shapely.points(kept_lonlat), predicate="within")
+        for f, g in zip(fix_index.tolist(), grid_index.tolist()):
+            day = datetime.fromtimestamp(kept_times[f], CHINA).date()
+            out.grid_days.setdefault(kept_users[f], set()).add((codes[g], day))
     return out

@@ -17,19 +17,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gridsvc.models import (
     DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, Department, as_utc,
 )
-from gridsvc.numbers import china_midnight, screen_numbers
+from gridsvc.numbers import screen_numbers
 from gridsvc.ratings import rating_of
-from gridsvc.worktime import CHINA, WorkCalendar
+from gridsvc.worktime import CHINA, WorkCalendar, china_midnight
 
 PUBLIC_NOTE_ACTIONS = ("reject", "close")  # the record entries whose notes are published
 STEP_NAMES_ZH = {"reject": "不予立案", "close": "结案"}
 ENFORCEMENT = "enforcement"
 RESPONSIBILITY_LIST = "/api/v1/responsibility"  # the published 责任清单, already public
+
+
+def public_townships(session: Session) -> list[dict]:
+    """Every township (乡镇/街道) with its county, by code: what the public page offers to choose from."""
+    county = aliased(AdminUnit)
+    rows = session.execute(
+        sa.select(AdminUnit.code, AdminUnit.name, county.code, county.name)
+        .outerjoin(county, county.code == AdminUnit.parent_code)
+        .where(AdminUnit.level == "township").order_by(AdminUnit.code)
+    )
+    return [{"code": code, "name": name, "county": {"code": parent, "name": parent_name} if parent else None}
+            for code, name, parent, parent_name in rows]
 
 
 class NotPublic(LookupError):

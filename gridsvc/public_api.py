@@ -1,6 +1,7 @@
 """Public API v1 (政务公开): no sign-in (gridsvc.public, docs/public.md).
 
     GET /api/v1/public/cases/<tracking_no>                  -> what may be published of a case; 404 else
+    GET /api/v1/public/townships                            -> the townships to choose from (code, name, county)
     GET /api/v1/public/townships/<township>/stats?from=&to= -> a township's anonymised figures
     GET /api/v1/public/responsibility                       -> the published 责任清单 (as /api/v1/responsibility)
 """
@@ -15,7 +16,7 @@ from gridsvc.errors import ApiError
 from gridsvc.models import utcnow
 from gridsvc.numbers import PeriodError, default_period
 from gridsvc.numbers_api import PeriodQuery, period_error
-from gridsvc.public import NotPublic, public_case, township_stats
+from gridsvc.public import NotPublic, public_case, public_townships, township_stats
 
 public_api = Blueprint("public_api", __name__, url_prefix="/api/v1/public")
 public_api.add_url_rule("/responsibility", view_func=published_list, methods=["GET"])
@@ -32,6 +33,12 @@ def public_case_view(tracking_no: str):
             return jsonify(public_case(session, tracking_no))
         except NotPublic:
             raise ApiError(404, "case_not_found", "未找到该编号 / no case with this number") from None
+
+
+@public_api.get("/townships")
+def public_township_list():
+    with runtime().sessions() as session:
+        return jsonify({"townships": public_townships(session)})
 
 
 @public_api.get("/townships/<township>/stats")

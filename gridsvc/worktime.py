@@ -59,6 +59,11 @@ class OfficeHours:
         return sum(_seconds(start, end) for start, end in self.periods)
 
 
+def china_midnight(day: date) -> datetime:
+    """The first moment of a China day (00:00 Asia/Shanghai): where every day-based figure starts."""
+    return datetime.combine(day, time(0), tzinfo=CHINA)
+
+
 def _seconds(start: time, end: time) -> float:
     return (datetime.combine(date.min, end) - datetime.combine(date.min, start)).total_seconds()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -159,3 +160,23 @@ def runner(app):
 @pytest.fixture
 def backend_name(database_url) -> str:
     return "spatialite" if database_url.startswith("sqlite") else "postgis"
+
+
+# -- the browser of the browser tests (test_screen_browser, test_public_browser) -------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium per test process, here so that every browser test module shares it: Playwright's
+    sync API allows one instance per process, and a fixture imported into two modules would start two."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-browser.sh installs Debian's chromium")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -23,6 +23,7 @@ from test_mobile_api import COMMANDER, STRANGER, WORKER, field, report_body  # n
 
 OGC = "/ogc"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CGCS2000 = "http://www.opengis.net/def/crs/EPSG/0/4490"
 SAMPLE_GRIDS = 203
 
 
@@ -58,11 +59,14 @@ def test_landing_page_links_and_titles(client):
         assert "网格" in body["title"] and "grid" in body["title"].lower()
         assert "CRS84" in body["description"] and "CGCS2000" in body["description"]
         rels = links_by_rel(body)
-        assert {"self", "conformance", "data"} <= set(rels)
+        assert {"self", "conformance", "data", "service-desc", "service-doc"} <= set(rels)
         assert all(link["href"].startswith("http://localhost/ogc") and link["type"] for link in body["links"])
+    assert rels["service-desc"]["type"] == "application/vnd.oai.openapi+json;version=3.0"
     assert client.get(local(rels["conformance"]["href"])).get_json()["conformsTo"] == [
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     ]
     assert "collections" in client.get(local(rels["data"]["href"])).get_json()
 
@@ -73,7 +77,8 @@ def test_collections_without_a_token_list_the_public_ones(client, rt):
     found = {c["id"]: c for c in body["collections"]}
     assert set(found) == {"grids", "villages", "townships"}
     for collection in found.values():
-        assert collection["itemType"] == "feature" and collection["crs"] == [CRS84]
+        assert collection["itemType"] == "feature" and collection["crs"][:2] == [CRS84, CGCS2000]
+        assert collection["storageCrs"] == CGCS2000
         assert "/" in collection["title"]  # zh-CN / English
         west, south, east, north = collection["extent"]["spatial"]["bbox"][0]
         assert 125 < west < east < 127 and 43 < south < north < 45  # 双阳区
@@ -102,6 +107,8 @@ def test_grid_feature_has_the_stored_attributes(client, rt):
         assert properties["village_name"] and properties["domains"] == list(cell.domains)
         assert properties["households"] == cell.households and properties["population"] == cell.population
         assert properties["valid_from"].startswith(str(cell.valid_from.year))
+        assert properties["version"] == cell.version and properties["valid_to"] is None
+        assert response.headers["Content-Crs"] == f"<{CRS84}>"
     rels = links_by_rel(body)
     assert local(rels["self"]["href"]) == f"/ogc/collections/grids/items/{cell.code}"
     assert local(rels["collection"]["href"]) == "/ogc/collections/grids"
@@ -210,6 +217,17 @@ BAD_ITEMS_QUERIES = [
     "bbox=1,2,3", "bbox=a,b,c,d", "bbox=1,2,3,4,5", "bbox=nan,1,2,3", "bbox=0,0,inf,1", "bbox=",
     "bbox=125,44,126,43", "bbox=-181,0,1,1", "bbox=0,-91,1,1", "bbox=1e400,0,1,1",
     "f=html", "f=xml", "unknown=1", "limit=10&kind=base",
+    "datetime=", "datetime=/", "datetime=now", "datetime=2024-05-01", "datetime=2024-05-01T08:00:00",
+    "datetime=2024-13-01T00:00:00Z", "datetime=2024-05-01 08:00:00Z", "datetime=0000-01-01T00:00:00Z",
+    "datetime=9999-12-31T23:59:59-05:00", "datetime=2024-05-02T00:00:00Z/2024-05-01T00:00:00Z",
+    "datetime=2024-01-01T00:00:00Z/2024-02-01T00:00:00Z/2024-03-01T00:00:00Z", "datetime=../x",
+    "crs=EPSG:4490", "crs=4490", "crs=", "crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+    "crs=http://www.opengis.net/def/crs/EPSG/0/4214", "crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84h",
+    "bbox-crs=EPSG:4490&bbox=43,125,44,126", "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&bbox=0,0,1,1",
+    "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4490&bbox=125.5,43.5,125.6,43.6",  # longitude first: a 400
+    "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4490&bbox=43,125,0,44,126,10",
+    "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4551&bbox=4830000,450000,4820000,460000",
+    "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4551&bbox=1e12,1e12,2e12,2e12",
 ]
 
 

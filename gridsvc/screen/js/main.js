@@ -5,6 +5,7 @@
 import { api, onTokens, signIn, signOut, tokens } from "./api.js";
 import { CaseDesk } from "./desk.js";
 import { escape, moment } from "./format.js";
+import { Hotspots } from "./hotspots.js";
 import { LiveChannel } from "./live.js";
 import { NetworkMap } from "./map.js";
 import { Numbers } from "./numbers.js";
@@ -15,6 +16,10 @@ const FEED_LENGTH = 30;
 const ROWS_PER_REQUEST = 200;  // GET /api/v1/screen/cases takes at most 200 tracking numbers
 const RELOAD_OVER = 1000;  // more changed cases than this at once (a long catch-up): read everything again
 const RETRY_MS = 3000;
+// Case events that can change the hotspot counts (a new case, 不予立案 or 合并, a grid confirmed at
+// 立案, a case coming into or leaving a department's view); the deadline sweep's cannot.
+const COUNTED_KINDS = new Set(["case.created", "case.status_changed", "case.merged", "case.dispatched",
+                               "case.escalated", "case.left"]);
 
 /** Run `task` `delay` ms after the last of a burst of calls, but at least every `maxWait` ms while
  * calls keep coming (a county screen in a busy hour would otherwise never refresh). */
@@ -36,6 +41,9 @@ class Screen {
     this.fetchChanged = throttled(() => this.serially(() => this.refreshChanged()), 100, 500);
     // Every screen refreshes its panels after a change; a little jitter spreads their queries.
     this.refreshPanels = throttled(() => this.panels(), 800 + Math.random() * 400, 2500);
+    // The hotspot layer, when shown, is asked again 2–3 s after a burst of changes, at least every 15 s
+    // while they keep coming (5,000 grids: 2 MB of counts and outlines and up to 0.7 MB of weeks a time).
+    this.refreshHotspots = throttled(() => this.hotspots.refresh(), 2000 + Math.random() * 1000, 15000);
   }
 
   /** Run `task` after every task queued before it. The caller gets its result or its failure; the
@@ -75,6 +83,9 @@ class Screen {
       onChanged: (numbers) => numbers.forEach((n) => this.heard(n)),
     });
     this.numbers = new Numbers($("#numbers"), $("#kpis"), { config, categories });
+    this.hotspots = new Hotspots(this.map, config, { onDrawn: () => this.legend() });
+    $("#hot-domain").insertAdjacentHTML("beforeend", Object.entries(config.domains)
+      .map(([key, name]) => `<option value="${escape(key)}">${escape(name)}</option>`).join(""));
     this.live = new LiveChannel({
       onEvent: (event) => this.onEvent(event),
       onResync: () => this.reload(),
@@ -97,6 +108,7 @@ class Screen {
     const townships = layers.townships.features.map((f) => f.properties.name);
     $("#area-name").textContent = townships.join("、");
     this.live.startAt(cases.events_head);
+    this.refreshHotspots();  // (when shown) the counts may have changed too
     await this.panels();
   }
 
@@ -114,9 +126,13 @@ class Screen {
     if (trackingNo) {
       this.heard(trackingNo);
       this.feed(event);
+      if (COUNTED_KINDS.has(event.kind)) this.refreshHotspots();
     } else if (event.kind === "network.changed") {
       // A new grid network: redraw it (in turn with the changes); a failure waits for the next change.
-      this.serially(async () => this.map.setNetwork(await api("/api/v1/screen/map"))).catch(() => {});
+      this.serially(async () => {
+        this.map.setNetwork(await api("/api/v1/screen/map"));
+        this.refreshHotspots();
+      }).catch(() => {});
     }
   }
 
@@ -190,7 +206,8 @@ class Screen {
   }
 
   legend() {
-    const grids = this.map.legend().map((e) => `<span><i style="background:${e.colour}"></i>${escape(e.label)}</span>`);
+    const grids = this.hotspots?.on ? [this.hotspots.legend()]
+      : this.map.legend().map((e) => `<span><i style="background:${e.colour}"></i>${escape(e.label)}</span>`);
     // The case markers' own classes, so the legend cannot disagree with the map (screen.css).
     const marker = (classes, label) => `<span class="marker-key"><b class="case-marker ${classes}"><i></i></b>${label}</span>`;
     const cases = [...this.open].map((s) => marker(`status-${s}`, escape(this.config.statuses[s])));
@@ -200,6 +217,23 @@ class Screen {
   setMode(mode) {
     this.map.setMode(mode);
     this.legend();
+  }
+
+  /** The hotspot layer on or off; while it is on, it colours the grids (网格着色 waits). */
+  async showHotspots(on) {
+    $("#color-mode").disabled = on;
+    $("#hotspot-options").hidden = !on;
+    const shown = this.hotspots.show(on);
+    this.legend();
+    await shown;
+  }
+
+  /** A rising grid picked in the legend: brought into view with its card. */
+  showGrid(code) {
+    const layer = this.map.gridLayers.get(code);
+    if (!layer) return;
+    this.map.selectGrid(code, { fit: true });
+    this.gridCard(code, layer.getBounds().getCenter());
   }
 
   stop() {
@@ -251,6 +285,14 @@ function wire() {
   $("#sign-out").addEventListener("click", () => signOut());
   $("#color-mode").addEventListener("change", (event) => window.gridsvcScreen.setMode(event.target.value));
   $("#show-cases").addEventListener("change", (event) => { window.gridsvcScreen.map.showCases = event.target.checked; });
+  $("#hotspots").addEventListener("change", (event) => window.gridsvcScreen.showHotspots(event.target.checked));
+  for (const [select, option] of [["#hot-period", "period"], ["#hot-domain", "domain"], ["#hot-unit", "unit"]]) {
+    $(select).addEventListener("change", (event) => window.gridsvcScreen.hotspots.set({ [option]: event.target.value }));
+  }
+  $("#legend").addEventListener("click", (event) => {
+    const item = event.target.closest(".rising-list [data-code]");
+    if (item) window.gridsvcScreen.showGrid(item.dataset.code);
+  });
   for (const tab of document.querySelectorAll("nav.tabs button")) {
     tab.addEventListener("click", () => {
       for (const other of document.querySelectorAll("nav.tabs button")) {

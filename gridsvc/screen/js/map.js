@@ -12,6 +12,9 @@
 //
 // Coordinates arrive in the base map's datum (GCJ-02 for AMap tiles, CGCS2000 for 天地图 or no
 // base map): the service shifted them (gridsvc/basemap.py); nothing here converts a coordinate.
+//
+// Hotspots (热点, js/hotspots.js) colour the same grid polygons by their count of cases, or draw H3
+// hexagons on the same canvas; off, the grids take their domain or load colours again.
 
 import { escape } from "./format.js";
 
@@ -29,7 +32,31 @@ const LOAD_STEPS = [  // open cases in the grid → fill
   { from: 6, fillColor: "#dc2626", label: "6 件以上" },
 ];
 export const HIGHLIGHT = "#ff00ff";  // a selected grid's outline: a colour nothing else on the map uses
+// Hotspots: a sequential ramp (ColorBrewer YlOrRd), few cases → many, and what has none.
+export const HOT_RAMP = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
+export const HOT_NONE = "#1e293b";
+export const RISING = "#22d3ee";  // a rising grid's outline: a colour no other outline uses
+const HOT_WIDTHS = [1, 2, 5];  // × 10ⁿ: the width of a count class
 const CLUSTER_RADIUS_PX = 60;
+
+/** The classes of the hotspot ramp for counts up to `max`: at most 5, of a round width (1, 2, 5, 10,
+ * 20, 50 …), the last ending at `max`; the darkest colour always goes to the highest class. */
+export function hotClasses(max) {
+  if (!(max > 0)) return [];
+  let width = null;
+  for (let unit = 1; !width; unit *= 10) {
+    width = HOT_WIDTHS.map((w) => w * unit).find((w) => Math.ceil(max / w) <= HOT_RAMP.length);
+  }
+  const count = Math.ceil(max / width);
+  return Array.from({ length: count }, (_, i) => ({
+    from: i * width + 1, to: Math.min((i + 1) * width, max), colour: HOT_RAMP[HOT_RAMP.length - count + i],
+  }));
+}
+
+/** The fill of a count on the ramp (HOT_NONE for 0). */
+export function hotColour(classes, count) {
+  return classes.find((c) => count >= c.from && count <= c.to)?.colour ?? HOT_NONE;
+}
 
 function domainKey(properties) {
   if (properties.kind === "special") return "special";
@@ -45,6 +72,8 @@ export class NetworkMap {
     this.cases = new Map();  // tracking_no -> {tracking_no, lon, lat, status, …} (CASE_ROW_FIELDS)
     this.gridLayers = new Map();  // grid code -> its Leaflet polygon
     this.styledLoads = new Map();  // grid code -> the load its colour shows
+    this.hot = null;  // the hotspot layer shown (setHotspots), or null: the grids show domain or load
+    this.styledHot = new Map();  // grid code -> the hotspot style it shows (hotKey)
     this.selected = null;
     this.renderer = L.canvas({ padding: 0.5, tolerance: 2 });
     const basemap = config.basemap;
@@ -68,6 +97,12 @@ export class NetworkMap {
     }).addTo(this.map);
     this.villages = outline({ color: "#e2e8f0", weight: 1.5, dashArray: "6 4", fill: false }).addTo(this.map);
     this.townships = outline({ color: "#fde68a", weight: 3, fill: false }).addTo(this.map);
+    this.hexagons = L.geoJSON(null, {  // hotspots per H3 hexagon, over the grids, on the same canvas
+      renderer: this.renderer,
+      style: (feature) => ({ color: "#0b1220", weight: 0.6, opacity: 0.8, fillOpacity: 0.75,
+                             fillColor: hotColour(this.hot?.classes ?? [], feature.properties.count) }),
+    }).bindTooltip((layer) => this.hexagonTip(layer.feature.properties), { sticky: true, className: "hot-tip" })
+      .addTo(this.map);
     this.markers = L.layerGroup().addTo(this.map);
     this.shown = new Map();  // cluster_id or case row -> its marker on the map (for this.clusters)
     this.clusters = null;
@@ -108,6 +143,7 @@ export class NetworkMap {
     if (properties.code === this.selected) {
       return { color: HIGHLIGHT, weight: 4, opacity: 1, fillOpacity: 0 };
     }
+    if (this.hot) return this.hotStyle(properties.code);
     const base = { color: "#94a3b8", weight: 0.8, opacity: 0.9, fillOpacity: 0.28 };
     if (this.mode === "load") {
       const step = [...LOAD_STEPS].reverse().find((s) => load.open >= s.from);
@@ -123,6 +159,7 @@ export class NetworkMap {
       layer.setStyle(this.gridStyle(layer.feature.properties, loads.get(code)));
     }
     this.styledLoads = loads;
+    this.styledHot = this.hot ? new Map([...this.gridLayers.keys()].map((code) => [code, this.hotKey(code)])) : new Map();
     if (this.selected && this.gridLayers.has(this.selected)) this.gridLayers.get(this.selected).bringToFront();
   }
 
@@ -143,6 +180,75 @@ export class NetworkMap {
     const layer = this.gridLayers.get(code);
     if (layer && fit) this.map.fitBounds(layer.getBounds(), { padding: [60, 60], maxZoom: 17 });
     return Boolean(layer);
+  }
+
+  // -- hotspots (热点) --------------------------------------------------------------------------
+
+  /** Show hotspots (js/hotspots.js) or, with null, the domain or load colours again.
+   *
+   * @param hot {unit: "grids" | H3 resolution, classes (hotClasses), counts: Map code → count (per grid),
+   *   hexagons: FeatureCollection (per hexagon), weeks: Map code → the grid's row of /hotspots/rising,
+   *   period: its label} */
+  setHotspots(hot) {
+    const was = this.hot;
+    this.hot = hot;
+    this.hexagons.closeTooltip();
+    this.hexagons.clearLayers();
+    if (hot?.hexagons) this.hexagons.addData(hot.hexagons);
+    if (!hot || !was || hot.unit !== was.unit) {
+      // switched on or off, or between grids and hexagons: every grid changes
+      this.grids.closeTooltip();
+      if (hot && !was) {
+        this.grids.bindTooltip((layer) => this.gridTip(layer.feature.properties), { sticky: true, className: "hot-tip" });
+      }
+      if (!hot) this.grids.unbindTooltip();
+      this.restyle();
+    } else {
+      // New counts: restyle only the grids whose colour or rising mark changed (a live refresh of a
+      // county's thousands of grids changes a handful).
+      for (const [code, layer] of this.gridLayers) {
+        const key = this.hotKey(code);
+        if (key !== this.styledHot.get(code) && code !== this.selected) layer.setStyle(this.hotStyle(code));
+        this.styledHot.set(code, key);
+      }
+      if (this.grids.isTooltipOpen()) this.grids.getTooltip().update();
+    }
+    // Rising outlines over their neighbours' (the canvas draws in order), the selected grid over all.
+    for (const row of hot?.rising ?? []) this.gridLayers.get(row.code)?.bringToFront();
+    if (this.selected && this.gridLayers.has(this.selected)) this.gridLayers.get(this.selected).bringToFront();
+  }
+
+  hotKey(code) {
+    const hot = this.hot;
+    const fill = hot.unit === "grids" ? hotColour(hot.classes, hot.counts.get(code) ?? 0) : "";
+    return `${fill}|${Boolean(hot.weeks.get(code)?.rising)}`;
+  }
+
+  /** A grid under hotspots: filled by its count on the ramp (per grid), or only outlined (per hexagon);
+   * a rising grid outlined in RISING. Every key is set, so switching back leaves nothing of it behind. */
+  hotStyle(code) {
+    const hot = this.hot;
+    const rising = hot.weeks.get(code)?.rising;
+    const outline = rising ? { color: RISING, weight: 3.5, opacity: 1 } : { color: "#94a3b8", weight: 0.8, opacity: 0.6 };
+    if (hot.unit !== "grids") return { ...outline, fillColor: HOT_NONE, fillOpacity: 0 };
+    const count = hot.counts.get(code) ?? 0;
+    return { ...outline, fillColor: hotColour(hot.classes, count), fillOpacity: count ? 0.75 : 0.15 };
+  }
+
+  gridTip(properties) {
+    const hot = this.hot;
+    if (!hot) return "";
+    const lines = [`<b>${escape(properties.name)}</b>`];
+    if (hot.unit === "grids") lines.push(`${escape(hot.period)}：${hot.counts.get(properties.code) ?? 0} 件`);
+    const week = hot.weeks.get(properties.code);
+    if (week) {
+      lines.push(`${week.rising ? "<b class=\"rising\">↑ 上升</b> " : ""}本周 ${week.this_week} 件 · 上周 ${week.last_week} 件`);
+    }
+    return lines.join("<br>");
+  }
+
+  hexagonTip(properties) {
+    return `${escape(this.hot?.period ?? "")}：${properties.count} 件`;
   }
 
   // -- cases ---------------------------------------------------------------------------------
@@ -188,7 +294,7 @@ export class NetworkMap {
    * of the canvas, where a full restyle would redraw 5,000 grids for one new case. */
   restyleLoads() {
     const loads = this.loads();
-    if (this.mode === "load") {
+    if (this.mode === "load" && !this.hot) {  // hotspots shown: their colours stay until switched off
       const same = (a, b) => (a?.open ?? 0) === (b?.open ?? 0) && (a?.overdue ?? 0) === (b?.overdue ?? 0);
       for (const code of new Set([...loads.keys(), ...this.styledLoads.keys()])) {
         const layer = this.gridLayers.get(code);
