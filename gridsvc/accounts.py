@@ -115,7 +115,7 @@ def jurisdiction_of(session: Session, user: User) -> Jurisdiction:
     if user.role in _DEPARTMENT_ROLES:
         return Jurisdiction(department_code=user.department_code)
     if user.role == "grid_worker":
-        return Jurisdiction(grid_codes=frozenset(user.grid_codes))
+        return Jurisdiction(grid_codes=frozenset(user.grid_codes or ()))
     unit = session.get(AdminUnit, user.admin_code)
     return Jurisdiction(area_prefix=area_prefix(unit.code, unit.level))
 

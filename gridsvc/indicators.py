@@ -110,17 +110,19 @@ class Period:
     def holds(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
-    def working_days(self, calendar: WorkCalendar) -> list[date]:
-        """The working days wholly inside the period (China days): the patrol figures' days."""
+    def whole_days(self) -> list[date]:
+        """The China days wholly inside the period: the patrol figures' days."""
         first = as_utc(self.start).astimezone(CHINA).date()
         if china_midnight(first) < self.start:
             first += timedelta(days=1)
         days = []
         while china_midnight(first + timedelta(days=1)) <= self.end:
-            if calendar.is_workday(first):
-                days.append(first)
+            days.append(first)
             first += timedelta(days=1)
         return days
+
+    def working_days(self, calendar: WorkCalendar) -> list[date]:
+        return [day for day in self.whole_days() if calendar.is_workday(day)]
 
 
 # -- what a case's record says about the period ----------------------------------------------
@@ -366,8 +368,7 @@ def indicator_table(session: Session, user: User, calendar: WorkCalendar, index:
             if key is not None:
                 tallies[key].add(item)
     names = _units(session, index, scope, level, tallies.keys())
-    days = period.working_days(calendar)
-    patrol = _patrol_figures(session, index, settings, scope, level, names, period, days)
+    patrol = _patrol_figures(session, index, settings, scope, level, names, period, calendar)
     rows = []
     for key, name in names.items():
         row = {"code": key, "name": name, **tallies[key].figures(), **patrol.get(key, _NO_PATROL)}
@@ -380,7 +381,7 @@ def indicator_table(session: Session, user: User, calendar: WorkCalendar, index:
         "to": period.end.isoformat(),
         "level": level,
         "area": None if area is None else area,
-        "working_days": len(days),
+        "working_days": len(period.working_days(calendar)),
         "rows": ranked(rows),
         "total": total_row,
     }
@@ -501,11 +502,12 @@ _NO_PATROL = {"patrol_km": None, "patrol_grid_days": None, "patrol_coverage": No
 
 
 def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scope: Scope, level: str,
-                    rows: dict[str, str], period: Period, days: list[date]) -> dict[str, dict]:
+                    rows: dict[str, str], period: Period, calendar: WorkCalendar) -> dict[str, dict]:
     """巡查: per row, the grid working days patrolled and their share of all (and a worker's distance).
-    A grid worker is measured on their own grids by their own tracks; an area on its base grids by
-    anyone's; a department not at all. Patrols are shown only inside the caller's area, or to a grid
-    worker for themselves and their grids: where someone walked is not everyone's to know."""
+    A grid worker is measured on their own grids by their own tracks; an area on its base grids by the
+    tracks of its villages' grid workers; a department not at all. Patrols are shown only inside the
+    caller's area, or to a grid worker for themselves and their grids: where someone walked is not
+    everyone's to know. Each day's count comes from gridsvc.patrols.patrol_days (cached per day)."""
     if level == "department" or (scope.prefix is None and scope.worker is None):
         return {}
     workers = _grid_workers(session)
@@ -518,26 +520,30 @@ def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scop
         cut = None if level == "grid" else len(area_prefix("0" * 12, level))
         grids = {c.code for c in index.cells if (c.code in rows if cut is None else
                                                  (c.kind == "base" and c.code[:cut].ljust(12, "0") in rows))}
-    shapes = {cell.code: index.geometry(i) for i, cell in enumerate(index.cells) if cell.code in grids}
+    grids &= {c.code for c in index.cells}  # grids of today's network
     villages = {code[:12] for code in grids}  # a colleague of the village standing in counts too
     walkers = sorted(own) if level == "grid_worker" else [uid for uid, _, codes in workers
                                                           if villages.intersection(c[:12] for c in codes)]
-    walked = patrols.period_patrols(session, settings, walkers, shapes, period.start, period.end)
-    workdays = set(days)
+    days = period.whole_days()
+    workdays = {day for day in days if calendar.is_workday(day)}
+    counted = patrols.patrol_days(session, index, settings, walkers, days)
     if level == "grid_worker":
         out = {}
         for uid, codes in own.items():
-            mine = [g for g in codes if g in shapes]
-            patrolled = {(g, d) for g, d in walked.grid_days.get(uid, ()) if d in workdays and g in mine}
-            out[str(uid)] = _patrol_row(len(patrolled), len(mine) * len(days), walked.length_m.get(uid, 0.0))
+            mine = [g for g in codes if g in grids]
+            patrolled = {(g, d) for (who, d), count in counted.items() if who == uid and d in workdays
+                         for g in count.grid_codes if g in mine}
+            length = sum(count.length_m for (who, _), count in counted.items() if who == uid)
+            out[str(uid)] = _patrol_row(len(patrolled), len(mine) * len(workdays), length)
         return out
     per_row: dict[str, int] = defaultdict(int)
     grids_per_row: dict[str, int] = defaultdict(int)
-    for code in shapes:
+    for code in grids:
         grids_per_row[code if cut is None else code[:cut].ljust(12, "0")] += 1
-    for g, _ in {(g, d) for hits in walked.grid_days.values() for g, d in hits if d in workdays}:
+    patrolled = {(g, d) for (_, d), count in counted.items() if d in workdays for g in count.grid_codes if g in grids}
+    for g, _ in patrolled:
         per_row[g if cut is None else g[:cut].ljust(12, "0")] += 1
-    return {key: _patrol_row(per_row[key], grids_per_row[key] * len(days), None) for key in rows}
+    return {key: _patrol_row(per_row[key], grids_per_row[key] * len(workdays), None) for key in rows}
 
 
 def _patrol_row(patrolled: int, possible: int, length_m: float | None) -> dict:

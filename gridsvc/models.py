@@ -555,6 +555,21 @@ class PatrolPoint(Base):
     __table_args__ = (sa.UniqueConstraint("patrol_id", "seq", name="uq_patrol_points_patrol_seq"),)
 
 
+class PatrolDay(Base):
+    """What one grid worker's patrols counted on one China day (gridsvc.patrols.patrol_days): a cache
+    for the indicators, so that a year's figures do not clean a year of fixes again. A batch of fixes
+    deletes the rows of the days it touches; a row of another network revision is computed again."""
+
+    __tablename__ = "patrol_days"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    network_revision: Mapped[int] = mapped_column(sa.Integer)
+    length_m: Mapped[float] = mapped_column(sa.Float)  # the cleaned track's length within the day
+    grid_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # cells holding a counted fix
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 # -- domain events: the transactional outbox (issue 5; gridsvc.events) ----------------------
 
 

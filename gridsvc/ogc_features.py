@@ -141,6 +141,13 @@ def to_output(geometry, crs: OutputCrs):
     if geometry is None or crs.epsg is None:
         return geometry
     if crs.projected:
+        bounds = np.asarray(shapely.bounds(geometry)).reshape(-1, 4)  # one geometry, or an array of them
+        west, east = np.nanmin(bounds[:, 0]), np.nanmax(bounds[:, 2])
+        meridian = zone_meridian(crs)
+        if west < meridian - ZONE_REACH_DEG or east > meridian + ZONE_REACH_DEG:
+            raise bad_parameter("crs", f"{crs.label} 只适用于中央经线 {meridian:g}°E 两侧 {ZONE_REACH_DEG:g}° 之内 / "
+                                       f"{crs.label} serves only within {ZONE_REACH_DEG:g}° of its central meridian "
+                                       f"{meridian:g}°E: choose the zone of the data")
         geometry = geometry_from_cgcs2000(geometry, parse_crs(crs.epsg))
     if crs.first_axis_north:
         geometry = shapely.transform(geometry, _swap_axes)
@@ -300,7 +307,14 @@ def parse_bbox(text: str, crs: OutputCrs = DEFAULT_CRS) -> tuple[tuple[Box, ...]
 def _projected_box(west: float, south: float, east: float, north: float, crs: OutputCrs):
     if west > east or south > north:
         raise bad_parameter("bbox", "下角不得大于上角 / the lower corner must not exceed the upper corner")
-    shape = _box_shape((west, south, east, north))
+    # Only the zone's own strip has a meaning (and far from its meridian the back-projection wraps round
+    # the globe): a box reaching beyond it, as a GIS zoomed right out sends, is cut to the strip.
+    strip = _zone_strip(crs)
+    shape = _box_shape((west, south, east, north)).intersection(strip)
+    if shape.is_empty:  # most likely easting and northing swapped
+        raise bad_parameter("bbox", f"不在 {crs.label} 的适用范围内 / lies outside the strip {crs.label} describes "
+                                    f"(northing first, then easting)")
+    west, south, east, north = shape.bounds
     try:
         step = max((east - west + north - south) / 40, 1.0)
         outline = geometry_to_cgcs2000(shapely.segmentize(shape, step), parse_crs(crs.epsg))
@@ -311,6 +325,21 @@ def _projected_box(west: float, south: float, east: float, north: float, crs: Ou
                                                          and -90 <= bounds[1] <= bounds[3] <= 90):
         raise bad_parameter("bbox", f"超出 {crs.label} 的适用范围 / lies outside the area {crs.label} can describe")
     return (tuple(bounds),), outline
+
+
+ZONE_REACH_DEG = 3.0  # how far east or west of its central meridian a 3° zone's numbers are served
+
+
+def zone_meridian(crs: OutputCrs) -> float:
+    """The central meridian of a CGCS2000 3° Gauss–Krüger zone of GAUSS_KRUGER_ZONES (EPSG:4534: 75°E)."""
+    return 75.0 + 3.0 * (crs.epsg - GAUSS_KRUGER_ZONES.start)
+
+
+def _zone_strip(crs: OutputCrs):
+    """The zone's meridian ± ZONE_REACH_DEG, latitudes 0–60°N (China), in the zone's easting/northing."""
+    meridian = zone_meridian(crs)
+    strip = shapely.segmentize(shapely.box(meridian - ZONE_REACH_DEG, 0.0, meridian + ZONE_REACH_DEG, 60.0), 0.25)
+    return geometry_from_cgcs2000(strip, parse_crs(crs.epsg))
 
 
 def _box_shape(box: Box):
@@ -540,7 +569,7 @@ def _parent_names(session: Session, units: list[AdminUnit]) -> dict[str, str]:
 
 def admin_page(session: Session, level: str, query: ItemsQuery) -> Page:
     """Villages or townships. They carry no time (their boundaries are not versioned): `datetime` is
-    checked and selects them all, as Part 1 has it for features without a temporal geometry."""
+    checked and selects them all (a choice, docs/ogc-api.md: Part 1 would select none)."""
     condition = _admin_filter(level, query)
     matched = session.scalar(sa.select(sa.func.count()).select_from(AdminUnit).where(condition)) or 0
     units = list(session.scalars(sa.select(AdminUnit).where(condition).order_by(AdminUnit.code)

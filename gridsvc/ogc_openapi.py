@@ -166,9 +166,10 @@ DATETIME_MEANING = {
     "grids": ("Without `datetime`: the current network, one feature per grid code (the id is the code). With it: "
               "every grid version whose validity [valid_from, valid_to) meets the instant or the interval; a retired "
               "version's id is `<code>-v<version>`."),
-    "villages": "Villages carry no time (their boundaries are not versioned): `datetime` is checked, then selects all.",
+    "villages": "Villages carry no time (their boundaries are not versioned): `datetime` is checked, then selects all "
+                "(a choice: strictly, none would meet it).",
     "townships": "Townships carry no time (their boundaries are not versioned): `datetime` is checked, then selects "
-                 "all.",
+                 "all (a choice: strictly, none would meet it).",
     "cases": "`datetime` selects on `received_at` (an instant: exactly that moment; an interval: within it, ends "
              "included).",
 }

@@ -36,6 +36,8 @@ from gridsvc.models import (
     Department, User,
 )
 from gridsvc.network import as_utc, utcnow
+from gridsvc.ratings import Rated, RatingError, rate
+from gridsvc.workflow import Context
 from gridsvc.worktime import CHINA
 
 WGS84 = parse_crs("wgs84")
@@ -181,6 +183,31 @@ def create_request(session: Session, intake: Intake, api_key: str | None, form) 
     except ReportConflict as exc:
         raise Open311Error(409, f"该 client_uuid 已用于另一份上报 / {exc}") from exc
     return Created(case, created)
+
+
+MAX_COMMENT = 500
+
+
+def rate_request(session: Session, ctx: Context, api_key: str | None, tracking_no: str, form) -> Rated:
+    """满意度 from the citizen channel: the app that sent a request relays its citizen's rating of the
+    closed case (1–5 stars, a comment), once, as the case's reporter (gridsvc.ratings: a bad rating
+    reopens it). Only the app that sent the request may rate it; for any other the request is unknown."""
+    reporter = channel_account(session, ctx.settings.open311_api_keys, api_key)
+    case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no, Case.reporter_id == reporter.id))
+    if case is None:
+        raise Open311Error(404, f"没有该请求 / no service request {tracking_no} of this app")
+    raw = _text(form, "stars", 1, required=True)
+    if raw not in ("1", "2", "3", "4", "5"):
+        raise Open311Error(400, "stars 须为 1–5 / stars: a whole number from 1 to 5")
+    try:
+        return rate(session, ctx, reporter, case, int(raw), _text(form, "comment", MAX_COMMENT))
+    except RatingError as exc:
+        raise Open311Error(exc.status, f"{exc.code}: {exc.message}") from exc
+
+
+def rating_json(tracking_no: str, rated: Rated) -> list[dict]:
+    return [{"service_request_id": tracking_no, "stars": rated.rating.stars,
+             "outcome": rated.rating.outcome, "rated_datetime": w3c(rated.rating.rated_at)}]
 
 
 def service_notice(case: Case) -> str:

@@ -5,6 +5,7 @@
     POST /open311/v2/requests.{json,xml}                  -> 201 a new case, 200 the same retry
     GET  /open311/v2/requests.{json,xml}                  -> requests (filters as the spec's)
     GET  /open311/v2/requests/<id>.{json,xml}             -> one request, by tracking number
+    POST /open311/v2/requests/<id>/rating.{json,xml}      -> 201 the citizen's rating relayed by the app, 200 a retry
     GET  /open311/v2/tokens/<token>.{json,xml}            -> 404: requests are created at once, no tokens
 
 Errors are the spec's list of {code, description} (XML: <errors><error>…), never our own shape.
@@ -17,9 +18,11 @@ from flask import Blueprint, Response, jsonify, request
 from gridsvc import runtime
 from gridsvc.cases_api import current_intake
 from gridsvc.open311 import (
-    FORMATS, Open311Error, create_request, errors_xml, find_requests, one_request, parse_api_keys,
-    requests_json, service_definition, service_notice, services, to_xml,
+    FORMATS, Open311Error, create_request, errors_xml, find_requests, one_request, parse_api_keys, rate_request,
+    rating_json, requests_json, service_definition, service_notice, services, to_xml,
 )
+from gridsvc.models import utcnow
+from gridsvc.workflow import Context
 
 open311_api = Blueprint("open311_api", __name__, url_prefix="/open311/v2")
 
@@ -101,6 +104,18 @@ def request_detail(name: str):
     with rt.sessions() as session:
         case = one_request(session, rt.settings.open311_api_keys, number)
         return _answer(fmt, "service_requests", "request", requests_json(session, [case]))
+
+
+@open311_api.post("/requests/<number>/rating.<fmt>")
+def relay_rating(number: str, fmt: str):
+    """An extension of GeoReport v2 (docs/open311.md): the app relays its citizen's 满意度 rating."""
+    _split(f"rating.{fmt}")
+    rt = runtime()
+    with rt.sessions() as session:
+        api_key = request.form.get("api_key") or request.args.get("api_key")
+        context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+        rated = rate_request(session, context, api_key, number, request.form)
+        return _answer(fmt, "ratings", "rating", rating_json(number, rated), 201 if rated.created else 200)
 
 
 @open311_api.get("/tokens/<name>")

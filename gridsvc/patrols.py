@@ -41,7 +41,7 @@ from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import Coverage, Fix, TrackRules, clean, pieces
 from gridsvc.intake import ReportError, canonical_uuid, canonical_uuid_or_none
 from gridsvc.locate_service import PointError, check_accuracy, storage_point
-from gridsvc.models import Patrol, PatrolPoint, User, iso_or_none
+from gridsvc.models import Patrol, PatrolDay, PatrolPoint, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
 from gridsvc.worktime import CHINA, china_midnight
 
@@ -179,6 +179,7 @@ def add_points(session: Session, patrol: Patrol, points: list[PointInput], setti
         results, rows = _judge(session, patrol, points, settings, now)
         session.add_all(rows)
         try:
+            _forget_days(session, patrol, rows)  # flushes the fixes: a concurrent batch's seqs collide here
             session.commit()
             return results
         except sa.exc.IntegrityError:
@@ -356,48 +357,88 @@ def _grid_coverage(index: GridIndex, coverage: Coverage, fixes, reference_lon: f
     return out
 
 
-# -- patrols over a period, for the indicators ---------------------------------------------------
+# -- what each day's patrols counted, for the indicators -----------------------------------------
 
 
-@dataclass
-class PeriodPatrols:
-    """What grid workers' patrols counted in a period (gridsvc.indicators): per user, the length of the
-    cleaned track and the (grid code, China day) pairs where a counted fix lies in the grid."""
+@dataclass(frozen=True)
+class DayCount:
+    """What one user's patrols counted on one China day (a PatrolDay row, detached from the session)."""
 
-    length_m: dict[int, float]
-    grid_days: dict[int, set[tuple[str, date]]]
+    length_m: float
+    grid_codes: frozenset[str]
 
 
-def period_patrols(session: Session, settings: Settings, user_ids: list[int], grids: dict[str, object],
-                   since: datetime, until: datetime) -> PeriodPatrols:
-    """The users' patrols in [since, until), cleaned as a day's coverage is (gridsvc.geo.tracks), against
-    `grids` ({code: CGCS2000 geometry}). A fix counts for a grid when it survives the cleaning (no jump,
-    no lone spike, not jitter) and lies in the grid; points are tested in degrees, lengths are metres."""
-    out = PeriodPatrols({}, {})
-    tracks = _fixes(session, user_ids, None, since, until) if user_ids else {}
+def patrol_days(session: Session, index: GridIndex, settings: Settings, user_ids: list[int],
+                days: list[date]) -> dict[tuple[int, date], DayCount]:
+    """What each user's patrols counted on each of `days`: the cleaned track's length within the day and
+    the cells (of `index`, base or special) holding a fix that survived the cleaning (no jump, no lone
+    spike, not jitter). A fix alone, with no plausible step either side, counts for nothing.
+
+    Read from the `patrol_days` cache; a missing row, or one of another network revision, is computed
+    from the fixes (the days and the silence allowed either side, so a walk across midnight is cleaned as
+    one) and stored. Commits what it computed; a concurrent request storing the same day first wins.
+    """
+    if not user_ids or not days:
+        return {}
+    wanted = set(days)
+    cached = session.scalars(sa.select(PatrolDay).where(
+        PatrolDay.user_id.in_(user_ids), PatrolDay.day >= min(days), PatrolDay.day <= max(days),
+        PatrolDay.network_revision == index.revision))
+    counted = {(row.user_id, row.day): DayCount(row.length_m, frozenset(row.grid_codes))
+               for row in cached if row.day in wanted}
+    for user_id in user_ids:
+        stale = sorted(day for day in wanted if (user_id, day) not in counted)
+        for row in _count_days(session, index, settings, user_id, stale) if stale else ():
+            counted[(user_id, row.day)] = DayCount(row.length_m, frozenset(row.grid_codes))
+            session.merge(row)
+    try:
+        session.commit()
+    except (sa.exc.IntegrityError, sa.exc.OperationalError):
+        # counted meanwhile by another request (the same figures), or SQLite busy past its timeout: the
+        # counts stand for this answer, and the next call counts those days again
+        session.rollback()
+    return counted
+
+
+def _count_days(session: Session, index: GridIndex, settings: Settings, user_id: int,
+                days: list[date]) -> list[PatrolDay]:
+    """PatrolDay rows for the user's `days`, from one read of their fixes over the span of the days."""
+    gap = timedelta(minutes=settings.patrol_max_gap_minutes)
+    since, until = china_midnight(days[0]), china_midnight(days[-1] + timedelta(days=1))
+    tracks = _fixes(session, [user_id], None, since - gap, until + gap)
+    lengths: dict[date, float] = dict.fromkeys(days, 0.0)
+    cells: dict[date, set[str]] = {day: set() for day in days}
     fixes = [fix for track in tracks.values() for fix in track]
-    if not fixes:
-        return out
-    reference_lon = median(lon for lon, _, _ in fixes)
-    rules, t0, t1 = track_rules(settings), since.timestamp(), until.timestamp()
-    kept_users, kept_lonlat, kept_times = [], [], []
-    for (user_id, _), track in tracks.items():
-        projected = _projected(track, reference_lon)
-        position = {id(fix): i for i, fix in enumerate(projected)}
-        cleaned = clean(projected, rules)
-        out.length_m[user_id] = out.length_m.get(user_id, 0.0) + sum(
-            piece.length for piece in pieces(cleaned, t0, t1))
-        for run in cleaned.runs:
-            for fix in run:
-                lon, lat, t = track[position[id(fix)]]
-                kept_users.append(user_id)
-                kept_lonlat.append((lon, lat))
-                kept_times.append(t)
-    codes = list(grids)
-    if codes and kept_lonlat:
-        tree = shapely.STRtree([grids[code] for code in codes])
-        fix_index, grid_index = tree.query(shapely.points(kept_lonlat), predicate="within")
-        for f, g in zip(fix_index.tolist(), grid_index.tolist()):
-            day = datetime.fromtimestamp(kept_times[f], CHINA).date()
-            out.grid_days.setdefault(kept_users[f], set()).add((codes[g], day))
-    return out
+    if fixes:
+        reference_lon = median(lon for lon, _, _ in fixes)
+        rules = track_rules(settings)
+        kept: list[tuple[float, float, float]] = []
+        for track in tracks.values():
+            projected = _projected(track, reference_lon)
+            position = {id(fix): i for i, fix in enumerate(projected)}
+            cleaned = clean(projected, rules)
+            kept += [track[position[id(fix)]] for run in cleaned.runs for fix in run]
+            start, end = min(t for _, _, t in track), max(t for _, _, t in track)
+            for day in days:  # only the days the track reaches
+                t0, t1 = china_midnight(day).timestamp(), china_midnight(day + timedelta(days=1)).timestamp()
+                if t0 <= end and start < t1:
+                    lengths[day] += sum(piece.length for piece in pieces(cleaned, t0, t1))
+        if kept:
+            point_index, cell_position = index.positions_holding([k[0] for k in kept], [k[1] for k in kept])
+            for f, p in zip(point_index.tolist(), cell_position.tolist()):
+                day = datetime.fromtimestamp(kept[f][2], CHINA).date()
+                if day in cells:
+                    cells[day].add(index.cells[p].code)
+    now = utcnow()
+    return [PatrolDay(user_id=user_id, day=day, network_revision=index.revision, length_m=lengths[day],
+                      grid_codes=sorted(cells[day]), computed_at=now) for day in days]
+
+
+def _forget_days(session: Session, patrol: Patrol, rows: list[PatrolPoint]) -> None:
+    """New fixes change what their days counted, and the days either side (a track is cleaned across
+    midnight): drop those days' cached counts (gridsvc.patrols.patrol_days computes them again)."""
+    touched = {as_utc(row.recorded_at).astimezone(CHINA).date() + timedelta(days=shift)
+               for row in rows for shift in (-1, 0, 1)}
+    if touched:
+        session.execute(sa.delete(PatrolDay).where(PatrolDay.user_id == patrol.user_id,
+                                                   PatrolDay.day.in_(sorted(touched))))

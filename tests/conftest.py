@@ -94,7 +94,7 @@ def database_url(request, tmp_path_factory):
 def _wipe(engine) -> None:
     with engine.begin() as conn:
         for table in (
-            "case_ratings", "event_acks", "events", "patrol_points", "patrols",
+            "case_ratings", "event_acks", "events", "patrol_days", "patrol_points", "patrols",
             "attachments", "case_events", "cases", "login_attempts", "auth_tokens", "users", "responsibility_rules",
             "teams", "departments", "categories", "category_majors", "calendar_days",
         ):

@@ -23,7 +23,7 @@ from gridsvc.attachments import MediaStore, attach
 from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
 from gridsvc.indicators import COLUMNS, Period, indicator_table, ranked, score
-from gridsvc.models import Case, CaseEvent, GridCell
+from gridsvc.models import Case, CaseEvent, GridCell, PatrolDay
 from gridsvc.network import bump_revision
 from gridsvc.patrols import PointInput, add_points, start
 from gridsvc.workflow import Context
@@ -459,3 +459,15 @@ def test_a_retired_grid_keeps_its_row_by_its_last_name(town, june, rt):
     assert town.index.position_of(grid) is None  # no longer in the network
     retired = row(table(town, "commander", JUNE, "grid"), grid)
     assert (retired["name"], retired["reported"], retired["closed"]) == (cell.name, 2, 2)
+
+
+def test_a_late_batch_of_fixes_is_counted_although_its_day_was_counted_before(town, june, rt):
+    def worker1() -> dict:
+        return row(table(town, "commander", JUNE, "grid_worker"), str(town.ids["worker1"]))
+    assert worker1()["patrol_grid_days"] == 2  # 8 and 9 June; 10 June's lone fix counted nothing
+    with rt.sessions() as session:
+        counted = session.scalar(sa.select(PatrolDay).where(PatrolDay.user_id == town.ids["worker1"],
+                                                            PatrolDay.day == at("2026-06-10T00:00").date()))
+        assert (counted.grid_codes, counted.length_m) == ([], 0.0)  # the day's count is kept
+    walk(town, rt, "worker1", V1, at("2026-06-10T15:00"))  # the phone sends that day's walk only now
+    assert figures(worker1(), "patrol_grid_days", "patrol_km") == (3, 0.29)

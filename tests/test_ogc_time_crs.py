@@ -454,11 +454,19 @@ def test_bbox_crs_of_a_gauss_kruger_zone(client, rt):
         assert index.cells[position].code in expected
         villages = client.get(f"/ogc/collections/villages/items?bbox={box}&bbox-crs={q(GK_42)}").get_json()
         assert index.cells[position].village_code in [f["id"] for f in villages["features"]]
-    wrong_way = f"{east - 30},{north - 30},{east + 30},{north + 30}"  # easting first: somewhere else entirely
+    wrong_way = f"{east - 30},{north - 30},{east + 30},{north + 30}"  # easting first: outside the zone's strip
     elsewhere = client.get(f"/ogc/collections/grids/items?bbox={wrong_way}&bbox-crs={q(GK_42)}")
-    assert elsewhere.status_code in (200, 400)
-    if elsewhere.status_code == 200:
-        assert elsewhere.get_json()["numberMatched"] == 0
+    assert elsewhere.status_code == 400 and "northing first" in elsewhere.get_data(as_text=True)
+    # a GIS zoomed right out sends a box far wider than the zone: it is cut to the zone's strip, and holds
+    # every grid (the back-projection of the whole box would wrap round the globe and match nothing)
+    for huge in ("1000000,-4000000,8000000,5000000", "-10000000,-10000000,10000000,10000000"):
+        everything = client.get(f"/ogc/collections/grids/items?bbox={huge}&bbox-crs={q(GK_42)}&limit=1").get_json()
+        assert everything["numberMatched"] == len(index)
+
+
+def test_a_zone_far_from_the_data_is_refused(client):
+    far = client.get(f"/ogc/collections/grids/items?crs={q(EPSG + '4534')}&limit=1")  # 75°E, the data at 125°E
+    assert far.status_code == 400 and "crs" in far.get_data(as_text=True)
 
 
 def test_crs_with_datetime_and_a_retired_version(client, history):

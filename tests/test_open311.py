@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain
 from gridsvc.config import Settings
-from gridsvc.models import AdminUnit, Case, Department, User
+from gridsvc.models import AdminUnit, Case, Department, User, utcnow
+from gridsvc.workflow import Context, StepInput, act
 from test_events import town  # noqa: F401
 from test_mobile_api import WORKER, field, report_body  # noqa: F401
 
@@ -279,3 +280,52 @@ def test_open311_clients_from_pypi_list_post_and_read_back(served, channel):
         assert again["service_request_id"] == number
         assert not again.get("lat")  # an enforcement matter: no point
         assert "13712345678" not in str(again) and APP_PHONE not in str(again)
+
+
+def close_case(rt, number: str) -> None:
+    """Take a request's case through 立案 … 结案 as an administrator and its department's handler."""
+    with rt.sessions.begin() as session:
+        case = session.scalar(sa.select(Case).where(Case.tracking_no == number))
+        admin = create_user(session, "13900000901", "管理员", "administrator", uuid.uuid4().hex).id
+        handler = create_user(session, "13900000902", "办理人", "department_handler", uuid.uuid4().hex,
+                              department_code=case.department_code).id
+    steps = [(admin, "file", {}), (admin, "dispatch", {}), (handler, "accept", {}),
+             (handler, "feedback", {"note": "已修复"}), (admin, "verify", {}), (admin, "close", {})]
+    for who, name, given in steps:
+        with rt.sessions() as session:
+            case = session.scalar(sa.select(Case).where(Case.tracking_no == number))
+            act(session, Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow()), session.get(User, who),
+                case, name, StepInput(**given))
+            session.commit()
+
+
+def test_the_app_relays_its_citizens_rating_once_and_a_bad_one_reopens_the_case(channel, rt, town):
+    number = post_service(channel)
+    rating = f"{BASE}/requests/{number}/rating"
+
+    def rate(fmt="json", **form):
+        return channel["client"].post(f"{rating}.{fmt}", data={"api_key": KEY, **form})
+    early = rate(stars="5")
+    assert early.status_code == 409 and "not_closed" in early.get_json()[0]["description"]
+    close_case(rt, number)
+    for bad in ("0", "6", "five", ""):
+        answer = rate(stars=bad)
+        assert answer.status_code == 400 and answer.get_json()[0]["code"] == 400, bad
+    assert rate(stars="2", api_key="not-a-key-of-any-app-000000").status_code in (400, 403)
+    first = rate(stars="2", comment="灯还是不亮")
+    assert first.status_code == 201, first.get_json()
+    [rated] = first.get_json()
+    assert (rated["service_request_id"], rated["stars"], rated["outcome"]) == (number, 2, "reopened")
+    assert rate(stars="2", comment="灯还是不亮").status_code == 200  # a retry finds the stored rating
+    assert rate(stars="4", comment="灯还是不亮").status_code == 409  # once: not changed afterwards
+    with rt.sessions() as session:
+        case = session.scalar(sa.select(Case).where(Case.tracking_no == number))
+        assert case.status == "handling"  # 1–2 stars within 10 working days: back to its department
+    root = xml_of(rate("xml", stars="2", comment="灯还是不亮"))
+    assert root.tag == "ratings" and root.find("rating").findtext("stars") == "2"
+    # a case the app did not send (a grid worker's) is unknown to it
+    other = channel["client"].post("/mobile/v1/reports", json=report_body(town), headers=town["headers"](WORKER))
+    assert other.status_code == 201, other.get_json()
+    stranger = channel["client"].post(f"{BASE}/requests/{other.get_json()['tracking_no']}/rating.json",
+                                      data={"api_key": KEY, "stars": "5"})
+    assert stranger.status_code == 404

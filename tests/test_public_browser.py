@@ -14,6 +14,8 @@ Content-Security-Policy (a violation would be a console error).
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain
 from gridsvc.models import Case
+from gridsvc.worktime import CHINA
 from photo_samples import MAKER, phone_jpeg
 from test_events import town  # noqa: F401
 from test_mobile_api import COMMANDER, PASSWORD, field, report_body  # noqa: F401
@@ -253,9 +256,25 @@ def test_the_township_figures_on_the_page_are_the_apis(published, server, visit,
         wait_until(page, "document.querySelector('#stats').dataset.state === 'ready'")
         asked = stats_response(citizen)
         assert f"/townships/{QIJIA}/stats?from=" in asked
+        assert asked_period(asked) == expected_period(period), period
         assert figures_on_page(page) == figures_of(requests.get(asked, timeout=10).json()), period
         citizen.look()
     citizen.assert_nothing_personal(published["forbidden"])
+
+
+def asked_period(url: str) -> tuple[str, str | None]:
+    query = parse_qs(urlsplit(url).query)
+    return query["from"][0], query.get("to", [None])[0]
+
+
+def expected_period(key: str) -> tuple[str, str | None]:
+    """The bounds each choice must send, worked out here from the China date (stats.js's `bounds`)."""
+    today = datetime.now(CHINA).date()
+    month_start = today.replace(day=1)
+    if key == "last-month":
+        last_month = (month_start - timedelta(days=1)).replace(day=1)
+        return f"{last_month}T00:00:00+08:00", f"{month_start}T00:00:00+08:00"
+    return f"{today - timedelta(days=int(key) - 1)}T00:00:00+08:00", None
 
 
 def visible_rows(page) -> list[dict]:

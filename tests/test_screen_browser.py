@@ -29,6 +29,7 @@ import pytest
 import requests
 import shapely
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from PIL import Image
 
 from bench.serving import gunicorn
@@ -181,6 +182,21 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     page.wait_for_selector(marker(number, "dispatched"))
     wait_until(page, status_count("dispatched", 1))  # the numbers followed the dispatch
     wait_until(page, status_count("filed", 0))
+
+    # 考核排名 (docs/indicators.md): this month's villages with the report's one, and the departments
+    # as the Excel file a county office keeps
+    village = f"#numbers .ranking tr[data-code='{located['grid'][:12]}']"
+    wait_until(page, f"document.querySelector(\"{village}\")")
+    assert page.inner_text(f"{village} td:nth-child(4)") == "1"  # 上报
+    page.select_option("#numbers .ranking select[name=level]", "department")
+    wait_until(page, "document.querySelector('#numbers .ranking').dataset.level === 'department'")
+    with page.expect_download() as download:
+        page.click("#numbers .ranking button[data-file=xlsx]")
+    assert download.value.suggested_filename.startswith("indicators-department-")
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["部门指标", "说明"]
+    codes = [line[0].value for line in book["部门指标"].iter_rows(min_row=2)]
+    assert located["department"] in codes and codes[-1] is None  # the total (合计) last
 
 
 def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, town, page):
@@ -523,6 +539,9 @@ def test_the_hotspot_layer_colours_grids_by_their_cases_and_flags_a_rising_one(t
         assert page.evaluate("gridsvcScreen.hotspots.state.crs") == "gcj02"
         assert hot_fills(page) == {}  # the grids are only outlined …
         assert page.evaluate(GRID_STYLES)[a][2] == RISING  # … and A still flagged
+        # a click on a hexagon goes to the grid drawn below it (the canvas hands it to the topmost layer)
+        lat, lng = eviltransform.wgs2gcj(stored[b][1], stored[b][0])
+        assert page.evaluate(f"gridsvcScreen.map.gridAt(L.latLng({lat}, {lng}))") == b
 
         # Back per grid, 近 7 天: a report in C arrives live and colours C.
         redrawn(page, lambda: page.select_option("#hot-unit", "grids"))

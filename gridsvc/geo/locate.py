@@ -220,6 +220,16 @@ class GridIndex:
         circle = metric.buffer_m(point, radius_m)
         return sorted((self.cells[i] for i in self._positions_intersecting(circle)), key=_code)
 
+    @_one_thread_at_a_time
+    def positions_holding(self, lons, lats) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, cell position) for every point in a base or special cell, edges included, in one
+        vectorised pass: which cells many fixes fell in (a point on a shared edge is in both cells)."""
+        points = shapely.points(np.column_stack([np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)]))
+        base_points, base_cells = self._base_tree.query(points, predicate="intersects")
+        special_points, special_cells = self._special_tree.query(points, predicate="intersects")
+        return (np.concatenate([base_points, special_points]),
+                np.concatenate([self._base_positions[base_cells], self._special_positions[special_cells]]))
+
     # -- browsing -----------------------------------------------------------
 
     @_one_thread_at_a_time

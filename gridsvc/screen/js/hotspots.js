@@ -92,6 +92,7 @@ export class Hotspots {
       return null;
     }
     if (generation !== this.asked || !this.on) return null;
+    clearTimeout(this.retry);  // a retry still waiting has nothing left to do
     this.failed = false;
     const features = answer.features;
     const max = Math.max(0, ...features.map((f) => f.properties.count));

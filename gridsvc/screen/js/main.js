@@ -299,7 +299,7 @@ function wire() {
         other.classList.toggle("active", other === tab);
         $(`#${other.dataset.tab}`).hidden = other !== tab;
       }
-      if (tab.dataset.tab === "numbers") window.gridsvcScreen.numbers.resize();
+      if (tab.dataset.tab === "numbers") window.gridsvcScreen.numbers.shown();
     });
   }
   onTokens((pair) => {

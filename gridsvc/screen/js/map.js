@@ -64,6 +64,24 @@ function domainKey(properties) {
   return domains.length === 1 ? domains[0] : "all";
 }
 
+/** Leaflet's nested latlngs of a polygon or multipolygon as a list of polygons, each [outer, ...holes]. */
+function rings(latlngs) {
+  return latlngs.length && Array.isArray(latlngs[0][0]) ? latlngs : [latlngs];
+}
+
+/** Whether a point lies in a polygon [outer ring, ...holes] (even-odd rule on lng/lat). */
+function inPolygon(point, polygon) {
+  let inside = false;
+  for (const ring of polygon) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const a = ring[i], b = ring[j];
+      if ((a.lat > point.lat) !== (b.lat > point.lat)
+          && point.lng < ((b.lng - a.lng) * (point.lat - a.lat)) / (b.lat - a.lat) + a.lng) inside = !inside;
+    }
+  }
+  return inside;
+}
+
 export class NetworkMap {
   /** @param handlers {onGrid(code, latlng), onCase(trackingNo), describe(row): a case's hover text} */
   constructor(element, config, handlers) {
@@ -102,6 +120,10 @@ export class NetworkMap {
       style: (feature) => ({ color: "#0b1220", weight: 0.6, opacity: 0.8, fillOpacity: 0.75,
                              fillColor: hotColour(this.hot?.classes ?? [], feature.properties.count) }),
     }).bindTooltip((layer) => this.hexagonTip(layer.feature.properties), { sticky: true, className: "hot-tip" })
+      .on("click", (event) => {  // the canvas hands a click to the topmost layer: pass it to the grid below
+        const code = this.gridAt(event.latlng);
+        if (code) handlers.onGrid(code, event.latlng);
+      })
       .addTo(this.map);
     this.markers = L.layerGroup().addTo(this.map);
     this.shown = new Map();  // cluster_id or case row -> its marker on the map (for this.clusters)
@@ -245,6 +267,16 @@ export class NetworkMap {
       lines.push(`${week.rising ? "<b class=\"rising\">↑ 上升</b> " : ""}本周 ${week.this_week} 件 · 上周 ${week.last_week} 件`);
     }
     return lines.join("<br>");
+  }
+
+  /** The code of the grid drawn under a point (its outline as drawn), or null. */
+  gridAt(latlng) {
+    for (const [code, layer] of this.gridLayers) {
+      if (layer.getBounds().contains(latlng) && rings(layer.getLatLngs()).some((polygon) => inPolygon(latlng, polygon))) {
+        return code;
+      }
+    }
+    return null;
   }
 
   hexagonTip(properties) {

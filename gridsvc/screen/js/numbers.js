@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { escape, hours, moment, percent } from "./format.js";
 import { DOMAIN_STYLE } from "./map.js";
+import { Ranking } from "./ranking.js";
 
 const PERIODS = [
   { key: "month", label: "本月" },
@@ -46,16 +47,25 @@ export class Numbers {
       <h3>高发事项（前 10）</h3><div class="chart categories"></div>
       <h3>超期最久</h3><div class="worst"></div>
       <h3>各村（社区）</h3><div class="by-village"></div>
-      <h3>各部门</h3><div class="by-department"></div>`;
+      <h3>各部门</h3><div class="by-department"></div>
+      <h3>考核排名</h3><div class="ranking"></div>`;
+    this.ranking = new Ranking(this.el.querySelector(".ranking"), () => bounds(this.period));
     this.el.querySelector("select[name=period]").addEventListener("change", (event) => {
       this.period = event.target.value;
       this.refresh();
+      this.ranking.refresh().catch(() => {});
     });
     this.charts = Object.fromEntries(["trend", "domains", "categories"].map((name) =>
       [name, echarts.init(this.el.querySelector(`.chart.${name}`), "dark", { renderer: "canvas" })]));
   }
 
   resize() { Object.values(this.charts).forEach((chart) => chart.resize()); }
+
+  /** The tab is shown: the charts take their size, and the ranking is read afresh. */
+  shown() {
+    this.resize();
+    this.ranking.refresh().catch(() => {});
+  }
 
   async refresh() {
     const { from, to } = bounds(this.period);

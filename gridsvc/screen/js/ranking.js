@@ -1,0 +1,96 @@
+// 考核排名: the indicators of GET /api/v1/indicators (docs/indicators.md) for the numbers tab's period,
+// one level at a time, with the files (Excel, CSV) a county office files away.
+//
+// The table is read when the tab is opened, and when the period or the level changes, not on every
+// live change: an assessment is not a live count, and a county's year takes the service a second.
+
+import { api } from "./api.js";
+import { escape, moment, percent } from "./format.js";
+
+const LEVELS = [
+  { key: "township", label: "乡镇" },
+  { key: "village", label: "村（社区）" },
+  { key: "grid", label: "网格" },
+  { key: "department", label: "部门" },
+  { key: "grid_worker", label: "网格员" },
+];
+const SHOWN = 20;  // rows on the screen; the files hold them all
+const RATES = [
+  ["on_time_filing_rate", "按时立案率"], ["dispatch_accuracy_rate", "准确派遣率"],
+  ["on_time_handling_rate", "按期处置率"], ["on_time_closure_rate", "按期结案率"], ["rework_rate", "返工率"],
+  ["patrol_coverage", "巡查覆盖率"],
+];
+
+export class Ranking {
+  /** `bounds()` gives the numbers tab's current period as {from, to}. */
+  constructor(element, bounds) {
+    this.el = element;
+    this.bounds = bounds;
+    this.level = "village";
+    this.asked = 0;  // request generations: only the latest answer is drawn
+    this.el.innerHTML = `
+      <div class="ranking-tools">
+        <label>层级 <select name="level">${LEVELS.map((l) => `<option value="${l.key}">${l.label}</option>`).join("")}
+          </select></label>
+        <button type="button" data-file="xlsx">导出 Excel</button>
+        <button type="button" data-file="csv">导出 CSV</button>
+        <span class="muted ranking-note"></span>
+      </div>
+      <div class="ranking-table"></div>`;
+    this.el.querySelector("select[name=level]").value = this.level;
+    this.el.querySelector("select[name=level]").addEventListener("change", (event) => {
+      this.level = event.target.value;
+      this.refresh().catch(() => {});
+    });
+    for (const button of this.el.querySelectorAll("button[data-file]")) {
+      button.addEventListener("click", () => this.download(button.dataset.file).catch((error) => this.say(error)));
+    }
+  }
+
+  query(format) {
+    const { from, to } = this.bounds();
+    const query = new URLSearchParams({ level: this.level, from, to, format });
+    return `/api/v1/indicators?${query}`;
+  }
+
+  say(error) {
+    this.el.querySelector(".ranking-note").textContent = `读取失败：${error.message}`;
+  }
+
+  async refresh() {
+    const generation = ++this.asked;
+    this.el.querySelector(".ranking-note").textContent = "读取中…";
+    let table;
+    try {
+      table = await api(this.query("json"));
+    } catch (error) {
+      if (generation === this.asked) this.say(error);
+      throw error;
+    }
+    if (generation !== this.asked) return;
+    this.el.dataset.level = table.level;
+    this.el.querySelector(".ranking-note").textContent =
+      `${moment(table.from)} 至 ${moment(table.to)}，工作日 ${table.working_days} 天，共 ${table.rows.length} 项`;
+    const heads = ["排名", "名称", "得分", "上报", ...RATES.map(([, label]) => label), "满意度"];
+    const rows = table.rows.slice(0, SHOWN).map((row) => `<tr data-code="${escape(row.code)}">
+      <td>${row.rank ?? "—"}</td><td>${escape(row.name)}</td><td class="score">${row.score ?? "—"}</td>
+      <td>${row.reported}</td>${RATES.map(([key]) => `<td>${percent(row[key])}</td>`).join("")}
+      <td>${row.mean_stars ?? "—"}</td></tr>`);
+    this.el.querySelector(".ranking-table").innerHTML = `<table class="figures"><thead><tr>${
+      heads.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${
+      rows.join("") || `<tr><td colspan="${heads.length}" class="muted">暂无数据</td></tr>`}</tbody></table>`;
+  }
+
+  /** The same table as a file, fetched with the token and handed to the browser as a download. */
+  async download(format) {
+    const answer = await api(this.query(format), { raw: true, headers: { Accept: "*/*" } });
+    const name = /filename="([^"]+)"/.exec(answer.headers.get("Content-Disposition") ?? "")?.[1]
+      ?? `indicators.${format}`;
+    const url = URL.createObjectURL(await answer.blob());
+    const link = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+}
