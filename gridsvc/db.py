@@ -19,6 +19,7 @@ import shapely  # noqa: F401
 import sqlalchemy as sa
 from geoalchemy2 import load_spatialite
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,3 +66,11 @@ def _with_psycopg3(url: str) -> str:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def upsert_insert(session: Session, model):
+    """An INSERT for `model` that can say what to do on a conflict (`on_conflict_do_update` /
+    `on_conflict_do_nothing`), in the dialect of the session's database: SQLite and PostgreSQL
+    spell it the same way, and SQLAlchemy has one construct per dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)

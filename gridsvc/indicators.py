@@ -10,7 +10,7 @@ The record is walked case by case in Python (`_walk`): whether a dispatch was se
 handling round went overdue, depends on the order of entries, which SQL cannot say portably. The
 database picks the cases (those received in the period or with an entry in it) and hands back
 their entries of the kinds that matter, in one query. Patrol figures come from the grid workers'
-tracks (gridsvc.patrols.period_patrols).
+tracks, counted once per worker and day (gridsvc.patrol_days).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gridsvc import patrols
+from gridsvc import patrol_days
 from gridsvc.accounts import area_prefix, jurisdiction_of
 from gridsvc.case_access import case_area_sql, visible_to
 from gridsvc.config import Settings
@@ -507,7 +507,7 @@ def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scop
     A grid worker is measured on their own grids by their own tracks; an area on its base grids by the
     tracks of its villages' grid workers; a department not at all. Patrols are shown only inside the
     caller's area, or to a grid worker for themselves and their grids: where someone walked is not
-    everyone's to know. Each day's count comes from gridsvc.patrols.patrol_days (cached per day)."""
+    everyone's to know. Each day's count comes from gridsvc.patrol_days (kept per user and day)."""
     if level == "department" or (scope.prefix is None and scope.worker is None):
         return {}
     workers = _grid_workers(session)
@@ -526,21 +526,23 @@ def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scop
                                                           if villages.intersection(c[:12] for c in codes)]
     days = period.whole_days()
     workdays = {day for day in days if calendar.is_workday(day)}
-    counted = patrols.patrol_days(session, index, settings, walkers, days)
+    counted = patrol_days.group_by_user(patrol_days.counted_days(session, index, settings, walkers, days))
     if level == "grid_worker":
         out = {}
         for uid, codes in own.items():
-            mine = [g for g in codes if g in grids]
-            patrolled = {(g, d) for (who, d), count in counted.items() if who == uid and d in workdays
-                         for g in count.grid_codes if g in mine}
-            length = sum(count.length_m for (who, _), count in counted.items() if who == uid)
+            mine = {g for g in codes if g in grids}
+            mine_counted = counted.get(uid, {})
+            patrolled = {(g, d) for d, count in mine_counted.items() if d in workdays
+                         for g in count.grid_codes & mine}
+            length = sum(count.length_m for count in mine_counted.values())
             out[str(uid)] = _patrol_row(len(patrolled), len(mine) * len(workdays), length)
         return out
     per_row: dict[str, int] = defaultdict(int)
     grids_per_row: dict[str, int] = defaultdict(int)
     for code in grids:
         grids_per_row[code if cut is None else code[:cut].ljust(12, "0")] += 1
-    patrolled = {(g, d) for (_, d), count in counted.items() if d in workdays for g in count.grid_codes if g in grids}
+    patrolled = {(g, d) for by_day in counted.values() for d, count in by_day.items() if d in workdays
+                 for g in count.grid_codes & grids}
     for g, _ in patrolled:
         per_row[g if cut is None else g[:cut].ljust(12, "0")] += 1
     return {key: _patrol_row(per_row[key], grids_per_row[key] * len(workdays), None) for key in rows}

@@ -556,18 +556,20 @@ class PatrolPoint(Base):
 
 
 class PatrolDay(Base):
-    """What one grid worker's patrols counted on one China day (gridsvc.patrols.patrol_days): a cache
-    for the indicators, so that a year's figures do not clean a year of fixes again. A batch of fixes
-    deletes the rows of the days it touches; a row of another network revision is computed again."""
+    """What one grid worker's patrols counted on one China day, kept for the indicators
+    (gridsvc.patrol_days). A batch of fixes moves `generation` on and clears the counts of the days it
+    touches; a count is stored only if the generation read before counting is still the row's."""
 
     __tablename__ = "patrol_days"
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    network_revision: Mapped[int] = mapped_column(sa.Integer)
-    length_m: Mapped[float] = mapped_column(sa.Float)  # the cleaned track's length within the day
-    grid_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # cells holding a counted fix
-    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    generation: Mapped[int] = mapped_column(sa.Integer, default=0)
+    length_m: Mapped[float | None] = mapped_column(sa.Float)  # the cleaned track's length within the day
+    grid_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # cells holding a counted fix
+    network_revision: Mapped[int | None] = mapped_column(sa.Integer)  # the grids it was counted against
+    rules: Mapped[str | None] = mapped_column(sa.String(40))  # the track rules it was counted with
+    computed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 # -- domain events: the transactional outbox (issue 5; gridsvc.events) ----------------------

@@ -327,7 +327,11 @@ def _projected_box(west: float, south: float, east: float, north: float, crs: Ou
     return (tuple(bounds),), outline
 
 
-ZONE_REACH_DEG = 3.0  # how far east or west of its central meridian a 3° zone's numbers are served
+# How far east or west of its central meridian a 3° zone's numbers are served. A zone is drawn for
+# ±1.5°, but a province-wide layer in one zone is common practice (Jilin spans 121.6–131.3°E: ±5° of
+# 126°E) and PROJ's transverse Mercator stays exact far out; the scale grows (about 1 % at 10° and
+# 43°N). Beyond it the numbers mean nothing and the back-projection of a box wraps round the globe.
+ZONE_REACH_DEG = 10.0
 
 
 def zone_meridian(crs: OutputCrs) -> float:

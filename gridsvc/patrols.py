@@ -22,6 +22,7 @@ jitter (rules in gridsvc.geo.tracks). Grids are those of the current network
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -32,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.config import Settings
+from gridsvc.db import upsert_insert
 from gridsvc.events.audience import patrol_rooms
 from gridsvc.events.outbox import publish
 from gridsvc.geo import metric
@@ -179,7 +181,8 @@ def add_points(session: Session, patrol: Patrol, points: list[PointInput], setti
         results, rows = _judge(session, patrol, points, settings, now)
         session.add_all(rows)
         try:
-            _forget_days(session, patrol, rows)  # flushes the fixes: a concurrent batch's seqs collide here
+            # flushes the fixes first: a concurrent batch's seqs collide here
+            bump_days(session, settings, patrol.user_id, [row.recorded_at for row in rows])
             session.commit()
             return results
         except sa.exc.IntegrityError:
@@ -357,88 +360,22 @@ def _grid_coverage(index: GridIndex, coverage: Coverage, fixes, reference_lon: f
     return out
 
 
-# -- what each day's patrols counted, for the indicators -----------------------------------------
+# -- the kept day counts (gridsvc.patrol_days) -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DayCount:
-    """What one user's patrols counted on one China day (a PatrolDay row, detached from the session)."""
-
-    length_m: float
-    grid_codes: frozenset[str]
-
-
-def patrol_days(session: Session, index: GridIndex, settings: Settings, user_ids: list[int],
-                days: list[date]) -> dict[tuple[int, date], DayCount]:
-    """What each user's patrols counted on each of `days`: the cleaned track's length within the day and
-    the cells (of `index`, base or special) holding a fix that survived the cleaning (no jump, no lone
-    spike, not jitter). A fix alone, with no plausible step either side, counts for nothing.
-
-    Read from the `patrol_days` cache; a missing row, or one of another network revision, is computed
-    from the fixes (the days and the silence allowed either side, so a walk across midnight is cleaned as
-    one) and stored. Commits what it computed; a concurrent request storing the same day first wins.
-    """
-    if not user_ids or not days:
-        return {}
-    wanted = set(days)
-    cached = session.scalars(sa.select(PatrolDay).where(
-        PatrolDay.user_id.in_(user_ids), PatrolDay.day >= min(days), PatrolDay.day <= max(days),
-        PatrolDay.network_revision == index.revision))
-    counted = {(row.user_id, row.day): DayCount(row.length_m, frozenset(row.grid_codes))
-               for row in cached if row.day in wanted}
-    for user_id in user_ids:
-        stale = sorted(day for day in wanted if (user_id, day) not in counted)
-        for row in _count_days(session, index, settings, user_id, stale) if stale else ():
-            counted[(user_id, row.day)] = DayCount(row.length_m, frozenset(row.grid_codes))
-            session.merge(row)
-    try:
-        session.commit()
-    except (sa.exc.IntegrityError, sa.exc.OperationalError):
-        # counted meanwhile by another request (the same figures), or SQLite busy past its timeout: the
-        # counts stand for this answer, and the next call counts those days again
-        session.rollback()
-    return counted
-
-
-def _count_days(session: Session, index: GridIndex, settings: Settings, user_id: int,
-                days: list[date]) -> list[PatrolDay]:
-    """PatrolDay rows for the user's `days`, from one read of their fixes over the span of the days."""
-    gap = timedelta(minutes=settings.patrol_max_gap_minutes)
-    since, until = china_midnight(days[0]), china_midnight(days[-1] + timedelta(days=1))
-    tracks = _fixes(session, [user_id], None, since - gap, until + gap)
-    lengths: dict[date, float] = dict.fromkeys(days, 0.0)
-    cells: dict[date, set[str]] = {day: set() for day in days}
-    fixes = [fix for track in tracks.values() for fix in track]
-    if fixes:
-        reference_lon = median(lon for lon, _, _ in fixes)
-        rules = track_rules(settings)
-        kept: list[tuple[float, float, float]] = []
-        for track in tracks.values():
-            projected = _projected(track, reference_lon)
-            position = {id(fix): i for i, fix in enumerate(projected)}
-            cleaned = clean(projected, rules)
-            kept += [track[position[id(fix)]] for run in cleaned.runs for fix in run]
-            start, end = min(t for _, _, t in track), max(t for _, _, t in track)
-            for day in days:  # only the days the track reaches
-                t0, t1 = china_midnight(day).timestamp(), china_midnight(day + timedelta(days=1)).timestamp()
-                if t0 <= end and start < t1:
-                    lengths[day] += sum(piece.length for piece in pieces(cleaned, t0, t1))
-        if kept:
-            point_index, cell_position = index.positions_holding([k[0] for k in kept], [k[1] for k in kept])
-            for f, p in zip(point_index.tolist(), cell_position.tolist()):
-                day = datetime.fromtimestamp(kept[f][2], CHINA).date()
-                if day in cells:
-                    cells[day].add(index.cells[p].code)
-    now = utcnow()
-    return [PatrolDay(user_id=user_id, day=day, network_revision=index.revision, length_m=lengths[day],
-                      grid_codes=sorted(cells[day]), computed_at=now) for day in days]
-
-
-def _forget_days(session: Session, patrol: Patrol, rows: list[PatrolPoint]) -> None:
-    """New fixes change what their days counted, and the days either side (a track is cleaned across
-    midnight): drop those days' cached counts (gridsvc.patrols.patrol_days computes them again)."""
-    touched = {as_utc(row.recorded_at).astimezone(CHINA).date() + timedelta(days=shift)
-               for row in rows for shift in (-1, 0, 1)}
-    if touched:
-        session.execute(sa.delete(PatrolDay).where(PatrolDay.user_id == patrol.user_id,
-                                                   PatrolDay.day.in_(sorted(touched))))
+def bump_days(session: Session, settings: Settings, user_id: int, moments: list[datetime]) -> None:
+    """New fixes recorded at `moments`: the kept counts of the days they can change (their own, and those
+    whose cleaning window, the gap either side, reaches them) are cleared and their generation moved on,
+    in the caller's transaction (gridsvc.patrol_days explains why a generation). Rows go in day order,
+    as readers write them."""
+    reach = max(1, math.ceil(settings.patrol_max_gap_minutes / (24 * 60)))
+    days = sorted({as_utc(moment).astimezone(CHINA).date() + timedelta(days=shift)
+                   for moment in moments for shift in range(-reach, reach + 1)})
+    if not days:
+        return
+    insert = upsert_insert(session, PatrolDay).values([{"user_id": user_id, "day": day, "generation": 1}
+                                                       for day in days])
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["user_id", "day"],
+        set_={"generation": PatrolDay.generation + 1, "length_m": None, "grid_codes": None,
+              "network_revision": None, "rules": None, "computed_at": None}))

@@ -465,9 +465,33 @@ def test_a_late_batch_of_fixes_is_counted_although_its_day_was_counted_before(to
     def worker1() -> dict:
         return row(table(town, "commander", JUNE, "grid_worker"), str(town.ids["worker1"]))
     assert worker1()["patrol_grid_days"] == 2  # 8 and 9 June; 10 June's lone fix counted nothing
-    with rt.sessions() as session:
-        counted = session.scalar(sa.select(PatrolDay).where(PatrolDay.user_id == town.ids["worker1"],
-                                                            PatrolDay.day == at("2026-06-10T00:00").date()))
-        assert (counted.grid_codes, counted.length_m) == ([], 0.0)  # the day's count is kept
+
+    def kept() -> PatrolDay:
+        with rt.sessions() as session:
+            return session.scalar(sa.select(PatrolDay).where(PatrolDay.user_id == town.ids["worker1"],
+                                                             PatrolDay.day == at("2026-06-10T00:00").date()))
+    before = kept()
+    assert (before.grid_codes, before.length_m) == ([], 0.0)  # the day's count is kept
     walk(town, rt, "worker1", V1, at("2026-06-10T15:00"))  # the phone sends that day's walk only now
+    cleared = kept()
+    assert (cleared.length_m, cleared.generation) == (None, before.generation + 1)  # the batch cleared it
     assert figures(worker1(), "patrol_grid_days", "patrol_km") == (3, 0.29)
+
+
+def test_a_count_made_while_a_batch_arrived_is_not_kept(town, june, rt, monkeypatch):
+    """A reader counts 11 June from fixes read before a batch for that day commits: its answer may miss
+    the batch, but it must not keep that count, or the batch would never be counted."""
+    from gridsvc import patrol_days
+    count = patrol_days._count
+
+    def count_then_a_batch_arrives(session, index, settings, user_id, days):
+        counted = count(session, index, settings, user_id, days)
+        if user_id == town.ids["worker1"] and at("2026-06-11T00:00").date() in days:
+            walk(town, rt, "worker1", V1, at("2026-06-11T10:00"))  # committed between the read and the write
+        return counted
+    monkeypatch.setattr(patrol_days, "_count", count_then_a_batch_arrives)
+    first = row(table(town, "commander", JUNE, "grid_worker"), str(town.ids["worker1"]))
+    assert first["patrol_grid_days"] == 2  # counted before the batch
+    monkeypatch.setattr(patrol_days, "_count", count)
+    again = row(table(town, "commander", JUNE, "grid_worker"), str(town.ids["worker1"]))
+    assert again["patrol_grid_days"] == 3  # 11 June was not kept stale: counted again, with the batch

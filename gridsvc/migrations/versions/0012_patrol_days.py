@@ -19,10 +19,12 @@ def upgrade() -> None:
         "patrol_days",
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
         sa.Column("day", sa.Date, primary_key=True),
-        sa.Column("network_revision", sa.Integer, nullable=False),
-        sa.Column("length_m", sa.Float, nullable=False),
-        sa.Column("grid_codes", sa.JSON, nullable=False),
-        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("generation", sa.Integer, nullable=False),
+        sa.Column("length_m", sa.Float, nullable=True),
+        sa.Column("grid_codes", sa.JSON, nullable=True),
+        sa.Column("network_revision", sa.Integer, nullable=True),
+        sa.Column("rules", sa.String(40), nullable=True),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=True),
     )
 
 

@@ -42,14 +42,20 @@ export class Ranking {
       this.level = event.target.value;
       this.refresh().catch(() => {});
     });
+    this.drawn = null;  // the query of the table shown: the files hold exactly that table
     for (const button of this.el.querySelectorAll("button[data-file]")) {
-      button.addEventListener("click", () => this.download(button.dataset.file).catch((error) => this.say(error)));
+      button.addEventListener("click", async () => {
+        if (button.disabled) return;
+        button.disabled = true;  // one file at a time: a double click asks once
+        try { await this.download(button.dataset.file); } catch (error) { this.say(error); }
+        button.disabled = false;
+      });
     }
   }
 
-  query(format) {
-    const { from, to } = this.bounds();
-    const query = new URLSearchParams({ level: this.level, from, to, format });
+  query(format, asked = null) {
+    const { from, to } = asked ?? this.bounds();
+    const query = new URLSearchParams({ level: asked?.level ?? this.level, from, to, format });
     return `/api/v1/indicators?${query}`;
   }
 
@@ -60,14 +66,16 @@ export class Ranking {
   async refresh() {
     const generation = ++this.asked;
     this.el.querySelector(".ranking-note").textContent = "读取中…";
+    const asked = { ...this.bounds(), level: this.level };
     let table;
     try {
-      table = await api(this.query("json"));
+      table = await api(this.query("json", asked));
     } catch (error) {
       if (generation === this.asked) this.say(error);
       throw error;
     }
     if (generation !== this.asked) return;
+    this.drawn = asked;
     this.el.dataset.level = table.level;
     this.el.querySelector(".ranking-note").textContent =
       `${moment(table.from)} 至 ${moment(table.to)}，工作日 ${table.working_days} 天，共 ${table.rows.length} 项`;
@@ -81,9 +89,10 @@ export class Ranking {
       rows.join("") || `<tr><td colspan="${heads.length}" class="muted">暂无数据</td></tr>`}</tbody></table>`;
   }
 
-  /** The same table as a file, fetched with the token and handed to the browser as a download. */
+  /** The table shown as a file (read afresh when none is shown yet), fetched with the token and handed to
+   * the browser as a download. */
   async download(format) {
-    const answer = await api(this.query(format), { raw: true, headers: { Accept: "*/*" } });
+    const answer = await api(this.query(format, this.drawn), { raw: true, headers: { Accept: "*/*" } });
     const name = /filename="([^"]+)"/.exec(answer.headers.get("Content-Disposition") ?? "")?.[1]
       ?? `indicators.${format}`;
     const url = URL.createObjectURL(await answer.blob());
