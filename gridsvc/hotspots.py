@@ -103,8 +103,9 @@ def grid_counts(session: Session, user: User, which: CaseFilter, start: datetime
 
 
 def grid_hotspots(session: Session, index: GridIndex, user: User, crs: InputCRS, period_from: datetime,
-                  period_to: datetime, which: CaseFilter = CaseFilter()) -> dict:
-    """The caller's grids with their counts as a GeoJSON FeatureCollection in `crs`, most cases first.
+                  period_to: datetime, which: CaseFilter = CaseFilter(), with_outlines: bool = True) -> dict:
+    """The caller's grids with their counts as a GeoJSON FeatureCollection in `crs`, most cases first;
+    without outlines (null geometries) for a map that has them already: the counts are a tenth the size.
 
     Raises gridsvc.numbers.PeriodError for a period that is empty, reversed or longer than 92 days."""
     period_from, period_to = as_utc(period_from), as_utc(period_to)
@@ -113,9 +114,9 @@ def grid_hotspots(session: Session, index: GridIndex, user: User, crs: InputCRS,
     found = grid_counts(session, user, which, period_from, period_to)
     counts = {cell.code: found.get(cell.code, 0) for _, cell in cells}
     ranks, total = _ranked(counts)
-    outlines = OUTLINES.outlines(index, crs) if cells else {}
+    outlines = OUTLINES.outlines(index, crs) if cells and with_outlines else {}
     features = [
-        {"type": "Feature", "id": cell.code, "geometry": outlines[cell.code],
+        {"type": "Feature", "id": cell.code, "geometry": outlines.get(cell.code),
          "properties": {"code": cell.code, "name": cell.name, "kind": cell.kind, "village_code": cell.village_code,
                         "count": counts[cell.code], "rank": ranks[cell.code],
                         "share": _share(counts[cell.code], total)}}

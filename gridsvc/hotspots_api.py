@@ -49,11 +49,16 @@ class FilterQuery(Schema):
                            metadata={"description": f"only cases of this domain: {', '.join(DOMAINS)}"})
 
 
-class GridsQuery(FilterQuery, PeriodQuery, LayersQuery):
+class LayerQuery(FilterQuery, PeriodQuery, LayersQuery):
     """Which cases, the period, and the datum of the answer."""
 
 
-class HexagonsQuery(GridsQuery):
+class GridsQuery(LayerQuery):
+    outlines = fields.Boolean(load_default=True, metadata={
+        "description": "false: the counts only, every geometry null (a map that has drawn the grids already)"})
+
+
+class HexagonsQuery(LayerQuery):
     resolution = fields.Integer(
         load_default=DEFAULT_RESOLUTION, validate=Range(H3_RESOLUTIONS.start, H3_RESOLUTIONS.stop - 1),
         metadata={"description": "H3 resolution: 7 ≈ 5.2 km², 8 ≈ 0.74 km², 9 ≈ 0.11 km² (default), "
@@ -88,7 +93,8 @@ def grids():
         user = signed_in_user(session)
         which = _filter(session, query)
         try:
-            return jsonify(grid_hotspots(session, rt.index.get(), user, screen_datum(query), *_period(query), which))
+            return jsonify(grid_hotspots(session, rt.index.get(), user, screen_datum(query), *_period(query), which,
+                                         query["outlines"]))
         except PeriodError as exc:
             raise period_error(query, exc) from exc
 

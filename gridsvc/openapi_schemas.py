@@ -739,7 +739,8 @@ HOTSPOT_GRID_COLLECTION = {
             "properties": {
                 "type": {"type": "string", "enum": ["Feature"]},
                 "id": {"type": "string", "description": "the grid code"},
-                "geometry": {"$ref": "#/components/schemas/Geometry"},
+                "geometry": {"anyOf": [{"$ref": "#/components/schemas/Geometry"}, {"type": "object", "nullable": True}],
+                             "description": "the outline; null with `outlines=false`"},
                 "properties": {"type": "object",
                                "required": ["code", "name", "kind", "village_code", *_HOTSPOT_COUNTS],
                                "properties": {"code": {"type": "string"}, "name": {"type": "string"},

@@ -305,6 +305,11 @@ def test_the_endpoints_answer_what_the_functions_compute(place, history, june, a
     assert api("rising", week_ending="2026-06-14", min_count=2, domain="enforcement") == as_json(rising)
     assert api("grids", **PERIOD_QUERY)["total"] == 5  # no base map: CGCS2000, and every category
     assert api("grids", **PERIOD_QUERY)["crs"] == "cgcs2000"
+    # the counts alone, for a map that has drawn the grids already: the same features, no geometry
+    bare = api("grids", **PERIOD_QUERY, category=PILED, outlines="false")
+    assert all(f["geometry"] is None for f in bare["features"])
+    assert [(f["id"], f["properties"]) for f in bare["features"]] == [
+        (f["id"], f["properties"]) for f in as_json(grids)["features"]]
 
 
 def test_the_endpoints_have_defaults(place, api):

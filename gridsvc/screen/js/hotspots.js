@@ -76,7 +76,7 @@ export class Hotspots {
     const { unit } = this.options;
     const { counts, filter } = this.query();
     const datum = `crs=${encodeURIComponent(this.config.datum)}`;
-    const path = unit === "grids" ? `/api/v1/hotspots/grids?${datum}&${counts}`
+    const path = unit === "grids" ? `/api/v1/hotspots/grids?outlines=false&${datum}&${counts}`  // drawn already
       : `/api/v1/hotspots/hexagons?${datum}&resolution=${unit}&${counts}`;
     let answer;
     let rising;
