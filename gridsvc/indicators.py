@@ -30,7 +30,7 @@ from gridsvc.case_access import case_area_sql, visible_to
 from gridsvc.config import Settings
 from gridsvc.geo.locate import GridIndex
 from gridsvc.models import AdminUnit, Case, CaseEvent, Department, GridCell, User, as_utc
-from gridsvc.numbers import OVERDUE_ACTION, PeriodError, WorkingClock, area_unit
+from gridsvc.numbers import OVERDUE_ACTION, WorkingClock, area_unit, check_period, rate
 from gridsvc.worktime import CHINA, WorkCalendar, china_midnight
 
 LEVELS = ("township", "village", "grid", "department", "grid_worker")
@@ -242,34 +242,30 @@ class Tally:
             "reported": c["reported"],
             "filing_decisions": c["filing"],
             "filed_on_time": g["filing"],
-            "on_time_filing_rate": _rate(g["filing"], c["filing"]),
+            "on_time_filing_rate": rate(g["filing"], c["filing"]),
             "dispatches": c["dispatch"],
             "dispatches_kept": g["dispatch"],
-            "dispatch_accuracy_rate": _rate(g["dispatch"], c["dispatch"]),
+            "dispatch_accuracy_rate": rate(g["dispatch"], c["dispatch"]),
             "handled": c["handling"],
             "handled_on_time": g["handling"],
-            "on_time_handling_rate": _rate(g["handling"], c["handling"]),
+            "on_time_handling_rate": rate(g["handling"], c["handling"]),
             "accepted": c["accepted"],
             "accepted_closed": g["accepted"],
-            "closure_rate": _rate(g["accepted"], c["accepted"]),
+            "closure_rate": rate(g["accepted"], c["accepted"]),
             "closed": c["closed"],
             "closed_on_time": g["closed"],
             "closed_overdue": c["closed"] - g["closed"],
-            "on_time_closure_rate": _rate(g["closed"], c["closed"]),
+            "on_time_closure_rate": rate(g["closed"], c["closed"]),
             "overdue": len(self.overdue_cases),
             "verifications": c["verification"],
             "reworks": c["verification"] - g["verification"],
-            "rework_rate": _rate(c["verification"] - g["verification"], c["verification"]),
+            "rework_rate": rate(c["verification"] - g["verification"], c["verification"]),
             "reopened": c["reopened"],
             "average_handling_hours": round(sum(hours) / len(hours), 2) if hours else None,
             "p90_handling_hours": round(hours[math.ceil(P90 * len(hours)) - 1], 2) if hours else None,
             "ratings": len(self.stars),
             "mean_stars": round(sum(self.stars) / len(self.stars), 2) if self.stars else None,
         }
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def score(figures: dict) -> float | None:
@@ -338,23 +334,16 @@ class Scope:
                 "grid": code in self.grid_codes}.get(level, True)
 
 
-def check_period(period: Period) -> None:
-    if period.end <= period.start:
-        raise PeriodError("to", "must lie after `from`")
-    if period.end - period.start > MAX_PERIOD:
-        raise PeriodError("to", f"the period may span at most {MAX_PERIOD.days} days")
-
-
 def indicator_table(session: Session, user: User, calendar: WorkCalendar, index: GridIndex, settings: Settings,
                     period: Period, level: str, area: str | None = None) -> dict:
     """The indicators of `level` rows for what `user` may see, inside `area` if given (docs/indicators.md).
 
-    Raises PeriodError for a period that is empty, reversed or longer than MAX_PERIOD, and
+    Raises gridsvc.numbers.PeriodError for a period that is empty, reversed or longer than MAX_PERIOD, and
     gridsvc.case_search.UnknownArea for an `area` that is no administrative unit.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
-    check_period(period)
+    check_period(period.start, period.end, MAX_PERIOD)
     scope = _scope(session, user, area)
     cases, entries = _read(session, scope, period)
     clock = _clock(calendar, cases, entries)
@@ -517,9 +506,8 @@ def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scop
         grids = {code for codes in own.values() for code in codes}
     else:
         rows = {k: v for k, v in rows.items() if scope.prefix is not None or k in scope.grid_codes}
-        cut = None if level == "grid" else len(area_prefix("0" * 12, level))
-        grids = {c.code for c in index.cells if (c.code in rows if cut is None else
-                                                 (c.kind == "base" and c.code[:cut].ljust(12, "0") in rows))}
+        row_of = _row_of(level)
+        grids = {c.code for c in index.cells if row_of(c.code) in rows and (level == "grid" or c.kind == "base")}
     grids &= {c.code for c in index.cells}  # grids of today's network
     villages = {code[:12] for code in grids}  # a colleague of the village standing in counts too
     walkers = sorted(own) if level == "grid_worker" else [uid for uid, _, codes in workers
@@ -540,14 +528,22 @@ def _patrol_figures(session: Session, index: GridIndex, settings: Settings, scop
     per_row: dict[str, int] = defaultdict(int)
     grids_per_row: dict[str, int] = defaultdict(int)
     for code in grids:
-        grids_per_row[code if cut is None else code[:cut].ljust(12, "0")] += 1
+        grids_per_row[row_of(code)] += 1
     patrolled = {(g, d) for by_day in counted.values() for d, count in by_day.items() if d in workdays
                  for g in count.grid_codes & grids}
     for g, _ in patrolled:
-        per_row[g if cut is None else g[:cut].ljust(12, "0")] += 1
+        per_row[row_of(g)] += 1
     return {key: _patrol_row(per_row[key], grids_per_row[key] * len(workdays), None) for key in rows}
+
+
+def _row_of(level: str) -> Callable[[str], str]:
+    """The row (grid, village or township code) a grid code belongs to at a location level."""
+    if level == "grid":
+        return lambda code: code
+    digits = len(area_prefix("0" * 12, level))  # 12 for a village, 9 for a township
+    return lambda code: code[:digits].ljust(12, "0")
 
 
 def _patrol_row(patrolled: int, possible: int, length_m: float | None) -> dict:
     return {"patrol_km": None if length_m is None else round(length_m / 1000.0, 2),
-            "patrol_grid_days": patrolled, "patrol_coverage": _rate(patrolled, possible)}
+            "patrol_grid_days": patrolled, "patrol_coverage": rate(patrolled, possible)}

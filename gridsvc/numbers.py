@@ -74,11 +74,12 @@ def default_period(now: datetime, period_from: datetime | None = None,
     return as_utc(period_from), period_to
 
 
-def check_period(period_from: datetime, period_to: datetime) -> None:
+def check_period(period_from: datetime, period_to: datetime, longest: timedelta = MAX_PERIOD) -> None:
+    """PeriodError unless `to` lies after `from` and at most `longest` later (the indicators allow a year)."""
     if period_to <= period_from:
         raise PeriodError("to", "must lie after `from`")
-    if period_to - period_from > MAX_PERIOD:
-        raise PeriodError("to", f"the period may span at most {MAX_PERIOD.days} days")
+    if period_to - period_from > longest:
+        raise PeriodError("to", f"the period may span at most {longest.days} days")
 
 
 def area_unit(session: Session, code: str) -> AdminUnit:
@@ -128,7 +129,7 @@ def screen_numbers(session: Session, user: User | None, calendar: WorkCalendar, 
             "closed_on_time": on_time,
             "rejected": decided.get("reject", 0),
             "merged": decided.get("merge", 0),
-            "on_time_closure_rate": _rate(on_time, closed),
+            "on_time_closure_rate": rate(on_time, closed),
             "average_handling_hours": None if average is None else round(average, 2),
             "satisfaction": _satisfaction(session, scope, period),
         },
@@ -142,7 +143,8 @@ def screen_numbers(session: Session, user: User | None, calendar: WorkCalendar, 
     }
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
+    """A share, 0–1 to 4 places; None when there is nothing to divide (every rate of the screen and the indicators)."""
     return round(part / whole, 4) if whole else None
 
 
@@ -340,7 +342,7 @@ def _rows(groups: list[_Group], key, head) -> list[dict]:
         for i, n in enumerate((g.received, g.open, g.overdue, g.closed, g.on_time)):
             t[i] += n
     rows = [{**head(code), "received": t[0], "open": t[1], "overdue": t[2], "closed": t[3], "closed_on_time": t[4],
-             "on_time_rate": _rate(t[4], t[3])} for code, t in totals.items()]
+             "on_time_rate": rate(t[4], t[3])} for code, t in totals.items()]
     return sorted(rows, key=lambda r: (-r["received"], r["code"] is None, r["code"] or ""))
 
 
