@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 app, supervisor, now, made = build(url, args.cases, args.workers, args.days, args.fixes)
                 figures = measure(app, supervisor, now, args.repeat)
-                app.extensions["gridsvc"].engine.dispose()
+                app.extensions["gridsvc"].dispose()
             finally:
                 if name:
                     drop(args.postgres_url, name)

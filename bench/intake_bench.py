@@ -56,7 +56,7 @@ def measure(url: str, n: int) -> tuple[str, str, float]:
     timed_posts(client, "/api/v1/reports", bodies(app, 20), headers)  # warm the index and caches
     intake = timed_posts(client, "/api/v1/reports", payloads, headers)
     baseline = timed_posts(bare_app().test_client(), "/echo", payloads, {})
-    rt.engine.dispose()
+    rt.dispose()
     return summary(intake), summary(baseline), statistics.fmean(intake) / statistics.fmean(baseline)
 
 

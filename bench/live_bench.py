@@ -389,7 +389,7 @@ def measure_backend(label: str, url: str, args, folder: Path, bare: Server, line
             for side, run in (("service", service), ("bare emit", baseline)):
                 lines.append(f"| {label} | {n} | {side} | {run.row()} |")
                 print(lines[-1], flush=True)
-    rt.engine.dispose()
+    rt.dispose()
 
 
 def versions() -> str:

@@ -283,7 +283,7 @@ def measure_backend(label: str, url: str, args, folder: Path, bare_url: str, lin
             print(lines[-1], flush=True)
             details.append(f"| {label} | {connections} | {service.cpu()} | {bare.cpu()} | {service.serving_ms:.1f} | "
                            f"{bare.serving_ms:.2f} | {service.requests_per_s:,.0f} | {service.counts['sent']:,} |")
-    rt.engine.dispose()
+    rt.dispose()
 
 
 def machine() -> str:

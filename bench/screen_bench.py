@@ -192,7 +192,7 @@ def build_database(url: str, folder: Path, n_grids: int, n_cases: int) -> Built:
                             round(float(lons[k]), 7), round(float(lats[k]), 7), cgcs2000, accuracy_m=8.0)
             submit(session, intake, reporter, report)
     times["cases"] = time.perf_counter() - mark
-    rt.engine.dispose()
+    rt.dispose()
     cols = network.cell_cols.max() - network.cell_cols.min() + 1
     rows = network.cell_rows.max() - network.cell_rows.min() + 1
     return Built(len(network), len(np.unique(network.village_codes)), n_cases, (float(cols * 0.3), float(rows * 0.3)),

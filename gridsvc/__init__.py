@@ -23,8 +23,9 @@ from gridsvc.calendar_days import calendar_cache
 from gridsvc.catalogue import responsibility_cache
 from gridsvc.config import Settings, default_database_url
 from gridsvc.db import make_engine, make_session_factory
-from gridsvc.locating import IndexCache
+from gridsvc.locating import index_cache
 from gridsvc.reloading import Reloading
+from gridsvc.geo.locate import GridIndex
 from gridsvc.responsibility import ResponsibilityList
 from gridsvc.worktime import OfficeHours, WorkCalendar
 
@@ -37,10 +38,16 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    index: IndexCache
+    index: Reloading[GridIndex]
     calendar: Reloading[WorkCalendar]
     rules: Reloading[ResponsibilityList]
+    cache_engine: Engine  # the caches' own small pool (gridsvc.reloading says why)
     live: "LiveChannel | None" = None  # the Socket.IO server and this process's relay (gridsvc.events.live)
+
+    def dispose(self) -> None:
+        """Close both pools' connections (tests and benchmarks that make many apps)."""
+        self.engine.dispose()
+        self.cache_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -49,13 +56,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     basemap_of(settings)  # a wrong base-map setting stops the start, not the first screen
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url or default_database_url(app.instance_path))
+    database_url = settings.database_url or default_database_url(app.instance_path)
+    engine = make_engine(database_url)
     sessions = make_session_factory(engine)
-    calendar = calendar_cache(sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)
-    rules = responsibility_cache(sessions, settings.index_refresh_seconds)
+    # One connection per cache at most: the index, the calendar and the rules refresh independently.
+    cache_engine = make_engine(database_url, pool_size=1, max_overflow=2)
+    cache_sessions = make_session_factory(cache_engine)
+    index = index_cache(cache_sessions, settings)
+    calendar = calendar_cache(cache_sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)
+    rules = responsibility_cache(cache_sessions, settings.index_refresh_seconds)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(settings.trusted_proxies))
-    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, IndexCache(sessions, settings), calendar, rules)
+    app.extensions["gridsvc"] = Runtime(settings, engine, sessions, index, calendar, rules, cache_engine)
 
     from gridsvc.api import api
     from gridsvc.attachments_api import attachments_api, max_request_bytes
@@ -75,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.events.events_api import events_api
     from gridsvc.events.live import LiveChannel
     from gridsvc.rate_limits import limit_blueprints
+    from gridsvc.request_guard import guard_requests
     from gridsvc.screen_api import screen_api
     from gridsvc.screen_web import screen_web
     from mobile_api.api import mobile_api
@@ -100,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(mobile_api)  # /mobile/v1: the phones
     app.register_blueprint(patrols_api)  # /mobile/v1/patrols: 巡查 tracks and coverage
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)  # refuse oversized bodies early
+    guard_requests(app)  # control characters, bad UTF-8, deep JSON, long addresses: refused first
     register_error_handlers(app)
     register_commands(app)
     prepare_sign_in()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from geoalchemy2.shape import to_shape
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 import shapely
@@ -29,6 +29,7 @@ from gridsvc.geo.crs import (
 from gridsvc.geo.grid_records import is_grid_code
 from gridsvc.locate_service import PointError, check_accuracy, result_to_dict, storage_point
 from gridsvc.network import as_utc, cell_at, cell_versions
+from gridsvc.rate_limits import storage_health
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -152,8 +153,12 @@ def storage_bounds(bbox: list[float], crs: InputCRS | None) -> tuple[float, floa
 
 @api.get("/health")
 def health():
+    """Still 200 when a shared store is away ("degraded"): the service answers, phones included; what
+    is missing is shared counting of their rate limits and the instant wake-up of other processes."""
     index = runtime().index.get()
-    return jsonify({"status": "ok", "grid_cells": len(index), "network_revision": index.revision})
+    stores = {"rate_limits": storage_health(current_app), "live_events": runtime().live.wakeup.health()}
+    status = "ok" if all(store["reachable"] for store in stores.values()) else "degraded"
+    return jsonify({"status": status, "grid_cells": len(index), "network_revision": index.revision, **stores})
 
 
 @api.get("/locate")

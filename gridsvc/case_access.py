@@ -58,3 +58,25 @@ def in_area_of(jurisdiction: Jurisdiction) -> sa.ColumnElement[bool]:
     if jurisdiction.grid_codes:
         return Case.grid_code.in_(sorted(jurisdiction.grid_codes))
     return sa.false()
+
+
+def visible_numbers(session: Session, user: User, numbers: set[str]) -> set[str]:
+    """The tracking numbers among `numbers` of cases the user may open."""
+    if not numbers:
+        return set()
+    return set(session.scalars(sa.select(Case.tracking_no).where(Case.tracking_no.in_(sorted(numbers)),
+                                                                 visible_to(session, user))))
+
+
+def record_data_as_shown(session: Session, user: User, entries: list[dict]) -> list[dict]:
+    """Record entries' `data` as the user may read it: the possible duplicates that intake noted lie
+    near the report, whatever its township, so a reporter from elsewhere would learn other townships'
+    case numbers from their own report's record. Only those the user may open are shown (the stored,
+    sealed entry keeps them all: `gridsvc cases verify-record` checks what is stored)."""
+    hinted = {number for data in entries for number in (data or {}).get("possible_duplicates", [])}
+    visible = visible_numbers(session, user, hinted)
+    return [
+        {**data, "possible_duplicates": [n for n in data["possible_duplicates"] if n in visible]}
+        if data and "possible_duplicates" in data else data
+        for data in entries
+    ]

@@ -25,11 +25,12 @@ from marshmallow.validate import Length, Range, Regexp
 from gridsvc import runtime
 from gridsvc.api import DATUM_HELP, BboxFilter, CommaSeparated, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
-from gridsvc.case_access import can_see
+from gridsvc.case_access import can_see, record_data_as_shown
 from gridsvc.case_sheet import step_choices
 from gridsvc.case_search import CaseFilter, UnknownArea, find_cases
 from gridsvc.errors import ApiError, invalid_parameter
 from gridsvc.intake import Intake, Report, ReportConflict, ReportError, submit
+from gridsvc.json_fields import JsonBoolean, JsonFloat, JsonInteger
 from gridsvc.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
 from gridsvc.network import as_utc, utcnow
 from gridsvc.ratings import RatingError, rate, rating_json, rating_of
@@ -46,12 +47,12 @@ class ReportBody(Schema):
     client_uuid = Text(required=True, validate=Length(1, 38))
     category = Text(required=True, validate=Length(1, 5))
     description = Text(required=True, validate=Length(1, 2000))
-    lon = fields.Float(required=True, allow_nan=True)
-    lat = fields.Float(required=True, allow_nan=True)
+    lon = JsonFloat(required=True, allow_nan=True)
+    lat = JsonFloat(required=True, allow_nan=True)
     crs = CrsField(required=True, metadata={"description": DATUM_HELP})
-    accuracy = fields.Float(load_default=None, allow_none=True, allow_nan=True)
+    accuracy = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
     reported_at = MomentField(load_default=None, allow_none=True)
-    urgent = fields.Boolean(load_default=False)
+    urgent = JsonBoolean(load_default=False)
 
 
 class StatusList(CommaSeparated):
@@ -87,12 +88,12 @@ class StepBody(Schema):
     grid = Text(load_default=None, allow_none=True, validate=Regexp(r"^\d{15}$", error="a 15-digit grid code"))
     until = MomentField(load_default=None, allow_none=True)
     into = Text(load_default=None, allow_none=True, validate=Length(1, 24))
-    attachments = fields.List(fields.Integer(strict=True), load_default=list, validate=Length(max=20))
-    lon = fields.Float(load_default=None, allow_none=True, allow_nan=True, metadata={"description": "arrive: where"})
-    lat = fields.Float(load_default=None, allow_none=True, allow_nan=True)
+    attachments = fields.List(JsonInteger(), load_default=list, validate=Length(max=20))
+    lon = JsonFloat(load_default=None, allow_none=True, allow_nan=True, metadata={"description": "arrive: where"})
+    lat = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
     crs = CrsField(load_default=None, allow_none=True, metadata={"description": DATUM_HELP})
-    expected_seq = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  metadata={"description": "the record_seq last seen: 409 if the case moved on"})
+    expected_seq = JsonInteger(load_default=None, allow_none=True,
+                               metadata={"description": "the record_seq last seen: 409 if the case moved on"})
 
 
 def case_identity(case: Case) -> dict:
@@ -204,13 +205,16 @@ def case_detail(tracking_no: str):
 @cases_api.get("/cases/<tracking_no>/record")
 def case_history(tracking_no: str):
     with runtime().sessions() as session:
-        case = visible_case(session, tracking_no)
-        events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        events = list(session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                      .order_by(CaseEvent.seq)))
+        shown = record_data_as_shown(session, user, [e.data for e in events])
         return jsonify({"tracking_no": tracking_no, "record": [
             {"seq": e.seq, "at": as_utc(e.at).isoformat(), "actor_id": e.actor_id, "action": e.action,
-             "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "data": e.data,
+             "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "data": data,
              "hash": e.hash}
-            for e in events
+            for e, data in zip(events, shown)
         ]})
 
 
@@ -246,8 +250,8 @@ class RatingBody(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    stars = fields.Integer(required=True, strict=True, validate=Range(1, 5),
-                           metadata={"description": "1–5 (满意度); 1–2 may reopen the case (docs/public.md)"})
+    stars = JsonInteger(required=True, validate=Range(1, 5),
+                        metadata={"description": "1–5 (满意度); 1–2 may reopen the case (docs/public.md)"})
     comment = Text(load_default=None, allow_none=True, validate=Length(max=1000))
 
 

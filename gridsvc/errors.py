@@ -4,6 +4,10 @@
 after), `fields` maps each offending input field to its reasons. Handlers
 turn every HTTP error under the API into this shape, so clients never parse
 an HTML error page.
+
+`fields` is flat however deep the body: a list item is named by its index
+(`attachments[0]`), a nested object's field by a dot (`location.lon`, both:
+`points[3].lon`), and every value is a list of strings (`flat_fields`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,36 @@ def invalid_parameter(field: str, reason: str) -> ApiError:
     return ApiError(422, "invalid_parameters", INVALID_PARAMETERS, {field: [reason]})
 
 
+def flat_fields(messages: dict | list | str) -> dict[str, list[str]]:
+    """marshmallow's error messages as the documented `{field: [reasons]}`.
+
+    marshmallow nests a list item's errors under its index and a nested object's under its field
+    (`{"attachments": {0: [...]}}`), which no client can read as the one shape and no schema can
+    describe as `{field: [reasons]}`; the path becomes the name instead (`attachments[0]`).
+    Errors of the whole body (or of a whole item) keep marshmallow's name, `_schema`."""
+    flat: dict[str, list[str]] = {}
+    _collect(messages, "", flat)
+    return flat
+
+
+def _collect(messages, name: str, flat: dict[str, list[str]]) -> None:
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            _collect(inner, _field_path(name, key), flat)
+        return
+    reasons = messages if isinstance(messages, list) else [messages]
+    flat.setdefault(name or "_schema", []).extend(str(reason) for reason in reasons)
+
+
+def _field_path(name: str, key) -> str:
+    """`name` and one step further: `[i]` for a list index, `.key` for a field (`_schema`: `name` itself)."""
+    if isinstance(key, int):
+        return f"{name}[{key}]"
+    if key == "_schema":
+        return name
+    return f"{name}.{key}" if name else str(key)
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -47,8 +81,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):
-        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return jsonify(error_body("invalid_parameters", INVALID_PARAMETERS, fields)), 422
+        return jsonify(error_body("invalid_parameters", INVALID_PARAMETERS, flat_fields(exc.messages))), 422
 
     @app.errorhandler(StaleDataError)
     def _lost_update(exc: StaleDataError):

@@ -3,7 +3,8 @@
 Both have one header row naming each column in Chinese and English ("按时立案率 on-time filing
 rate"), the rows in rank order, and the total (合计) last. Rates stay fractions (0–1) in the CSV;
 Excel shows them as percentages but keeps the fraction as the cell's value, so a sum or a chart
-in Excel computes on the real figure. A name starting like a formula gets a leading apostrophe.
+in Excel computes on the real figure. A name starting like a formula (`FORMULA_STARTS`) gets a
+leading apostrophe, in both files.
 The CSV starts with a UTF-8 byte order mark: without it, Excel on a Chinese Windows reads the file
 as GBK and garbles every name.
 """
@@ -36,10 +37,15 @@ def _lines(table: dict) -> list[list]:
     return [[_inert(row[c.key]) for c in COLUMNS] for row in (*table["rows"], table["total"])]
 
 
+# What a spreadsheet may read as the start of a formula (OWASP's CSV-injection list): a TAB or CR
+# first hides an `=` behind it from a check of the first character alone.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _inert(value):
-    """A name that Excel would take for a formula (=, +, -, @ first) is written as text: a unit's name
-    is typed by people, and a file opened by a county office must not compute what a name says."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """A name that a spreadsheet would take for a formula is written as text: a unit's name is typed
+    by people, and a file opened by a county office must not compute what a name says."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

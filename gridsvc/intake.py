@@ -47,6 +47,8 @@ POSSIBLE_DUPLICATE = "possible_duplicate"
 NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
 OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
 UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
+# A report notes at most this many possible duplicates (the nearest): the hint is for a person to read.
+MAX_POSSIBLE_DUPLICATES = 20
 FLAG_NAMES_ZH = {
     LOCATION_UNCONFIRMED: "位置待确认", ACCURACY_CROSSES_BOUNDARY: "定位精度跨网格", POSSIBLE_DUPLICATE: "疑似重复",
     NO_RESPONSIBLE_DEPARTMENT: "无责任部门", OUTSIDE_OWN_GRIDS: "超出本人网格", UNOFFICIAL_CALENDAR: "期限按非官方日历",
@@ -221,7 +223,8 @@ def _location_flags(located) -> list[str]:
 
 def _possible_duplicates(session: Session, settings: Settings, category_code: str, reach: float, lon: float,
                          lat: float, received: datetime) -> list[str]:
-    """Tracking numbers of open cases of the same category, within `reach` metres and the time window."""
+    """Tracking numbers of open cases of the same category, within `reach` metres and the time window:
+    the nearest `MAX_POSSIBLE_DUPLICATES`, nearest first (after a storm a spot can have hundreds)."""
     dlon, dlat = metric.degree_window(lat, reach)
     since = received - timedelta(hours=settings.duplicate_window_hours)
     nearby = session.execute(
@@ -230,10 +233,9 @@ def _possible_duplicates(session: Session, settings: Settings, category_code: st
         .where(Case.lon.between(lon - dlon, lon + dlon), Case.lat.between(lat - dlat, lat + dlat))
     ).all()
     here = shapely.Point(lon, lat)
-    return sorted(
-        number for number, other_lon, other_lat in nearby
-        if metric.distance_m(here, shapely.Point(other_lon, other_lat)) <= reach
-    )
+    distances = [(metric.distance_m(here, shapely.Point(other_lon, other_lat)), number)
+                 for number, other_lon, other_lat in nearby]
+    return [number for distance, number in sorted(distances) if distance <= reach][:MAX_POSSIBLE_DUPLICATES]
 
 
 def _tracking_number(received: datetime) -> str:

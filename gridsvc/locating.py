@@ -15,8 +15,6 @@ an old case on the grid of its day.
 from __future__ import annotations
 
 import gc
-import threading
-import time
 from datetime import datetime
 
 import numpy as np
@@ -28,6 +26,7 @@ from gridsvc.config import Settings
 from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.locate import CellInfo, GridIndex
 from gridsvc.models import GridCell
+from gridsvc.reloading import Reloading
 from gridsvc.network import admin_infos, cells_at_query, current_cells_query, current_revision
 
 
@@ -57,44 +56,18 @@ def build_index(session: Session, settings: Settings) -> GridIndex:
     )
 
 
-class IndexCache:
-    """One process's current index, rebuilt when the network revision moves."""
+def index_cache(sessions: sessionmaker[Session], settings: Settings) -> Reloading[GridIndex]:
+    """One process's locate index, rebuilt when the network revision moves."""
+    return Reloading(sessions, settings.index_refresh_seconds, version=current_revision,
+                     build=lambda session, _revision: _frozen(build_index(session, settings)))
 
-    def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
-        self._session_factory = session_factory
-        self._settings = settings
-        self._index: GridIndex | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
 
-    def get(self) -> GridIndex:
-        """The current index. While a new one is built, other threads keep the old one."""
-        index = self._index
-        if index is not None and time.monotonic() - self._checked_at < self._settings.index_refresh_seconds:
-            return index
-        if index is not None and not self._lock.acquire(blocking=False):
-            return index  # another thread is checking or rebuilding
-        if index is None:
-            self._lock.acquire()
-        try:
-            with self._session_factory() as session:
-                revision = current_revision(session)
-                if self._index is None or self._index.revision != revision:
-                    self._index = build_index(session, self._settings)
-                    # A large index is millions of long-lived objects: collect what is
-                    # garbage now, then keep the collector from rescanning the rest
-                    # (pauses of ~0.2 s at 1 M cells otherwise).
-                    gc.collect()
-                    gc.freeze()
-            self._checked_at = time.monotonic()
-            return self._index
-        finally:
-            self._lock.release()
-
-    def invalidate(self) -> None:
-        """Forget the index (this process just changed the network)."""
-        with self._lock:
-            self._index = None
+def _frozen(index: GridIndex) -> GridIndex:
+    """A large index is millions of long-lived objects: collect what is garbage now, then keep the
+    collector from rescanning the rest (pauses of ~0.2 s at 1 M cells otherwise)."""
+    gc.collect()
+    gc.freeze()
+    return index
 
 
 def cells_covering_in_db(session: Session, lon: float, lat: float, at: datetime | None = None) -> list[GridCell]:

@@ -219,7 +219,9 @@ def service_notice(case: Case) -> str:
 
 
 def w3c(moment: datetime | None) -> str | None:
-    return as_utc(moment).astimezone(CHINA).isoformat() if moment else None
+    """A public moment in China time, to the minute: the exact second of a report, together with its
+    place, says more about who made it than the public needs (the public page gives only the day)."""
+    return as_utc(moment).astimezone(CHINA).replace(second=0, microsecond=0).isoformat() if moment else None
 
 
 def parse_moment(name: str, raw: str | None) -> datetime | None:

@@ -47,6 +47,7 @@ from gridsvc.indicators_api import IndicatorsQuery
 from gridsvc.numbers_api import NumbersQuery
 from gridsvc.screen_api import CaseRowsQuery, LayersQuery
 from gridsvc.photos import FORMATS
+from gridsvc.shared_stores import CHECK_EVERY_S, REDIS_TIMEOUT_S
 from gridsvc.workflow import STEPS
 
 OPENAPI_VERSION = "3.0.3"
@@ -179,8 +180,11 @@ _HOTSPOT_422 = (422, "参数无效：`to` 须晚于 `from`，统计期不超过 
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- grids (gridsvc.api)
-    Operation("get", "/api/v1/health", "grids", "服务状态", "Service health: grid count and network revision",
-              (Answer(200, "OK", out.HealthSchema),), errors=(503,)),
+    Operation("get", "/api/v1/health", "grids", "服务状态", "Service health: grid count, network revision, shared stores",
+              (Answer(200, "OK, or degraded: Redis does not answer", out.HealthSchema),), errors=(503,),
+              description=f"Redis (the phones' shared rate limits, live events' wake-up) is asked at most every "
+                          f"{CHECK_EVERY_S:g} s and waited for at most {REDIS_TIMEOUT_S:g} s; `status` is "
+                          "`degraded` while it does not answer, still with 200."),
     Operation("get", "/api/v1/locate", "grids", "定位：点 → 网格/村/乡镇/区县",
               "Locate a point: grid, village, township, county", (Answer(200, "the match", out.LocateResultSchema),),
               query=LocateQuery, errors=(422, 503)),

@@ -48,16 +48,22 @@ def _nullable(field_cls, *args, **kwargs):
 # -- the one error shape (gridsvc.errors) -------------------------------------------------
 
 
+def field_reasons(description: str) -> fields.Dict:
+    """An error's `fields`: flat names (gridsvc.errors.flat_fields), each with a list of reasons. Named
+    `fields_` in a schema (`fields` would shadow marshmallow's module in the class body)."""
+    return _req(fields.Dict, keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
+                metadata={"description": f"{description}. A list item is named by its index, a nested field "
+                                         "with a dot: `attachments[0]`, `points[3].lon`",
+                          "example": {"lat": ["latitude must be between -90 and 90"],
+                                      "attachments[0]": ["Not a valid integer."]}})
+
+
 class ErrorDetailSchema(Shape):
     code = _req(fields.String, metadata={"description": "machine-readable, e.g. invalid_parameters, case_not_found",
                                          "example": "invalid_parameters"})
     message = _req(fields.String, metadata={"description": "for people: zh-CN first, then English",
                                             "example": "参数无效 / invalid parameters"})
-    fields_ = _req(  # `fields` would shadow marshmallow's module in the class body
-        fields.Dict, keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
-        metadata={"description": "each offending input field with its reasons; empty when no field is to blame",
-                  "example": {"lat": ["latitude must be between -90 and 90"]}},
-    )
+    fields_ = field_reasons("each offending input field with its reasons; empty when no field is to blame")
 
 
 class ErrorSchema(Shape):
@@ -67,10 +73,30 @@ class ErrorSchema(Shape):
 # -- grids and locating (gridsvc.api) -----------------------------------------------------
 
 
+class RateLimitStoreSchema(Shape):
+    storage = _req(fields.String, metadata={
+        "description": "where the phones' rate-limit counters live: `memory` (each process) or `redis` (shared)",
+        "example": "redis"})
+    reachable = _req(fields.Boolean, metadata={
+        "description": "false: Redis does not answer; meanwhile each process counts the same budget alone, in memory"})
+
+
+class LiveEventsStoreSchema(Shape):
+    wakeup = _req(fields.String, validate=OneOf(["redis", "poll"]), metadata={
+        "description": "how other server processes hear of committed events: `redis` at once, `poll` by their "
+                       "timer (`GRIDSVC_EVENTS_POLL_SECONDS`)", "example": "redis"})
+    reachable = _req(fields.Boolean, metadata={
+        "description": "false: Redis does not answer; meanwhile events still reach every screen, by the timer"})
+
+
 class HealthSchema(Shape):
-    status = _req(fields.String, metadata={"example": "ok"})
+    status = _req(fields.String, validate=OneOf(["ok", "degraded"]), metadata={
+        "description": "`degraded`: a shared store (Redis) does not answer; the service still does, phones included",
+        "example": "ok"})
     grid_cells = _req(fields.Integer)
     network_revision = _req(fields.Integer)
+    rate_limits = _req(fields.Nested, RateLimitStoreSchema)
+    live_events = _req(fields.Nested, LiveEventsStoreSchema)
 
 
 class InputPointSchema(Shape):

@@ -12,7 +12,8 @@ Re-encoding also drops anything hidden after or inside the original file.
 Only JPEG, PNG and WebP are accepted (what phones and browsers send; HEIC
 from an iPhone's own app is not readable without an extra codec). The byte
 limit is checked before parsing, the pixel count from the header before
-decoding (a small file can declare a huge canvas: a decompression bomb), and
+decoding (a small file can declare a huge canvas: a decompression bomb), as is how far the
+file would expand (a file small for its canvas is one too), and
 the whole image is decoded once, so truncated files are refused here rather
 than shown half-grey later. Any failure of the image parser on untrusted
 bytes means "not a readable image", never an internal error.
@@ -35,6 +36,10 @@ FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # Phones write JPEGs with a Multi-Picture extension (a depth map, a preview): Pillow calls them MPO.
 _ALIASES = {"MPO": "JPEG"}
 THUMBNAIL_SIDE = 320
+# A picture may decode to at most this many times its file's bytes, once it decodes to more than
+# the floor (`_expands_too_far` says why).
+MAX_EXPANSION = 100
+EXPANSION_FLOOR_BYTES = 32 * 2**20
 _COPY_OPTIONS = {"JPEG": {"quality": 90}, "PNG": {}, "WEBP": {"quality": 90}}
 # Magic numbers of images we refuse, to tell the sender what they sent (never parsed further).
 _KNOWN_OTHERS = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"),
@@ -158,6 +163,9 @@ def _decode(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
         width, height = image.size
         if width * height > max_pixels:  # from the header: nothing is decoded yet
             raise _too_many_pixels(max_pixels)
+        if _expands_too_far(image, len(data)):
+            raise PhotoError("图片压缩比异常，疑为解压炸弹 / the image expands far beyond its file size "
+                             "(a decompression bomb?)")
         image.load()
     except PhotoError:
         image.close()
@@ -169,6 +177,18 @@ def _decode(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
         image.close()
         raise PhotoError("图片数据不完整或已损坏 / the image is truncated or corrupt") from None
     return image
+
+
+def _expands_too_far(image: Image.Image, size_bytes: int) -> bool:
+    """Whether decoding would take more than `MAX_EXPANSION` times the file's size, past a floor.
+
+    The pixel limit alone let a 47 KB single-colour PNG of 49 megapixels cost 2 s and 200 MB
+    (issue 14). Real photos expand about tenfold (JPEG) and screenshots some tens of times; so
+    the memory a sender can make the service spend stays in proportion to what they send.
+    """
+    width, height = image.size
+    decoded = width * height * max(3, len(image.getbands()))  # the copies are made in RGB(A)
+    return decoded > EXPANSION_FLOOR_BYTES and decoded > MAX_EXPANSION * size_bytes
 
 
 def _unconvertible() -> PhotoError:

@@ -5,7 +5,7 @@
     POST /mobile/v1/reports                             one report (JSON): 201 new, 200 the same again
     POST /mobile/v1/reports/batch                       the offline queue: a result per item
     POST /mobile/v1/reports/<client_uuid>/photos        a photo of my report (multipart `photo`)
-    GET  /mobile/v1/my/reports[?open=true]              what I reported and where each stands
+    GET  /mobile/v1/my/reports[?open=true][&limit=&before=]  what I reported, a page at a time
     GET  /mobile/v1/my/verifications                    handled cases waiting for my 核查
     GET  /mobile/v1/my/tasks                            my department's open dispatches, by deadline
     GET  /mobile/v1/cases/<tracking_no>                 one case (as /api/v1)
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
-from marshmallow.validate import Length
+from marshmallow.validate import Length, Range, Regexp
 
 from gridsvc import attachments_api, auth_api, cases_api, runtime
 from gridsvc.events import events_api
 from gridsvc.attachments_api import store_upload
 from gridsvc.auth_api import json_body, signed_in_user
-from gridsvc.errors import ApiError
-from mobile_api.my_cases import my_reports, my_tasks, waiting_for_my_verification
+from gridsvc.errors import ApiError, invalid_parameter
+from mobile_api.my_cases import UnknownCursor, my_reports, my_tasks, waiting_for_my_verification
 from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
 
@@ -54,17 +54,23 @@ for rule, view, methods in (
 
 
 class BatchBody(Schema):
+    """The queue as the view loads it: each item is submitted alone (mobile_api.reporting), so any JSON
+    value, null included, is a `rejected` result of its own rather than a 422 for the whole batch."""
+
     class Meta:
         unknown = EXCLUDE
 
-    reports = fields.List(fields.Raw(), required=True, validate=Length(1, MAX_BATCH))
+    reports = fields.List(fields.Raw(allow_none=True), required=True, validate=Length(1, MAX_BATCH))
 
 
 class MyReportsQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    open = fields.Boolean(load_default=False)
+    open = fields.Boolean(load_default=False, metadata={"description": "only the cases still open"})
+    limit = fields.Integer(load_default=50, validate=Range(1, 200), metadata={"description": "at most this many"})
+    before = fields.String(load_default=None, validate=Regexp(cases_api.TRACKING_NO, error="a tracking number"),
+                           metadata={"description": "the `next` of the page before: the cases older than that one"})
 
 
 @mobile_api.get("/startup")
@@ -127,7 +133,12 @@ def _listing(cases, session) -> dict:
 def reports_of_mine():
     query = MyReportsQuery().load(request.args)
     with runtime().sessions() as session:
-        return jsonify(_listing(my_reports(session, signed_in_user(session), query["open"]), session))
+        try:
+            page = my_reports(session, signed_in_user(session), query["open"], query["limit"], query["before"])
+        except UnknownCursor as exc:
+            raise invalid_parameter("before", str(exc)) from exc
+        return jsonify({"total": page.total, "limit": query["limit"], "next": page.next,
+                        **_listing(page.cases, session)})
 
 
 @mobile_api.get("/my/verifications")

@@ -105,14 +105,19 @@ OPERATIONS: tuple[Operation, ...] = (
               auth=True, errors=(*_JSON_BODY, 401, 503),
               description=f"At most {MAX_BATCH} reports, each submitted on its own like `POST /mobile/v1/reports`: "
                           "`created`, `existing` (sent before) or `rejected` with its fields. One bad item sinks "
-                          "nothing; a 422 only for `reports` itself (missing, empty, too long, or with a null item)."),
+                          "nothing, whatever it is (null, a string, an object with wrong fields); a 422 only for "
+                          "`reports` itself (missing, not a list, empty, too long)."),
     _moved("post", "cases/{tracking_no}/attachments", at="reports/{client_uuid}/photos",
            summary_zh="上报的照片", summary_en="A photo of my report, keyed by the report's UUID",
            errors=((404, "没有此编号的上报 / no report of yours with this UUID (`report_not_found`)"),)),
     # -- my lists (mobile_api.my_cases)
     Operation("get", PREFIX + "my/reports", "mine", "我的上报", "What I reported and where each stands, newest first",
-              (Answer(200, "OK", out.CaseSummaryListSchema),), query=views.MyReportsQuery, auth=True,
-              errors=(401, 422, 503)),
+              (Answer(200, "one page, newest first", out.MyReportsPageSchema),), query=views.MyReportsQuery,
+              auth=True, errors=(401, 422, 503),
+              description="A page at a time: `limit` cases (default 50, at most 200), then `next`; send it back as "
+                          "`before` for the older ones, until `next` is null. `before` names a case, not a "
+                          "position, so reports sent and cases closed meanwhile neither repeat a case nor skip "
+                          "one. `total` counts all that match."),
     Operation("get", PREFIX + "my/verifications", "mine", "待我核查", "Handled cases of my grids waiting for 核查",
               (Answer(200, "OK, the oldest deadline first", out.CaseSummaryListSchema),), auth=True,
               errors=(401, 503)),
@@ -140,8 +145,9 @@ OPERATIONS: tuple[Operation, ...] = (
               (Answer(200, "a result per fix, in order", out.PointsResultSchema),), body=PointsBatchBody,
               auth=True, errors=(*_JSON_BODY, 401, _PATROL_404, 503),
               description=f"At most {patrols.MAX_BATCH} fixes, keyed by the phone's `seq`: `added`, `already_had` "
-                          "(sent before) or `rejected` with its fields (bad point, accuracy or time; `seq_conflict` "
-                          "for the same `seq` with another point). The good fixes land anyway."),
+                          "(sent before) or `rejected` with its fields (bad point, accuracy or time, or no fix at "
+                          "all, such as null; `seq_conflict` for the same `seq` with another point). The good fixes "
+                          "land anyway; a 422 only for `points` itself (missing, not a list, empty, too long)."),
     Operation("post", PREFIX + "patrols/{client_uuid}/stop", "patrols", "结束巡查",
               "Stop a patrol (once; again: no change)",
               (Answer(200, "the patrol", out.StoppedPatrolSchema),), body=patrols.StopBody, body_required=False,

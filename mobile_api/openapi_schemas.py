@@ -12,7 +12,16 @@ from marshmallow import fields
 from marshmallow.validate import OneOf
 
 from gridsvc.models import ROLES
-from gridsvc.openapi_schemas import MATCHES, CaseIdentitySchema, CategorySchema, PlaceSchema, Shape, _nullable, _req
+from gridsvc.openapi_schemas import (
+    MATCHES,
+    CaseIdentitySchema,
+    CategorySchema,
+    PlaceSchema,
+    Shape,
+    _nullable,
+    _req,
+    field_reasons,
+)
 
 # -- start-up data (mobile_api.startup) ----------------------------------------------------------
 
@@ -79,10 +88,17 @@ class CaseSummaryListSchema(Shape):
     cases = _req(fields.List, fields.Nested(CaseSummarySchema), metadata={"description": "at most 200"})
 
 
+class MyReportsPageSchema(Shape):
+    total = _req(fields.Integer, metadata={"description": "all my reports that match, on every page"})
+    limit = _req(fields.Integer)
+    next = _nullable(fields.String, metadata={"description": "send it as `before` for the next, older page; "
+                                                             "null on the last page"})
+    cases = _req(fields.List, fields.Nested(CaseSummarySchema), metadata={"description": "newest first"})
+
+
 class ItemErrorSchema(Shape):
     code = _req(fields.String, metadata={"example": "invalid_parameters"})
-    fields_ = _req(fields.Dict, data_key="fields",
-                   metadata={"description": "each offending field of the item with its reasons"})
+    fields_ = field_reasons("each offending field of the item with its reasons")
 
 
 class BatchResultSchema(Shape):

@@ -21,7 +21,8 @@ from marshmallow.validate import Length, Range
 from gridsvc import runtime
 from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
 from gridsvc.auth_api import json_body, signed_in_user
-from gridsvc.errors import ApiError, invalid_parameter
+from gridsvc.errors import ApiError, flat_fields, invalid_parameter
+from gridsvc.json_fields import JsonFloat, JsonInteger
 from gridsvc.models import Patrol, iso_or_none
 from gridsvc.patrols import (
     MAX_SEQ,
@@ -63,20 +64,23 @@ class PointItem(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    seq = fields.Integer(required=True, strict=True, validate=Range(0, MAX_SEQ),
-                         metadata={"description": "the phone's number of this fix within the patrol"})
-    lon = fields.Float(required=True, allow_nan=True)
-    lat = fields.Float(required=True, allow_nan=True)
+    seq = JsonInteger(required=True, validate=Range(0, MAX_SEQ),
+                      metadata={"description": "the phone's number of this fix within the patrol"})
+    lon = JsonFloat(required=True, allow_nan=True)
+    lat = JsonFloat(required=True, allow_nan=True)
     crs = CrsField(required=True, metadata={"description": DATUM_HELP})
-    accuracy = fields.Float(load_default=None, allow_none=True, allow_nan=True)
+    accuracy = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
     recorded_at = MomentField(required=True, metadata={"description": "the phone's clock"})
 
 
 class PointsBody(Schema):
+    """The upload as the view loads it: each item is judged alone (PointItem), so any JSON value, null
+    included, is a `rejected` result of its own rather than a 422 for the whole upload."""
+
     class Meta:
         unknown = EXCLUDE
 
-    points = fields.List(fields.Raw(), required=True, validate=Length(1, MAX_BATCH))
+    points = fields.List(fields.Raw(allow_none=True), required=True, validate=Length(1, MAX_BATCH))
 
 
 class CoverageQuery(Schema):
@@ -130,6 +134,14 @@ def start_patrol():
         return jsonify(patrol_json(session, patrol)), 201 if created else 200
 
 
+def _rejected_fix(position: int, raw, exc: ValidationError) -> dict:
+    """The result of a fix that did not load, echoing its `seq` when that is a JSON integer (true is an
+    int to Python, not to JSON)."""
+    seq = raw.get("seq") if isinstance(raw, dict) else None
+    return {"index": position, "seq": seq if type(seq) is int else None, "result": "rejected",
+            "error": {"code": "invalid_parameters", "fields": flat_fields(exc.messages)}}
+
+
 @patrols_api.post("/patrols/<client_uuid>/points")
 def upload_points(client_uuid: str):
     body = PointsBody().load(json_body())
@@ -142,10 +154,7 @@ def upload_points(client_uuid: str):
             try:
                 item = PointItem().load(raw if isinstance(raw, dict) else {})
             except ValidationError as exc:
-                seq = raw.get("seq") if isinstance(raw, dict) else None
-                results[position] = {"index": position, "seq": seq if isinstance(seq, int) else None,
-                                     "result": "rejected",
-                                     "error": {"code": "invalid_parameters", "fields": exc.messages}}
+                results[position] = _rejected_fix(position, raw, exc)
                 continue
             good.append((position, PointInput(item["seq"], item["lon"], item["lat"], item["crs"],
                                               item["accuracy"], item["recorded_at"])))

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from gridsvc.cases_api import ReportBody, case_identity, report_from
+from gridsvc.errors import flat_fields
 from gridsvc.intake import Intake, ReportConflict, ReportError, canonical_uuid_or_none, submit
 from gridsvc.models import Case, Department, User
 from gridsvc.network import as_utc
@@ -40,7 +41,8 @@ def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemRes
         body = ReportBody().load(raw if isinstance(raw, dict) else {})
         case, created = submit(session, intake, reporter, report_from(body))
     except ValidationError as exc:
-        return ItemResult(client_uuid, "rejected", error={"code": "invalid_parameters", "fields": exc.messages})
+        return ItemResult(client_uuid, "rejected", error={"code": "invalid_parameters",
+                                                          "fields": flat_fields(exc.messages)})
     except ReportError as exc:
         session.rollback()
         return ItemResult(client_uuid, "rejected", error={"code": "invalid_parameters",

@@ -118,7 +118,7 @@ def app(settings, tmp_path):
     runtime = application.extensions["gridsvc"]
     _wipe(runtime.engine)
     yield application
-    runtime.engine.dispose()
+    runtime.dispose()
 
 
 @pytest.fixture

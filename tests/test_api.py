@@ -1,8 +1,11 @@
 """HTTP API v1: locate and grids, including every way a query can be wrong."""
 
 import pytest
+from marshmallow import Schema, ValidationError, fields
 
+from gridsvc.errors import INVALID_PARAMETERS, flat_fields
 from gridsvc.geo.crs import from_cgcs2000, geometry_from_cgcs2000, parse_crs
+from gridsvc.json_fields import JsonFloat, JsonInteger
 
 
 def _some_cell_centre(rt):
@@ -169,3 +172,62 @@ def test_unmigrated_database_is_503_not_500(tmp_path):
     response = app.test_client().get("/api/v1/grids/220112100201003")
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "database_unavailable"
+
+
+# -- the error contract (issue 14): `fields` is flat, JSON numbers are numbers ------------------------------
+
+
+class _Point(Schema):
+    lon = JsonFloat(required=True)
+    lat = JsonFloat(required=True)
+
+
+class _Nested(Schema):
+    location = fields.Nested(_Point, required=True)
+    points = fields.List(fields.Nested(_Point))
+    attachments = fields.List(JsonInteger())
+
+
+def test_nested_errors_are_named_by_their_path_each_with_a_list_of_reasons():
+    with pytest.raises(ValidationError) as caught:
+        _Nested().load({"location": {"lon": "125.5", "lat": 43.5}, "attachments": [1, "2"],
+                        "points": [{"lon": 1, "lat": 2}, "x", {"lat": 2}, {"lon": 1, "lat": None}]})
+    assert flat_fields(caught.value.messages) == {
+        "location.lon": ["Not a valid number."],
+        "points[1]": ["Invalid input type."],
+        "points[2].lon": ["Missing data for required field."],
+        "points[3].lat": ["Field may not be null."],
+        "attachments[1]": ["Not a valid integer."],
+    }
+    with pytest.raises(ValidationError) as caught:
+        _Nested().load([])
+    assert flat_fields(caught.value.messages) == {"_schema": ["Invalid input type."]}
+
+
+def test_a_list_items_error_in_a_body_is_a_flat_field(client):
+    response = client.post("/api/v1/cases/20260101-AAAAAAAA/steps/file", json={"attachments": ["x", 7, 1.5]})
+    assert response.status_code == 422
+    assert response.get_json()["error"] == {"code": "invalid_parameters", "message": INVALID_PARAMETERS, "fields": {
+        "attachments[0]": ["Not a valid integer."], "attachments[2]": ["Not a valid integer."]}}
+
+
+JSON_TYPE_ERRORS = [
+    ({"lon": "125.56"}, "Not a valid number."), ({"lat": "43.5"}, "Not a valid number."),
+    ({"accuracy": "5"}, "Not a valid number."), ({"lon": True}, "Not a valid number."),
+    ({"urgent": "yes"}, "Not a valid boolean."), ({"urgent": 1}, "Not a valid boolean."),
+    ({"urgent": "true"}, "Not a valid boolean."),
+]
+
+
+def test_a_report_body_takes_json_numbers_and_booleans_only(client):
+    """Checked before the sign-in: the valid body gets as far as the missing token (401)."""
+    body = {"client_uuid": "0b8f3a52-3c1e-4f5e-9a57-2d6f1c0e7b41", "category": "02004", "description": "x",
+            "lon": 125, "lat": 43.5, "crs": "wgs84", "accuracy": 5, "urgent": False}
+    assert client.post("/api/v1/reports", json=body).status_code == 401
+    for change, reason in JSON_TYPE_ERRORS:
+        refused = client.post("/api/v1/reports", json={**body, **change})
+        assert refused.status_code == 422, change
+        assert refused.get_json()["error"]["fields"] == {name: [reason] for name in change}
+    # The same numbers in a query string are text by nature, and read as numbers.
+    assert client.get("/api/v1/locate", query_string={"lon": "125.56", "lat": "43.5", "crs": "wgs84"}).status_code \
+        == 200

@@ -270,7 +270,7 @@ def test_too_large_is_413_in_the_error_shape(desk, rt, settings, app, tmp_path):
         assert fits.status_code == 201
         assert (tmp_path / "elsewhere" / STRIPPED / fits.get_json()["sha256"][:2]).is_dir()  # GRIDSVC_MEDIA_DIR
     finally:
-        small.extensions["gridsvc"].engine.dispose()
+        small.extensions["gridsvc"].dispose()
 
 
 def test_a_failed_file_write_leaves_no_row_and_no_record_entry(desk, rt, monkeypatch):

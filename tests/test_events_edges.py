@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from gridsvc.deadline_sweep import sweep
 from gridsvc.events import dispatch_notices, outbox
 from gridsvc.events.outbox import COMMITTED_CALLBACK
-from gridsvc.models import Case, User
+from gridsvc.models import Case, Event, EventAck, User
 from gridsvc.network import utcnow
+from at_once import at_once
 from test_events import (ADMIN, connect, dispatched, events_of, pump, received, recording, report,  # noqa: F401
                          settings, step, token, town)
 from test_mobile_api import COMMANDER, OFFICER, field  # noqa: F401
@@ -82,6 +83,24 @@ def test_acknowledging_a_previous_dispatch_does_not_acknowledge_the_redispatch(t
         acked = session.scalar(sa.select(Case.dispatch_acked_at).where(Case.tracking_no == number))
     result = sweep(rt.sessions, rt.calendar.get(), rt.settings, start + timedelta(minutes=11))
     assert acked is None and result.dispatch_reminders == 1
+
+
+def test_ten_acknowledgements_of_one_dispatch_at_once_all_succeed_and_count_once(town, rt, sample_app):
+    """Issue 14: 2 × 200 and 8 × 503 on PostGIS; the twin's duplicate key surfaced in an autoflush."""
+    number = dispatched(town)
+    events = town["phone"].get("/api/v1/events?since=0", headers=town["headers"](OFFICER)).get_json()["events"]
+    seq = next(e["seq"] for e in events if e["kind"] == "case.dispatched")
+    headers = town["headers"](OFFICER)
+
+    def acknowledge():
+        return sample_app.test_client().post(f"/mobile/v1/events/{seq}/ack", headers=headers).status_code
+
+    assert at_once([acknowledge] * 10) == [200] * 10
+    with rt.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(EventAck).where(EventAck.seq == seq)) == 1
+        kinds = session.scalars(sa.select(Event.kind).where(Event.seq > seq)).all()
+        assert kinds.count("event.acknowledged") == 1
+        assert session.scalar(sa.select(Case.dispatch_acked_at).where(Case.tracking_no == number)) is not None
 
 
 # -- 4. auth: the live `ack` does not check the user or token any more -------------------------------

@@ -22,6 +22,7 @@ from gridsvc.accounts import create_user
 from gridsvc.attachments import MediaStore, attach
 from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
+from gridsvc.indicator_export import as_csv, as_xlsx
 from gridsvc.indicators import COLUMNS, Period, indicator_table, ranked, score
 from gridsvc.models import Case, CaseEvent, GridCell, PatrolDay
 from gridsvc.network import bump_revision
@@ -495,3 +496,17 @@ def test_a_count_made_while_a_batch_arrived_is_not_kept(town, june, rt, monkeypa
     monkeypatch.setattr(patrol_days, "_count", count)
     again = row(table(town, "commander", JUNE, "grid_worker"), str(town.ids["worker1"]))
     assert again["patrol_grid_days"] == 3  # 11 June was not kept stale: counted again, with the batch
+
+
+@pytest.mark.parametrize("name", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1+1"])
+def test_names_that_start_like_a_formula_are_text_in_csv_and_excel(name):
+    """OWASP's CSV-injection list; a TAB or CR before `=` passed the CSV before (issue 14)."""
+    row = {c.key: 0 for c in COLUMNS} | {"name": name}
+    table = {"level": "township", "from": "2026-06-01T00:00:00+08:00", "to": "2026-07-01T00:00:00+08:00",
+             "area": None, "working_days": 21, "rows": [row], "total": {c.key: 0 for c in COLUMNS} | {"name": "合计"}}
+    name_column = [c.key for c in COLUMNS].index("name")
+    lines = list(csv.reader(io.StringIO(as_csv(table).decode("utf-8-sig"), newline="")))
+    assert lines[1][name_column] == "'" + name
+    sheet = load_workbook(io.BytesIO(as_xlsx(table))).active
+    cell = sheet.cell(row=2, column=name_column + 1)
+    assert cell.data_type == "s" and cell.value.startswith("'")  # (XML reads a CR back as LF)

@@ -10,7 +10,7 @@ from gridsvc import case_record
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import area_chain, current_categories, responsibility_list
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.intake import Intake, Report, submit
+from gridsvc.intake import MAX_POSSIBLE_DUPLICATES, Intake, Report, submit
 from gridsvc.models import Case, CaseEvent, User
 
 PASSWORD = "correct horse battery"
@@ -117,6 +117,38 @@ def test_flags_for_location_outside_own_grids_and_duplicates(desk, rt):
     assert "possible_duplicate" not in first["flags"] and "possible_duplicate" in second["flags"]
     record = client.get(f"/api/v1/cases/{second['tracking_no']}/record", headers=headers).get_json()["record"]
     assert record[0]["data"]["possible_duplicates"] == [first["tracking_no"]]
+
+
+def test_a_reporter_from_another_township_sees_no_duplicate_they_may_not_open(desk, rt):
+    """Issue 14: a 鹿乡镇 grid worker reporting at a 齐家镇 case's point read 齐家镇's numbers in
+    their own case's record; the 齐家镇 commander, who may open both, still gets the hint to merge."""
+    client, own = desk["client"], desk["headers"]("13800000003")
+    index = rt.index.get()
+    luxiang_grid = next(c.code for c in index.cells if c.code.startswith("220112102") and c.kind == "base")
+    with rt.sessions.begin() as session:
+        create_user(session, "13800000009", "鹿乡网格员", "grid_worker", PASSWORD, grid_codes=[luxiang_grid])
+    first = client.post("/api/v1/reports", json=report_body(desk), headers=own).get_json()
+    visitor = desk["headers"]("13800000009")
+    second = client.post("/api/v1/reports", json=report_body(desk), headers=visitor).get_json()
+    assert "possible_duplicate" in second["flags"]
+    path = f"/api/v1/cases/{second['tracking_no']}/record"
+    seen_by_reporter = client.get(path, headers=visitor).get_json()["record"][0]["data"]
+    assert seen_by_reporter["possible_duplicates"] == []
+    assert first["tracking_no"] not in client.get(path, headers=visitor).get_data(as_text=True)
+    seen_by_commander = client.get(path, headers=desk["headers"]("13800000001")).get_json()["record"][0]["data"]
+    assert seen_by_commander["possible_duplicates"] == [first["tracking_no"]]
+
+
+def test_a_report_notes_at_most_twenty_possible_duplicates_nearest_first(desk, rt):
+    headers = desk["headers"]("13800000003")
+    x, y = from_cgcs2000(desk["point"].x, desk["point"].y, parse_crs("gcj02"))
+    near = desk["client"].post("/api/v1/reports", json=report_body(desk, lon=x + 0.00001), headers=headers).get_json()
+    for _ in range(MAX_POSSIBLE_DUPLICATES + 4):
+        desk["client"].post("/api/v1/reports", json=report_body(desk, lon=x + 0.0002), headers=headers)
+    last = desk["client"].post("/api/v1/reports", json=report_body(desk), headers=headers).get_json()
+    record = desk["client"].get(f"/api/v1/cases/{last['tracking_no']}/record", headers=headers).get_json()["record"]
+    hinted = record[0]["data"]["possible_duplicates"]
+    assert len(hinted) == MAX_POSSIBLE_DUPLICATES and hinted[0] == near["tracking_no"]
 
 
 @pytest.mark.parametrize("changes,field", [

@@ -5,13 +5,16 @@ import uuid
 
 import pytest
 import shapely
+import sqlalchemy as sa
 from PIL import Image
 from shapely.geometry import shape
 
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import current_categories, load_catalogue, read_json
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
+from gridsvc.models import Case
 from fixtures.sample import CATALOGUE_FILE
+from test_api import JSON_TYPE_ERRORS
 from test_locate_db import shared_edge_points
 
 PASSWORD = "correct horse battery"
@@ -199,3 +202,82 @@ def test_phones_get_the_one_error_shape(field):
     assert missing.status_code == 404 and "error" in missing.get_json()
     bad = post(field, WORKER, "/reports", data="{", content_type="application/json")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_body"
+
+
+# -- the error contract (issue 14): one bad item alone, JSON numbers, flat field names ----------------------------
+
+MISSING = ["Missing data for required field."]
+
+
+def test_a_null_or_a_number_in_a_string_in_the_queue_is_rejected_alone(field):
+    queue = [report_body(field), None, report_body(field, lon="125.56"), report_body(field, urgent="yes"),
+             report_body(field, accuracy=True), report_body(field, lon=125, urgent=True)]
+    answer = post(field, WORKER, "/reports/batch", json={"reports": queue})
+    assert answer.status_code == 200, answer.get_json()
+    results = answer.get_json()["results"]
+    assert [r["result"] for r in results] == ["created", "rejected", "rejected", "rejected", "rejected", "created"]
+    assert results[1] == {"index": 1, "client_uuid": None, "result": "rejected", "case": None, "error": {
+        "code": "invalid_parameters",
+        "fields": {name: MISSING for name in ("client_uuid", "category", "description", "lon", "lat", "crs")}}}
+    assert [r["error"]["fields"] for r in results[2:5]] == [
+        {"lon": ["Not a valid number."]}, {"urgent": ["Not a valid boolean."]}, {"accuracy": ["Not a valid number."]}]
+    assert results[2]["client_uuid"] == queue[2]["client_uuid"]
+
+
+def test_numbers_and_booleans_in_json_bodies_are_json_numbers_and_booleans(field):
+    for change, reason in JSON_TYPE_ERRORS:
+        refused = post(field, WORKER, "/reports", json=report_body(field, **change))
+        assert refused.status_code == 422, change
+        assert refused.get_json()["error"]["fields"] == {name: [reason] for name in change}
+    number = post(field, WORKER, "/reports", json=report_body(field, urgent=True)).get_json()["tracking_no"]
+    for step, body, fields in (
+        ("file", {"expected_seq": "1"}, {"expected_seq": ["Not a valid integer."]}),
+        ("file", {"attachments": [1, "2", True]}, {"attachments[1]": ["Not a valid integer."],
+                                                   "attachments[2]": ["Not a valid integer."]}),
+        ("arrive", {"lon": "125.5", "lat": 43.5, "crs": "gcj02"}, {"lon": ["Not a valid number."]}),
+    ):
+        refused = field["phone"].post(f"/mobile/v1/cases/{number}/steps/{step}", json=body,
+                                      headers=field["headers"](COMMANDER))
+        assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == fields, body
+    rating = post(field, WORKER, f"/cases/{number}/rating", json={"stars": "5"})
+    assert rating.status_code == 422 and rating.get_json()["error"]["fields"] == {"stars": ["Not a valid integer."]}
+    # A query string is text by nature: its numbers and booleans keep being read from text.
+    assert get(field, WORKER, "/my/reports", query_string={"open": "yes", "limit": "5"}).status_code == 200
+
+
+def test_my_reports_come_a_page_at_a_time_with_no_overlap_and_no_gap(field, rt):
+    sent = [post(field, WORKER, "/reports", json=report_body(field)).get_json()["tracking_no"] for _ in range(7)]
+    # Three received in the same instant, across the boundary of the first two pages: the order falls back to
+    # the case's id, the same on both backends.
+    with rt.sessions.begin() as session:
+        instant = session.scalar(sa.select(Case.received_at).where(Case.tracking_no == sent[3]))
+        session.execute(sa.update(Case).where(Case.tracking_no.in_([sent[2], sent[4]])).values(received_at=instant))
+    everything = [c["tracking_no"] for c in get(field, WORKER, "/my/reports", query_string={"limit": 200})
+                  .get_json()["cases"]]
+    assert sorted(everything) == sorted(sent)
+    pages, before = [], None
+    while True:
+        page = get(field, WORKER, "/my/reports", query_string={"limit": 3, **({"before": before} if before else {})})
+        assert page.status_code == 200, page.get_json()
+        body = page.get_json()
+        pages.append([c["tracking_no"] for c in body["cases"]])
+        assert body["limit"] == 3 and body["total"] == 7 + (len(pages) > 1)
+        if len(pages) == 1:  # a report sent while the phone pages is newer: it moves no case to a later page
+            post(field, WORKER, "/reports", json=report_body(field))
+        before = body["next"]
+        if before is None:
+            break
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [number for page in pages for number in page] == everything
+
+
+def test_a_page_of_my_reports_needs_a_cursor_of_my_own(field):
+    theirs = post(field, STRANGER, "/reports", json=report_body(field)).get_json()["tracking_no"]
+    for query, reason in (({"before": theirs}, f"{theirs} is not one of your reports"),
+                          ({"before": "20260101-AAAAAAAA"}, "20260101-AAAAAAAA is not one of your reports"),
+                          ({"before": "the last one"}, "a tracking number")):
+        refused = get(field, WORKER, "/my/reports", query_string=query)
+        assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == {"before": [reason]}
+    for limit in (0, 201, "many"):
+        refused = get(field, WORKER, "/my/reports", query_string={"limit": limit})
+        assert refused.status_code == 422 and list(refused.get_json()["error"]["fields"]) == ["limit"]

@@ -4,6 +4,7 @@ and Open311 clients written by others (civicbot, georeport) against a real gunic
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -136,6 +137,9 @@ def test_a_request_is_routed_and_reads_back_in_wgs84_without_personal_data(chann
     assert service["long"] == pytest.approx(channel["point"].x, abs=5e-4)
     assert service["long"] == round(service["long"], 3) and service["description"] is None
     assert read["requested_datetime"].endswith("+08:00") and read["expected_datetime"] and read["address"]
+    for key in ("requested_datetime", "updated_datetime", "expected_datetime"):  # to the minute (issue 14)
+        moment = datetime.fromisoformat(read[key])
+        assert moment.second == 0 and moment.microsecond == 0, read[key]
     root = xml_of(channel["client"].get(f"{BASE}/requests/{number}.xml"))
     request = root.find("request")
     assert root.tag == "service_requests" and request.findtext("service_request_id") == number

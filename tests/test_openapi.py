@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from marshmallow import Schema, fields
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 from swagger_ui_bundle import swagger_ui_path
@@ -24,6 +25,7 @@ from gridsvc import create_app
 from gridsvc.accounts import create_user
 from gridsvc.catalogue import current_categories
 from gridsvc.config import Settings
+from gridsvc.json_fields import JsonBoolean, JsonFloat, JsonInteger
 from gridsvc.openapi import OPERATIONS, WEB, spec_for
 from gridsvc.workflow import STEPS
 from mobile_api.openapi import MOBILE
@@ -166,7 +168,7 @@ def test_the_document_is_built_once_per_app(plain_app, spec, mobile_spec):
     assert spec_for(plain_app, MOBILE) == mobile_spec != spec
     fresh = create_app(Settings(database_url="sqlite://"))
     assert fresh.extensions.get("gridsvc.openapi") is None  # built lazily, on first use
-    fresh.extensions["gridsvc"].engine.dispose()
+    fresh.extensions["gridsvc"].dispose()
 
 
 def test_the_strict_check_refuses_undocumented_fields_and_wrong_nested_objects(spec):
@@ -240,6 +242,15 @@ def test_every_error_response_is_the_one_error_shape(any_spec):
     assert seen > 40
 
 
+def test_an_errors_fields_are_documented_as_lists_of_reasons(spec, mobile_spec):
+    """{field: [reasons]}, flat (gridsvc.errors.flat_fields): the one error shape and a batch item's error alike."""
+    reasons = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+    for document, name in ((spec, "ErrorDetail"), (mobile_spec, "ErrorDetail"), (mobile_spec, "ItemError")):
+        documented = document["components"]["schemas"][name]["properties"]["fields"]
+        assert documented == {**documented, **reasons}, name
+        assert "attachments[0]" in documented["description"] and "points[3].lon" in documented["description"]
+
+
 def test_bearer_security_and_the_workflow_steps_and_the_upload_are_documented(spec):
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
         **spec["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"}
@@ -298,6 +309,30 @@ def test_every_query_and_body_schema_is_documented_field_by_field(plain_app, url
             schema = resolve(spec, operation["requestBody"]["content"]["application/json"]["schema"])
             assert set(schema["properties"]) == _names(op.body), op.path
             assert set(schema.get("required", [])) == _names(op.body, True), op.path
+
+
+def _every_field(schema_cls: type[Schema]):
+    """(where, field) for each field a schema loads, those inside lists and nested schemas included."""
+    for name, field in schema_cls().load_fields.items():
+        while isinstance(field, fields.List):
+            field = field.inner
+        if isinstance(field, fields.Nested):
+            yield from ((f"{name}.{inner}", nested) for inner, nested in _every_field(type(field.schema)))
+        else:
+            yield name, field
+
+
+@pytest.mark.parametrize("url", sorted(DOCUMENTS))
+def test_json_bodies_take_only_json_numbers_and_booleans(url):
+    """marshmallow's own Float, Integer and Boolean read "125.56", "7" and "yes" from text: right for a query
+    string, wrong for a JSON body, whose numbers the document says are numbers (gridsvc.json_fields)."""
+    seen = set()
+    for body in {op.body for op in DOCUMENTS[url].operations if op.body}:
+        for name, field in _every_field(body):
+            if isinstance(field, (fields.Number, fields.Boolean)):
+                assert isinstance(field, (JsonFloat, JsonInteger, JsonBoolean)), f"{body.__name__}.{name}"
+                seen.add(type(field))
+    assert seen == {JsonFloat, JsonInteger, JsonBoolean}
 
 
 # -- (c) and (e): Swagger UI, offline and safe ------------------------------------------------------
@@ -513,15 +548,19 @@ def test_mobile_answers_fit_the_mobile_document(client, rt):
               "lon": point.x, "lat": point.y, "crs": "cgcs2000", "accuracy": 5}
     case = check("post", "/reports", 201, json=report)
     check("post", "/reports", 200, json=report)
-    batch = check("post", "/reports/batch", 200, json={"reports": [report, {**report, "client_uuid": 7}, "x"]})
+    batch = check("post", "/reports/batch", 200,
+                  json={"reports": [report, {**report, "client_uuid": 7}, "x", None, {**report, "lon": "1"}]})
     assert [(r["result"], r["client_uuid"]) for r in batch["results"]] == [
-        ("existing", report["client_uuid"]), ("rejected", None), ("rejected", None)]
+        ("existing", report["client_uuid"]), ("rejected", None), ("rejected", None), ("rejected", None),
+        ("rejected", report["client_uuid"])]
     photo = {"photo": (io.BytesIO(phone_jpeg(point.x, point.y)), "IMG_0001.jpg", "image/jpeg")}
     check("post", "/reports/{client_uuid}/photos", 201, report, data=photo, content_type="multipart/form-data")
     for path in ("/my/reports", "/my/verifications", "/my/tasks"):
         check("get", path, 200)
     mine = check("get", "/my/reports", 200, query_string={"open": "true"})
     assert [c["tracking_no"] for c in mine["cases"]] == [case["tracking_no"]]
+    assert (mine["total"], mine["next"]) == (1, None)
+    check("get", "/my/reports", 422, query_string={"before": "20260101-AAAAAAAA"})
     check("get", "/cases/{tracking_no}", 200, case)
     check("get", "/cases/{tracking_no}/steps", 200, case)
 
@@ -530,8 +569,9 @@ def test_mobile_answers_fit_the_mobile_document(client, rt):
     check("post", "/patrols", 201, json=patrol)
     fixes = [{"seq": i, "lon": point.x + i * 1e-4, "lat": point.y, "crs": "cgcs2000", "accuracy": 5,
               "recorded_at": (now - timedelta(minutes=9 - i)).isoformat()} for i in range(3)]
-    points = check("post", "/patrols/{client_uuid}/points", 200, patrol, json={"points": [*fixes, {"seq": "x"}]})
-    assert (points["added"], points["rejected"]) == (3, 1)
+    points = check("post", "/patrols/{client_uuid}/points", 200, patrol,
+                   json={"points": [*fixes, {"seq": "x"}, None, {**fixes[0], "lon": "1"}]})
+    assert (points["added"], points["rejected"]) == (3, 3)
     assert check("post", "/patrols/{client_uuid}/stop", 200, patrol)["stopped_now"] is True  # no body at all
     china_day = (now + timedelta(hours=8)).date().isoformat()
     check("get", "/patrols/coverage", 200, query_string={"date": china_day, "patrol": patrol["client_uuid"]})

@@ -309,6 +309,25 @@ def test_bad_fixes_are_refused_with_reasons_while_good_ones_land(patrol_desk):
     assert coverage(desk)["fixes"] == 3
 
 
+def test_a_null_fix_or_a_number_in_a_string_is_rejected_alone(patrol_desk):
+    desk = patrol_desk
+    good = fixes(straight_walk(desk["index"], 3), desk["t0"])
+    bad = [None, {**good[0], "seq": 10, "lon": str(good[0]["lon"])}, {**good[0], "seq": 11, "accuracy": "5"},
+           {**good[0], "seq": True}, {**good[0], "seq": "12"}]
+    answer = upload(desk, start_patrol(desk), [good[0], *bad, good[1], good[2]])
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert (body["added"], body["rejected"]) == (3, len(bad))
+    assert [r["result"] for r in body["results"]] == ["added"] + ["rejected"] * len(bad) + ["added", "added"]
+    assert body["results"][1] == {"index": 1, "seq": None, "result": "rejected", "error": {
+        "code": "invalid_parameters",
+        "fields": {name: ["Missing data for required field."] for name in ("seq", "lon", "lat", "crs", "recorded_at")}}}
+    assert [r["error"]["fields"] for r in body["results"][2:6]] == [
+        {"lon": ["Not a valid number."]}, {"accuracy": ["Not a valid number."]}, {"seq": ["Not a valid integer."]},
+        {"seq": ["Not a valid integer."]}]
+    assert [r["seq"] for r in body["results"][1:6]] == [None, 10, 11, None, None]  # true is no seq, nor is "12"
+
+
 def test_start_and_stop_are_idempotent(patrol_desk):
     desk, client = patrol_desk, patrol_desk["client"]
     body = {"client_uuid": str(uuid.uuid4()), "started_at": desk["t0"].isoformat()}

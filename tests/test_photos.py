@@ -1,5 +1,6 @@
 """Photos: real images are accepted and read, anything else refused; copies carry no metadata."""
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -168,3 +169,19 @@ def test_exotic_pixel_layouts_still_give_copies():
         data = encode(Image.new(mode, (30, 10)), "JPEG" if mode == "CMYK" else "PNG")
         prepared = photos.prepare(data, **LIMITS)
         assert opened(prepared.stripped).size == (30, 10) and opened(prepared.thumbnail).mode == "RGB"
+
+
+def test_a_small_file_that_decodes_huge_is_refused_before_decoding():
+    """Issue 14: a 47 KB single-colour PNG of 49 megapixels cost 2 s and 200 MB to decode."""
+    bomb = encode(Image.new("L", (7000, 7000), 200), "PNG")
+    assert len(bomb) < 200_000
+    error = _refusal(bomb)
+    assert "decompression bomb" in error.reason and not error.file_too_large
+
+
+@pytest.mark.parametrize("file_bytes,refused", [(1_000_000, False), (100_000, True)])
+def test_expansion_is_judged_against_the_file_size_past_a_floor(file_bytes, refused):
+    with Image.open(io.BytesIO(png_claiming(6000, 4000))) as canvas:  # 72 MB decoded as RGB
+        assert photos._expands_too_far(canvas, file_bytes) is refused
+    with Image.open(io.BytesIO(png_claiming(2000, 2000))) as small:  # 12 MB: under the floor
+        assert photos._expands_too_far(small, 1_000) is False

@@ -24,7 +24,7 @@ def plain_client(tmp_path_factory):
     app = create_app(Settings(database_url=f"sqlite:///{folder / 'unused.sqlite'}"))
     app.instance_path = str(folder)
     yield app.test_client()
-    app.extensions["gridsvc"].engine.dispose()
+    app.extensions["gridsvc"].dispose()
 
 
 def page_files() -> list[Path]:

@@ -241,7 +241,7 @@ def test_the_page_may_load_only_from_here_and_the_base_maps_tiles(sample_app, da
                                 basemap_url="https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}"))
     policy = tiled.test_client().get("/screen/").headers["Content-Security-Policy"]
     assert "img-src 'self' blob: data: https://*.is.autonavi.com;" in policy
-    tiled.extensions["gridsvc"].engine.dispose()
+    tiled.extensions["gridsvc"].dispose()
 
 
 def test_only_the_vendored_packages_dist_folders_are_served(sample_app, monkeypatch, tmp_path):

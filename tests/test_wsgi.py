@@ -21,6 +21,6 @@ def test_wsgi_app_serves_the_database_named_in_the_environment(tmp_path, monkeyp
         response = app.test_client().get("/api/v1/health")
         assert response.status_code == 200
         assert response.get_json()["status"] == "ok" and response.get_json()["grid_cells"] == 0
-        rt.engine.dispose()
+        rt.dispose()
     finally:
         sys.modules.pop("gridsvc.wsgi", None)  # no later test may pick up an app on this folder

@@ -42,15 +42,17 @@ def acknowledge(session: Session, user: User, seq: int, now: datetime) -> EventA
         return existing
     case = session.get(Case, event.data["case"]["id"])
     ack = EventAck(seq=seq, user_id=user.id, acked_at=now)
-    session.add(ack)
-    if (event.kind in _DISPATCH_KINDS and case.department_code
-            and jurisdiction.department_code == case.department_code):
-        session.execute(dispatch_notices.acknowledgement(case.id, event.at, now))
-    publish(session, "event.acknowledged", event.rooms, {
-        "seq": seq, "kind": event.kind, "case_id": case.id, "tracking_no": case.tracking_no,
-        "user_id": user.id, "name": user.name, "acked_at": as_utc(now).isoformat(),
-    }, at=now)
+    # Everything that writes stays inside the try: the statements below flush the new row first
+    # (autoflush), so that is where a twin sent at the same moment fails, not only at the commit.
     try:
+        session.add(ack)
+        if (event.kind in _DISPATCH_KINDS and case.department_code
+                and jurisdiction.department_code == case.department_code):
+            session.execute(dispatch_notices.acknowledgement(case.id, event.at, now))
+        publish(session, "event.acknowledged", event.rooms, {
+            "seq": seq, "kind": event.kind, "case_id": case.id, "tracking_no": case.tracking_no,
+            "user_id": user.id, "name": user.name, "acked_at": as_utc(now).isoformat(),
+        }, at=now)
         session.commit()
     except sa.exc.IntegrityError:  # the same acknowledgement, sent twice at once: the other one won
         session.rollback()

@@ -16,8 +16,10 @@ import time
 
 import redis
 
+from gridsvc.shared_stores import REDIS_TIMEOUT_S, CachedCheck
+
 CHANNEL = "gridsvc:events"
-PUBLISH_TIMEOUT_S = 0.25  # the signal is sent inside the request that committed: a sick Redis must not hold it up
+PUBLISH_TIMEOUT_S = REDIS_TIMEOUT_S  # the signal is sent inside the request that committed
 QUIET_AFTER_FAILURE_S = 5.0  # and after a failure, requests do not try again for a while
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class Wakeup:
                                                 socket_connect_timeout=PUBLISH_TIMEOUT_S)
                            if redis_url else None)
         self._quiet_until = 0.0
+        self._reachable = CachedCheck(self._ping)
 
     @property
     def shared(self) -> bool:
@@ -45,6 +48,17 @@ class Wakeup:
         except redis.RedisError as exc:  # the relays' timer still finds the events
             self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
             log.warning("could not signal committed events through Redis: %s", exc)
+
+    def health(self) -> dict:
+        """For the health check: how other processes hear of this one's events, and whether Redis answers
+        (when it does not, their relays find the events by their timer, `events_poll_seconds`)."""
+        return {"wakeup": "redis" if self.shared else "poll", "reachable": not self.shared or self._reachable()}
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self._publisher.ping())
+        except redis.RedisError:
+            return False
 
     def poke(self) -> None:
         """Wake this process's relay only (a connection arrived and waits for its catch-up)."""
