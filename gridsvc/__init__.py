@@ -22,7 +22,7 @@ from gridsvc.basemap import basemap_of
 from gridsvc.calendar_days import calendar_cache
 from gridsvc.catalogue import responsibility_cache
 from gridsvc.config import Settings, default_database_url
-from gridsvc.db import make_engine, make_session_factory
+from gridsvc.db import make_cache_engine, make_engine, make_session_factory
 from gridsvc.locating import index_cache
 from gridsvc.reloading import Reloading
 from gridsvc.geo.locate import GridIndex
@@ -56,11 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     basemap_of(settings)  # a wrong base-map setting stops the start, not the first screen
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    database_url = settings.database_url or default_database_url(app.instance_path)
-    engine = make_engine(database_url)
+    engine = make_engine(settings.database_url or default_database_url(app.instance_path))
     sessions = make_session_factory(engine)
-    # One connection per cache at most: the index, the calendar and the rules refresh independently.
-    cache_engine = make_engine(database_url, pool_size=1, max_overflow=2)
+    cache_engine = make_cache_engine(engine)
     cache_sessions = make_session_factory(cache_engine)
     index = index_cache(cache_sessions, settings)
     calendar = calendar_cache(cache_sessions, OfficeHours.parse(settings.office_hours), settings.index_refresh_seconds)

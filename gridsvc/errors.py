@@ -99,6 +99,9 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/open311/"):  # the citizen channel answers in the Open311 spec's format
             from gridsvc.open311_api import error_response
             return error_response(exc.code, [{"code": exc.code, "description": exc.description or exc.name}])
+        if request.path.startswith("/ogc/"):  # OGC API's exception shape (gridsvc.ogc_api), e.g. "NotFound"
+            return jsonify({"code": (exc.name or "Error").replace(" ", ""),
+                            "description": exc.description or exc.name}), exc.code
         if not request.path.startswith(("/api/", "/mobile/")):
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")

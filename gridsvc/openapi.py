@@ -47,6 +47,7 @@ from gridsvc.indicators_api import IndicatorsQuery
 from gridsvc.numbers_api import NumbersQuery
 from gridsvc.screen_api import CaseRowsQuery, LayersQuery
 from gridsvc.photos import FORMATS
+from gridsvc.request_guard import MAX_JSON_DEPTH, MAX_URL_BYTES
 from gridsvc.shared_stores import CHECK_EVERY_S, REDIS_TIMEOUT_S
 from gridsvc.workflow import STEPS
 
@@ -64,8 +65,10 @@ Command-centre API (v1) of the township grid network. Every coordinate names its
 storage and output are CGCS2000 (EPSG:4490) unless asked otherwise. Endpoints marked with a lock
 need `Authorization: Bearer <access_token>` from `POST /api/v1/auth/login`. Every error has one JSON
 shape, `{"error": {"code", "message", "fields"}}` (the `Error` schema): `code` is machine-readable,
-`message` is zh-CN then English, `fields` maps each offending input field to its reasons; never an
-HTML page under `/api/`. Unknown query parameters are ignored. Times are ISO 8601."""
+`message` is zh-CN then English, `fields` maps each offending input field to its reasons (flat: a list
+item is `attachments[0]`, a nested field `points[3].lon`); never an HTML page under `/api/`. In a JSON
+body a number must be a JSON number and a boolean `true` or `false` (`"125.56"` is refused); query
+parameters are text and read as what they spell. Unknown query parameters are ignored. Times are ISO 8601."""
 
 TAGS = (
     {"name": "grids", "description": "网格与定位 / the grid network and locating a point"},
@@ -83,13 +86,17 @@ TAGS = (
 
 # What each error status means in this API; an operation may say more for its own case.
 ERRORS = {
-    400: "请求体不是 JSON 对象 / the body is not a JSON object (`invalid_body`)",
+    400: "请求无法读取 / the request cannot be read: the body is not a JSON object (`invalid_body`), or the query "
+         f"holds a control character or bad UTF-8, or the JSON nests deeper than {MAX_JSON_DEPTH} levels "
+         "(`bad_request`)",
     401: "未登录或凭证无效 / no valid bearer token (`sign_in_required`, `sign_in_refused`)",
     403: "无权进行此操作 / not the caller's to do (`not_permitted`)",
     404: "不存在 / not found",
     409: "冲突 / conflict with the current state",
     413: "请求体过大 / the body is too large",
-    422: "参数无效 / invalid parameters (`invalid_parameters`): `fields` names each offending field",
+    414: f"地址过长 / the path and query string are longer than {MAX_URL_BYTES} bytes",
+    422: "参数无效 / invalid parameters (`invalid_parameters`): `fields` names each offending field "
+         "(a list item as `attachments[0]`)",
     429: "尝试过多 / too many attempts (`too_many_attempts`); retry after `Retry-After` seconds",
     503: "数据库或存储不可用 / the database or the media store is unavailable",
 }
@@ -404,7 +411,10 @@ class Document:
         raise KeyError(f"{method.upper()} {self.prefix}{path} is not in the {self.name} document")
 
 
-WEB = Document("web", "gridsvc 镇村一张网 API", DESCRIPTION, "/api/v1/", TAGS, OPERATIONS)
+# What gridsvc.request_guard may answer to any request, before an operation reads it.
+GUARDED = (400, 414)
+
+WEB = Document("web", "gridsvc 镇村一张网 API", DESCRIPTION, "/api/v1/", TAGS, OPERATIONS, common_errors=GUARDED)
 
 
 # -- custom marshmallow fields -------------------------------------------------------------

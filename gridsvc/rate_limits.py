@@ -14,10 +14,10 @@ storage unreachable (refused, or silent for REDIS_TIMEOUT_S) switches the
 process to counting in its own memory, with the same budget, and Flask-Limiter
 logs the switch ("Rate limit storage unreachable") and the return ("Rate limit
 storage recovered"; it asks again 1, 2, 4 … 32 s apart, so a process may go on
-counting alone for up to half a minute after Redis is back). While it counts
+counting alone for about half a minute after Redis is back). While it counts
 alone, a phone's budget is per process rather than shared. Any other storage
 error (two requests failing at once as Redis goes, say) is logged and lets that
-request through uncounted: never a 5xx. `GET /api/v1/health` says which it is.
+request through uncounted: never a 5xx. `GET /api/v1/health` says whether Redis answers.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from gridsvc.events import events_api
 from gridsvc.attachments_api import store_upload
 from gridsvc.auth_api import json_body, signed_in_user
 from gridsvc.errors import ApiError, invalid_parameter
-from mobile_api.my_cases import UnknownCursor, my_reports, my_tasks, waiting_for_my_verification
+from mobile_api.my_cases import LIST_LIMIT, PAGE, UnknownCursor, my_reports, my_tasks, waiting_for_my_verification
 from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
 
@@ -68,7 +68,8 @@ class MyReportsQuery(Schema):
         unknown = EXCLUDE
 
     open = fields.Boolean(load_default=False, metadata={"description": "only the cases still open"})
-    limit = fields.Integer(load_default=50, validate=Range(1, 200), metadata={"description": "at most this many"})
+    limit = fields.Integer(load_default=PAGE, validate=Range(1, LIST_LIMIT),
+                           metadata={"description": "at most this many"})
     before = fields.String(load_default=None, validate=Regexp(cases_api.TRACKING_NO, error="a tracking number"),
                            metadata={"description": "the `next` of the page before: the cases older than that one"})
 

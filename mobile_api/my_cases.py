@@ -11,7 +11,8 @@ from gridsvc.accounts import jurisdiction_of
 from gridsvc.case_access import in_area_of
 from gridsvc.models import OPEN_STATUSES, Case, User
 
-LIST_LIMIT = 200
+LIST_LIMIT = 200  # the longest list in one answer
+PAGE = 50  # my reports a page holds unless the phone asks for another `limit`
 
 
 class UnknownCursor(ValueError):

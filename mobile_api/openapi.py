@@ -19,9 +19,10 @@ from marshmallow import fields
 from marshmallow.validate import Length
 
 from gridsvc.cases_api import ReportBody
-from gridsvc.openapi import TAGS, WEB, Answer, Document, Operation
+from gridsvc.openapi import GUARDED, TAGS, WEB, Answer, Document, Operation
 from mobile_api import api as views, patrols
 from mobile_api import openapi_schemas as out
+from mobile_api.my_cases import LIST_LIMIT, PAGE
 from mobile_api.reporting import MAX_BATCH
 from mobile_api.startup import StartupQuery
 
@@ -35,8 +36,9 @@ DESCRIPTION = """\
 
 The phones' API (v1), for grid workers and enforcement officers. Sign in at `POST /mobile/v1/auth/login`
 (the same tokens as the command centre's API) and send `Authorization: Bearer <access_token>`. Every error
-has the service's one shape, `{"error": {"code", "message", "fields"}}` (the `Error` schema). Reports and
-patrols are keyed by a UUID the phone makes, so a call that lost its answer is simply sent again. Each
+has the service's one shape, `{"error": {"code", "message", "fields"}}` (the `Error` schema), `fields` flat
+(`attachments[0]`, `points[3].lon`); numbers in a JSON body are JSON numbers (`"lon": "125.56"` is a 422).
+Reports and patrols are keyed by a UUID the phone makes, so a call that lost its answer is simply sent again. Each
 sign-in has a request budget (`GRIDSVC_RATE_LIMIT`): beyond it, 429 with `Retry-After`. Coordinates name
 their datum (`crs`); phones usually send `gcj02` (AMap, Tencent) or `bd09` (Baidu). Times are ISO 8601.
 The command centre's API is described at `/api/openapi.json`."""
@@ -114,9 +116,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", PREFIX + "my/reports", "mine", "我的上报", "What I reported and where each stands, newest first",
               (Answer(200, "one page, newest first", out.MyReportsPageSchema),), query=views.MyReportsQuery,
               auth=True, errors=(401, 422, 503),
-              description="A page at a time: `limit` cases (default 50, at most 200), then `next`; send it back as "
-                          "`before` for the older ones, until `next` is null. `before` names a case, not a "
-                          "position, so reports sent and cases closed meanwhile neither repeat a case nor skip "
+              description=f"A page at a time: `limit` cases (default {PAGE}, at most {LIST_LIMIT}), then `next`; "
+                          "send it as `before` for the older ones, until `next` is null. `before` names a case, not "
+                          "a position, so reports sent and cases closed meanwhile neither repeat a case nor skip "
                           "one. `total` counts all that match."),
     Operation("get", PREFIX + "my/verifications", "mine", "待我核查", "Handled cases of my grids waiting for 核查",
               (Answer(200, "OK, the oldest deadline first", out.CaseSummaryListSchema),), auth=True,
@@ -158,4 +160,4 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 MOBILE = Document("mobile", "gridsvc 镇村一张网 移动端 API", DESCRIPTION, PREFIX, MOBILE_TAGS, OPERATIONS,
-                  common_errors=(RATE_LIMIT,))
+                  common_errors=(*GUARDED, RATE_LIMIT))
