@@ -10,7 +10,8 @@ A probe (issue 14) found inputs that reached a view and failed deep inside it:
 - a request line longer than the server takes.
 
 Each is refused here with a werkzeug HTTP error, so that every part of the service answers in its
-own documented shape (gridsvc.errors: the API's JSON, Open311's format under /open311/). Strings
+own documented shape (gridsvc.errors: the API's JSON, Open311's format under /open311/, OGC's
+exception under /ogc/). Strings
 inside a JSON body are checked by the schemas' `Text` field instead (a 422 naming the field).
 """
 
@@ -25,8 +26,8 @@ from werkzeug.exceptions import BadRequest, NotFound, RequestURITooLarge
 # Deep enough for any body the service takes (a batch of reports, a GeoJSON multipolygon: < 10).
 MAX_JSON_DEPTH = 64
 # Path and query string, in bytes as sent. Browsers and the phones stay far below; gunicorn's own
-# limit on the whole request line (--limit-request-line, default 4094) is raised above this in the
-# documented command, so that the answer is the service's and not the server's HTML.
+# limit on the whole request line (default 4094) is raised above this in gunicorn.conf.py, so that
+# the answer is the service's and not the server's HTML.
 MAX_URL_BYTES = 4000
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
