@@ -54,6 +54,22 @@ def servers(town, database_url, redis_url, tmp_path):
         yield one, two
 
 
+def handle_in_arrival_order(client: socketio.Client) -> None:
+    """Make `client` run its handlers one at a time, in the order the messages arrived.
+
+    python-engineio's client starts a new thread for every message it receives, so under load two
+    events that arrived in order can be noted the other way round: a screen then seemed to hear
+    …72, 74, 73… from a server that sent them in order (seen once in three suite runs). The
+    command screen's Socket.IO client in the browser handles messages one by one; so does this one,
+    in the thread that reads the connection (the handlers here only take notes)."""
+    trigger = client.eio._trigger_event
+
+    def in_order(event, *args, **kwargs):
+        return trigger(event, *args, **{**kwargs, "run_async": False})
+
+    client.eio._trigger_event = in_order
+
+
 class Screen:
     """A Socket.IO client as the command screen is one: connects with its token, notes what it hears."""
 
@@ -61,6 +77,7 @@ class Screen:
         self.messages: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
+        handle_in_arrival_order(self.client)
         for name in ("event", "live", "resync", "signed_out"):
             self.client.on(name, functools.partial(self._note, name))
         auth = {"token": access_token, **({"since": since} if since is not None else {})}

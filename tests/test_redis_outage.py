@@ -211,11 +211,7 @@ def test_phones_get_no_5xx_while_redis_is_away_and_screens_get_every_report(serv
         assert eventually(lambda: screen.cases()[-1:] == [later])
         assert sorted(screen.cases()) == sorted([number for _, number in phones.reports] + [later])
         seqs = [event["seq"] for event in screen.events()]
-        assert len(seqs) == len(set(seqs))  # each once
-        if seqs != sorted(seqs):
-            # Seen once in three full runs on PostGIS (…72, 74, 73…): a known defect, reported on issue 14,
-            # not yet explained. Recorded as an expected failure so that it shows in every run where it happens.
-            pytest.xfail(f"events out of order on a screen after a Redis outage: {seqs}")
+        assert seqs == sorted(set(seqs))  # each once, in order
     finally:
         screen.close()
 
