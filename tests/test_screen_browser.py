@@ -442,10 +442,15 @@ def hot_fills(page) -> dict[str, str]:
 
 
 def redrawn(page, act) -> None:
-    """Do `act` (a change of the hotspot controls) and wait until the layer's answer to it is drawn."""
+    """Do `act` (a change of the hotspot controls) and wait until the layer's answer to it is drawn.
+
+    An answer to an earlier question (a periodic or live refresh) can land between reading `drawn` and
+    `act`, so a new drawing alone does not say it is this answer: the drawn state must answer the
+    latest question asked."""
     drawn = page.evaluate("gridsvcScreen.hotspots.drawn")
     act()
-    wait_until(page, f"gridsvcScreen.hotspots.drawn > {drawn}", timeout=10)
+    wait_until(page, f"gridsvcScreen.hotspots.drawn > {drawn} && gridsvcScreen.hotspots.state"
+                     " && gridsvcScreen.hotspots.state.generation === gridsvcScreen.hotspots.asked", timeout=10)
 
 
 def test_the_hotspot_layer_colours_grids_by_their_cases_and_flags_a_rising_one(town, rt, page, database_url,

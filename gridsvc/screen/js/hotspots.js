@@ -105,6 +105,7 @@ export class Hotspots {
       weeks: new Map(rising.grids.map((row) => [row.code, row])),
       rising: rising.grids.filter((row) => row.rising),
       rule: { minCount: rising.min_count },
+      generation,  // the question this answers: the latest one when it equals `asked`
     };
     this.map.setHotspots(this.state);
     this.drawn += 1;
