@@ -30,6 +30,7 @@ test: setup lint
 
 lint: setup
 	$(VENV)/bin/flake8 gridsvc mobile_api fixtures bench tests
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	@scripts/ensure-postgis.sh

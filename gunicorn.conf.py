@@ -4,6 +4,6 @@ The command line still names the worker class, the workers and the address (READ
 """
 
 # The longest request line gunicorn takes (its maximum; the default is 4094). The service refuses
-# addresses over gridsvc.request_guard.MAX_URL_BYTES itself, with a 414 in the API's error shape;
+# addresses over gridsvc.web.request_guard.MAX_URL_BYTES itself, with a 414 in the API's error shape;
 # gunicorn's own 414 is an HTML page. Past this, the reverse proxy answers (nginx: 8 KB by default).
 limit_request_line = 8190

@@ -3,7 +3,7 @@
     python -m bench.index_rebuild_bench [--sizes 100000,1000000] [--postgres-url URL]
 
 After an import every process rebuilds its index from the stored network
-(`gridsvc.locating.build_index`: read the current cells, decode their WKB,
+(`gridsvc.network.index.build_index`: read the current cells, decode their WKB,
 build the STRtrees). This times that path on SpatiaLite and on PostGIS with
 a synthetic network (`fixtures.scale`), and prints a markdown table. The
 cells are bulk-loaded with SQL, not through the import (which validates), so
@@ -12,8 +12,8 @@ only the rebuild is measured.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import os
@@ -26,10 +26,10 @@ import sqlalchemy as sa
 
 from bench.locate_bench import DEFAULT_POSTGRES_URL, parse_sizes, rss_mb
 from fixtures.scale import generate_network
-from gridsvc import migrate
-from gridsvc.config import Settings
-from gridsvc.db import make_engine, make_session_factory
-from gridsvc.locating import build_index
+from gridsvc.kernel import migrate
+from gridsvc.kernel.config import Settings
+from gridsvc.kernel.db import make_engine, make_session_factory
+from gridsvc.network.index import build_index
 
 INSERT = (
     "INSERT INTO grid_cells (code, version, name, village_code, kind, domains, boundary, valid_from) "

@@ -1,4 +1,4 @@
-"""Indicators benchmark: one call of gridsvc.indicators.indicator_table per level, against baselines.
+"""Indicators benchmark: one call of gridsvc.oversight.indicators.indicator_table per level, against baselines.
 
     python -m bench.indicators_bench [--cases 2000] [--workers 20] [--days 20] [--fixes 120]
                                      [--backends spatialite,postgis] [--postgres-url URL]
@@ -6,22 +6,22 @@
 A fresh database per backend with the sample county, `cases` demo cases (fixtures.demo: reports
 through intake, walked along the workflow with the deadline sweep in between, so every case has a
 real record), and `workers` grid workers of 齐家镇 who each walk `fixes` fixes in their grid on
-`days` days (through gridsvc.patrols, as the phones do). The county supervisor then asks for the
+`days` days (through gridsvc.patrols.recording, as the phones do). The county supervisor then asks for the
 indicators of a 92-day period holding all of it, at every level.
 
-The first call counts every patrol day once (gridsvc.patrols.patrol_days) and keeps the counts;
+The first call counts every patrol day once (gridsvc.patrols.recording.patrol_days) and keeps the counts;
 the calls after it read them. Baselines, measured in the same run on the same data:
 - `read`: only the database's share of the indicators, the one query for the cases and the one for
   their entries (indicators._read): what any computation from the records must pay;
-- `numbers`: the command screen's figures (gridsvc.numbers.screen_numbers) for the same user and
+- `numbers`: the command screen's figures (gridsvc.oversight.numbers.screen_numbers) for the same user and
   period, counted by grouped SQL.
 Each figure is the median of `--repeat` calls. This is a benchmark, not a test.
 """
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import statistics
@@ -38,15 +38,17 @@ from bench.load_bench import BACKENDS
 from bench.locate_bench import DEFAULT_POSTGRES_URL
 from fixtures.demo import load_demo
 from fixtures.sample import load_sample
-from gridsvc import create_app, indicators, migrate
-from gridsvc.accounts import create_user
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.oversight import indicators
+from gridsvc.kernel import migrate
+from gridsvc.accounts.users import create_user
+from gridsvc.kernel.config import Settings
 from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
-from gridsvc.intake import Intake
-from gridsvc.models import User, utcnow
-from gridsvc.numbers import screen_numbers
-from gridsvc.patrols import PointInput, add_points, start
+from gridsvc.cases.intake import Intake
+from gridsvc.kernel.models import User, utcnow
+from gridsvc.oversight.numbers import screen_numbers
+from gridsvc.patrols.recording import PointInput, add_points, start
 
 SUPERVISOR = "13800000099"
 QIJIA_PREFIX = "220112100"

@@ -12,8 +12,8 @@ test client (no network), on SpatiaLite and on PostGIS, in the same run.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import statistics
@@ -26,7 +26,7 @@ import numpy as np
 from bench.index_rebuild_bench import drop, postgis_url
 from bench.locate_bench import DEFAULT_POSTGRES_URL
 from bench.sample_service import PASSWORD, bare_app, bodies, sample_app
-from gridsvc.accounts import create_user
+from gridsvc.accounts.users import create_user
 
 
 def timed_posts(client, path: str, payloads: list[dict], headers: dict) -> list[float]:

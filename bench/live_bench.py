@@ -42,8 +42,8 @@ commit waits for its fsync.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import copy
@@ -73,8 +73,8 @@ from bench.load_bench import BACKENDS, RATE_LIMIT, machine, machine_ticks, proce
 from bench.locate_bench import DEFAULT_POSTGRES_URL
 from bench.sample_service import PASSWORD, add_reporter, bodies, sample_app
 from bench.serving import gunicorn
-from gridsvc.accounts import create_user
-from gridsvc.events.live import async_mode
+from gridsvc.accounts.users import create_user
+from gridsvc.web.live import async_mode
 
 SERVICE = "gridsvc.wsgi:app"
 BARE = "bench.live_bench:bare_socketio_app()"
@@ -93,7 +93,7 @@ def bare_socketio_app() -> Flask:
     """The baseline: HTTP in, one Socket.IO emit to a room out, nothing else.
 
     gunicorn's target as `bench.live_bench:bare_socketio_app()`; under the gevent worker
-    Flask-SocketIO runs on gevent, as the service's live channel does (gridsvc.events.live).
+    Flask-SocketIO runs on gevent, as the service's live channel does (gridsvc.web.live).
     """
     app = Flask("live-baseline")
     sockets = SocketIO(app, async_mode=async_mode())

@@ -35,8 +35,8 @@ core did not pay either. `--workers` measures other choices.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import json
@@ -61,7 +61,7 @@ from bench.index_rebuild_bench import drop, postgis_url
 from bench.locate_bench import DEFAULT_POSTGRES_URL
 from bench.sample_service import PASSWORD, add_reporter, bodies, sample_app
 from bench.serving import ROOT, gunicorn, proc_stats
-from gridsvc.models import Case
+from gridsvc.kernel.models import Case
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_reports.lua")
 SERVICE = ("gridsvc.wsgi:app", "/mobile/v1/reports")

@@ -19,8 +19,8 @@ never fails on them.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import datetime as dt
@@ -47,7 +47,7 @@ from psycopg.conninfo import make_conninfo
 from fixtures.scale import generate_network
 from gridsvc.geo.crs import STORAGE_EPSG, from_cgcs2000, parse_crs
 from gridsvc.geo.locate import CellInfo, GridIndex
-from gridsvc.locate_service import storage_point
+from gridsvc.network.points import storage_point
 
 SEED = 0  # network layout
 POINT_SEED = 1  # the measured points
@@ -453,7 +453,7 @@ def render(results: list[SizeResult], command: str, total_s: float, costs: dict[
         f"geom geometry(Polygon, 4490))`, GiST index, ANALYZE; dropped afterwards), then for the first "
         f"{results[0].db_points:,} of the points one `{QUERY}` per point, prepared, over one TCP connection "
         "(autocommit), each round trip timed in the client including the fetch. This is the quickest way to ask "
-        "PostGIS; the service's own database path (`gridsvc.locating.cells_covering_in_db`, SQLAlchemy ORM) "
+        "PostGIS; the service's own database path (`gridsvc.network.index.cells_covering_in_db`, SQLAlchemy ORM) "
         "costs more and is not measured here. Before them, a bare prepared `SELECT 1` per point on the same "
         "connection gives the floor of any round trip (Details); on a VM it depends much on whether the client "
         "and the server backend happen to share a CPU, so it moves between runs. **agreement**: points for "
@@ -476,7 +476,7 @@ def render(results: list[SizeResult], command: str, total_s: float, costs: dict[
         detail_table(results),
         "",
         "Before `locate`, the API and the CLI check the input point and convert it to CGCS2000 "
-        "(`gridsvc.locate_service.storage_point`); per point, best of "
+        "(`gridsvc.network.points.storage_point`); per point, best of "
         f"{REPEATS} runs over {results[0].points:,} points (GCJ-02 and BD-09 iterate their published forward "
         "transform, see docs/grid-network.md):",
         "",

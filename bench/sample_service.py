@@ -8,8 +8,8 @@ between their figures is then the serving, not the setup.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import uuid
 
@@ -17,10 +17,11 @@ import numpy as np
 from flask import Flask, jsonify, request
 
 from fixtures.sample import load_sample
-from gridsvc import create_app, migrate
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import current_categories
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.kernel import migrate
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import current_categories
+from gridsvc.kernel.config import Settings
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 
 PASSWORD = "benchmark password"

@@ -6,8 +6,8 @@
 The issue asked that the map stay responsive (pan and zoom without freezing) with 5,000 grid
 cells and 10,000 open cases in view. This benchmark builds that: a fresh database with one
 township of 5,000 grids (fixtures.scale's lattice, recut into one township's villages and
-imported through gridsvc.network_import), the sample county's catalogue, departments and rules,
-and 10,000 reports, each through gridsvc.intake.submit, all left open; a township commander of the
+imported through gridsvc.network.files), the sample county's catalogue, departments and rules,
+and 10,000 reports, each through gridsvc.cases.intake.submit, all left open; a township commander of the
 township; and a commander of an empty township for the baseline. It serves them as the screen is
 deployed (gunicorn, one gevent worker) and drives Debian's Chromium (headless, no GPU: canvas and
 compositing in software, a fair worst case for an office PC) at 1920 × 1080 with Playwright.
@@ -33,8 +33,8 @@ fails only when the page does not load or throws.
 
 from __future__ import annotations
 
-# Import order: gridsvc.db must come first (see the comment there).
-import gridsvc.db  # noqa: F401
+# Import order: gridsvc.kernel.db must come first (see the comment there).
+import gridsvc.kernel.db  # noqa: F401
 
 import argparse
 import datetime as dt
@@ -63,14 +63,15 @@ from bench.locate_bench import DEFAULT_POSTGRES_URL
 from bench.serving import ROOT, gunicorn
 from fixtures.sample import CATALOGUE_FILE, DEPARTMENTS_FILE, RULES_FILE
 from fixtures.scale import VILLAGE_BLOCK, ScaleNetwork, generate_network, write_network
-from gridsvc import create_app, migrate
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import current_categories, load_catalogue, load_departments, load_rules, read_json
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.kernel import migrate
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import current_categories, load_catalogue, load_departments, load_rules, read_json
+from gridsvc.kernel.config import Settings
 from gridsvc.geo.crs import parse_crs
-from gridsvc.intake import Intake, Report, submit
-from gridsvc.models import User
-from gridsvc.network_import import check_grid_file, import_admin_file, import_grid_file
+from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.kernel.models import User
+from gridsvc.network.files import check_grid_file, import_admin_file, import_grid_file
 
 PASSWORD = "benchmark password"
 COUNTY, TOWNSHIP, EMPTY_TOWNSHIP = "220112000000", "220112100000", "220112101000"
@@ -123,7 +124,7 @@ def township_network(n_cells: int) -> ScaleNetwork:
 
 def admin_file(network: ScaleNetwork, path: Path) -> int:
     """The county, the township (the union of its cells), its villages, and an empty township east of
-    it (the baseline commander's), as an admin-unit GeoJSON file for `gridsvc.network_import`."""
+    it (the baseline commander's), as an admin-unit GeoJSON file for `gridsvc.network.files`."""
     features = []
 
     def add(code, name, level, parent, geometry):
@@ -656,7 +657,7 @@ def render(built: dict[str, Built], results: list[dict], cold: dict[str, dict], 
                       f"cases ({b.build_s['cases'] / b.cases * 1e3:.1f} ms a report)" for backend, b in built.items())
     naive = next((r for r in results if r["scenario"].key == "naive"), None)
     lines = [
-        "How the map stays responsive (gridsvc/screen/js/map.js): every grid, village and township outline is "
+        "How the map stays responsive (gridsvc/web/screen/js/map.js): every grid, village and township outline is "
         "drawn on one `<canvas>` (Leaflet's canvas renderer), not as thousands of SVG nodes; a drag moves that "
         "canvas and it is drawn again once, when the drag ends (`moveend`). Cases are clustered with "
         "Supercluster (an index per zoom level, built once per change of the cases, at most once per animation "
@@ -669,9 +670,9 @@ def render(built: dict[str, Built], results: list[dict], cold: dict[str, dict], 
         f"`fixtures.scale`'s jittered lattice, cut into {first.villages} villages of 10 × 5; "
         f"{first.extent_km[0]:g} km × {first.extent_km[1]:g} km), "
         "imported through the ordinary path (admin-unit file, grid file checked and imported by "
-        "`gridsvc.network_import`), the sample county's catalogue, and its departments and rules for the county "
+        "`gridsvc.network.files`), the sample county's catalogue, and its departments and rules for the county "
         f"and the township. {first.cases:,} reports by a grid worker of every grid, each through "
-        "`gridsvc.intake.submit` (located, routed, deadline, record), at points spread evenly over the "
+        "`gridsvc.cases.intake.submit` (located, routed, deadline, record), at points spread evenly over the "
         "township; nobody acted on them, so all are open. A township commander of the township signs in; a "
         "commander of an empty township next to it gives the baseline. Building took: " + build + ".",
         "- **Serving**: `gunicorn --worker-class gevent --workers 1 'gridsvc.wsgi:app'` on 127.0.0.1, as the "

@@ -10,6 +10,6 @@ migrate, so that several of them starting at once cannot race on the schema.
 
 from __future__ import annotations
 
-from gridsvc import create_app
+from gridsvc.app import create_app
 
 app = create_app()

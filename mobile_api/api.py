@@ -25,11 +25,12 @@ from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length, Range, Regexp
 
-from gridsvc import attachments_api, auth_api, cases_api, runtime
-from gridsvc.events import events_api
-from gridsvc.attachments_api import store_upload
-from gridsvc.auth_api import json_body, signed_in_user
-from gridsvc.errors import ApiError, invalid_parameter
+from gridsvc.web import attachments_api, auth_api, cases_api
+from gridsvc.kernel.runtime import runtime
+from gridsvc.web import events_api
+from gridsvc.web.attachments_api import store_upload
+from gridsvc.web.auth_api import json_body, signed_in_user
+from gridsvc.web.errors import ApiError, invalid_parameter
 from mobile_api.my_cases import LIST_LIMIT, PAGE, UnknownCursor, my_reports, my_tasks, waiting_for_my_verification
 from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gridsvc.accounts import jurisdiction_of
-from gridsvc.case_access import in_area_of
-from gridsvc.models import OPEN_STATUSES, Case, User
+from gridsvc.accounts.users import jurisdiction_of
+from gridsvc.cases.access import in_area_of
+from gridsvc.kernel.models import OPEN_STATUSES, Case, User
 
 LIST_LIMIT = 200  # the longest list in one answer
 PAGE = 50  # my reports a page holds unless the phone asks for another `limit`

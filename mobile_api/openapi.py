@@ -1,8 +1,8 @@
 """The phones' own OpenAPI document (`GET /mobile/v1/openapi.json`): the table of /mobile/v1 operations.
 
-Why a second document rather than more rows in gridsvc.openapi: the phone
+Why a second document rather than more rows in gridsvc.web.openapi: the phone
 developers read only what a phone may call, under the phone's prefix, and the
-two APIs are versioned apart. gridsvc.openapi builds it (`MOBILE` is a
+two APIs are versioned apart. gridsvc.web.openapi builds it (`MOBILE` is a
 `Document`), so the parameters and bodies are again the views' own schemas.
 
 Routes that reuse a web view (sign-in, a case, its steps, evidence photos)
@@ -18,8 +18,8 @@ from dataclasses import replace
 from marshmallow import fields
 from marshmallow.validate import Length
 
-from gridsvc.cases_api import ReportBody
-from gridsvc.openapi import GUARDED, TAGS, WEB, Answer, Document, Operation
+from gridsvc.web.cases_api import ReportBody
+from gridsvc.web.openapi import GUARDED, TAGS, WEB, Answer, Document, Operation
 from mobile_api import api as views, patrols
 from mobile_api import openapi_schemas as out
 from mobile_api.my_cases import LIST_LIMIT, PAGE

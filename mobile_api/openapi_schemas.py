@@ -1,6 +1,6 @@
 """What the phones' own answers look like, as marshmallow schemas: for the mobile OpenAPI document only.
 
-As in gridsvc.openapi_schemas (whose conventions and shared parts this reuses:
+As in gridsvc.web.openapi_schemas (whose conventions and shared parts this reuses:
 `required` means always present, `allow_none` present and maybe null): the
 views build their JSON by hand, these schemas describe it field by field, and
 tests/test_openapi.py checks real answers against them strictly.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from marshmallow import fields
 from marshmallow.validate import OneOf
 
-from gridsvc.models import ROLES
-from gridsvc.openapi_schemas import (
+from gridsvc.kernel.models import ROLES
+from gridsvc.web.openapi_schemas import (
     MATCHES,
     CaseIdentitySchema,
     CategorySchema,

@@ -9,7 +9,7 @@
 
 All need a signed-in caller and touch only the caller's own patrols: another
 user's patrol answers 404, as if it did not exist. Thin: the rules are in
-gridsvc.patrols and gridsvc.geo.tracks.
+gridsvc.patrols.recording and gridsvc.geo.tracks.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
 from marshmallow.validate import Length, Range
 
-from gridsvc import runtime
-from gridsvc.api import DATUM_HELP, CrsField, MomentField, Text
-from gridsvc.auth_api import json_body, signed_in_user
-from gridsvc.errors import ApiError, flat_fields, invalid_parameter
-from gridsvc.json_fields import JsonFloat, JsonInteger
-from gridsvc.models import Patrol, iso_or_none
-from gridsvc.patrols import (
+from gridsvc.kernel.runtime import runtime
+from gridsvc.web.grids_api import DATUM_HELP, CrsField, MomentField, Text
+from gridsvc.web.auth_api import json_body, signed_in_user
+from gridsvc.web.errors import ApiError, flat_fields, invalid_parameter
+from gridsvc.web.json_fields import JsonFloat, JsonInteger
+from gridsvc.kernel.models import Patrol, iso_or_none
+from gridsvc.patrols.recording import (
     MAX_SEQ,
     DayCoverage,
     PatrolBusy,

@@ -1,6 +1,6 @@
 """Reports from phones: one at a time, or a queue made offline sent in one call.
 
-Every report is idempotent by its client UUID (gridsvc.intake), so a phone
+Every report is idempotent by its client UUID (gridsvc.cases.intake), so a phone
 that lost the answer sends the same report again and gets the same case.
 A batch is a list of such reports, each submitted in its own transaction: one
 bad item is rejected with its reason and never sinks the others. Photos go
@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from gridsvc.cases_api import ReportBody, case_identity, report_from
-from gridsvc.errors import flat_fields
-from gridsvc.intake import Intake, ReportConflict, ReportError, canonical_uuid_or_none, submit
-from gridsvc.models import Case, Department, User
-from gridsvc.network import as_utc
+from gridsvc.web.cases_api import ReportBody, case_identity, report_from
+from gridsvc.web.errors import flat_fields
+from gridsvc.cases.intake import Intake, ReportConflict, ReportError, canonical_uuid_or_none, submit
+from gridsvc.kernel.models import Case, Department, User
+from gridsvc.network.store import as_utc
 
 MAX_BATCH = 100
 

@@ -18,15 +18,15 @@ from marshmallow import EXCLUDE, Schema
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
-from gridsvc.accounts import jurisdiction_of
-from gridsvc.api import CrsField
-from gridsvc.catalogue import current_categories
-from gridsvc.catalogue_api import category_json
+from gridsvc.accounts.users import jurisdiction_of
+from gridsvc.web.grids_api import CrsField
+from gridsvc.catalogue.store import current_categories
+from gridsvc.web.catalogue_api import category_json
 from gridsvc.geo import metric
 from gridsvc.geo.crs import geometry_from_cgcs2000, parse_crs
 from gridsvc.geo.locate import GridIndex
-from gridsvc.models import CATALOGUE_COUNTER, User
-from gridsvc.network import current_revision
+from gridsvc.kernel.models import CATALOGUE_COUNTER, User
+from gridsvc.network.store import current_revision
 
 
 class StartupQuery(Schema):

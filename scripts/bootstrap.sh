@@ -26,7 +26,7 @@ if [ ! -f "$STAMP" ] || ! cmp -s requirements.lock "$STAMP"; then
 fi
 
 # The command screen's browser libraries (package-lock.json), served from node_modules by the
-# service itself (gridsvc/screen_web.py): nothing is loaded from a CDN at run time.
+# service itself (gridsvc/web/screen_web.py): nothing is loaded from a CDN at run time.
 command -v npm >/dev/null 2>&1 || apt_install_missing nodejs npm
 NPM_STAMP=node_modules/.installed-lock
 if [ ! -f "$NPM_STAMP" ] || ! cmp -s package-lock.json "$NPM_STAMP"; then

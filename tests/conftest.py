@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gridsvc import accounts, create_app
-from gridsvc.config import Settings
-from gridsvc.db import make_engine
-from gridsvc import migrate
+from gridsvc.accounts import users as accounts
+from gridsvc.app import create_app
+from gridsvc.kernel.config import Settings
+from gridsvc.kernel.db import make_engine
+from gridsvc.kernel import migrate
+from gridsvc.cli.commands import register_commands
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GRIDSVC_TEST_POSTGRES_URL", "postgresql://gridsvc_test:gridsvc_test@127.0.0.1:5432/postgres"
@@ -140,7 +142,7 @@ def sample_app(app, rt):
 def admin_app(app, rt):
     """An app with the sample county's townships and villages, but no grids."""
     from fixtures.sample import ADMIN_FILE
-    from gridsvc.network_import import import_admin_file
+    from gridsvc.network.files import import_admin_file
 
     with rt.sessions.begin() as session:
         import_admin_file(session, ADMIN_FILE)
@@ -154,6 +156,7 @@ def client(sample_app):
 
 @pytest.fixture
 def runner(app):
+    register_commands(app)
     return app.test_cli_runner()
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gridsvc import accounts
-from gridsvc.accounts import (
+from gridsvc.accounts import users as accounts
+from gridsvc.accounts.users import (
     AccountError,
     Jurisdiction,
     SignInRefused,
@@ -16,7 +16,7 @@ from gridsvc.accounts import (
     sign_in,
     user_for_token,
 )
-from gridsvc.models import AuthToken, LoginAttempt, User
+from gridsvc.kernel.models import AuthToken, LoginAttempt, User
 from conftest import PRODUCTION_PASSWORD_HASH_METHOD
 
 PASSWORD = "correct horse battery"
@@ -233,7 +233,7 @@ def test_a_refresh_token_works_once_and_a_replay_revokes_the_family(people, clie
 def test_simultaneous_refreshes_yield_one_pair(people, client, rt):
     import threading
 
-    from gridsvc.accounts import refresh
+    from gridsvc.accounts.users import refresh
 
     token = login(client, "13800000001").get_json()["refresh_token"]
     wins = []

@@ -3,9 +3,9 @@
 import pytest
 from marshmallow import Schema, ValidationError, fields
 
-from gridsvc.errors import INVALID_PARAMETERS, flat_fields
+from gridsvc.web.errors import INVALID_PARAMETERS, flat_fields
 from gridsvc.geo.crs import from_cgcs2000, geometry_from_cgcs2000, parse_crs
-from gridsvc.json_fields import JsonFloat, JsonInteger
+from gridsvc.web.json_fields import JsonFloat, JsonInteger
 
 
 def _some_cell_centre(rt):
@@ -165,8 +165,8 @@ def test_grids_out_crs_gcj02_shifts_every_vertex(client, rt):
 
 
 def test_unmigrated_database_is_503_not_500(tmp_path):
-    from gridsvc import create_app
-    from gridsvc.config import Settings
+    from gridsvc.app import create_app
+    from gridsvc.kernel.config import Settings
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
     response = app.test_client().get("/api/v1/grids/220112100201003")

@@ -11,12 +11,13 @@ import shapely
 import sqlalchemy as sa
 
 from at_once import at_once
-from gridsvc import case_record, create_app
-from gridsvc.accounts import create_user
-from gridsvc.attachments import ORIGINAL, STRIPPED, THUMBNAIL, MediaStore
-from gridsvc.catalogue import current_categories
+from gridsvc.cases import record as case_record
+from gridsvc.app import create_app
+from gridsvc.accounts.users import create_user
+from gridsvc.cases.attachments import ORIGINAL, STRIPPED, THUMBNAIL, MediaStore
+from gridsvc.catalogue.store import current_categories
 from gridsvc.geo import metric
-from gridsvc.models import Attachment, Case, CaseEvent
+from gridsvc.kernel.models import Attachment, Case, CaseEvent
 from photo_samples import MAKER, cut, encode, opened, phone_jpeg, two_tone
 
 PASSWORD = "correct horse battery"
@@ -183,7 +184,7 @@ def test_different_photos_at_once_each_get_their_own_record_entry(desk, rt, samp
 def test_a_lost_race_past_the_lock_finds_the_winners_attachment(desk, rt, monkeypatch):
     """The unique (case, sha256) constraint is the backstop: should both look-ups miss a row that is
     there, the insert fails and the upload answers with the existing attachment."""
-    from gridsvc import attachments
+    from gridsvc.cases import attachments
 
     data = phone_jpeg()
     first = upload(desk, data).get_json()
@@ -290,7 +291,7 @@ def test_a_failed_file_write_leaves_no_row_and_no_record_entry(desk, rt, monkeyp
 
 
 def test_a_failure_after_the_insert_rolls_the_row_back(desk, rt, monkeypatch):
-    from gridsvc import attachments
+    from gridsvc.cases import attachments
 
     def broken_append(*args, **kwargs):
         raise RuntimeError("the record cannot be written")

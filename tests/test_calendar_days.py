@@ -2,9 +2,9 @@
 
 from datetime import date, datetime
 
-from gridsvc.calendar_days import calendar_cache, set_day
-from gridsvc.network import utcnow
-from gridsvc.worktime import OfficeHours
+from gridsvc.worktime.declared_days import calendar_cache, set_day
+from gridsvc.network.store import utcnow
+from gridsvc.worktime.calendar import OfficeHours
 
 
 def test_declared_days_move_deadlines_and_reach_running_processes(app, rt, runner):

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from fixtures.sample import CATALOGUE_FILE, DEPARTMENTS_FILE, RULES_FILE
-from gridsvc.catalogue import (
+from gridsvc.catalogue.store import (
     CatalogueError,
     area_chain,
     current_categories,
@@ -18,7 +18,7 @@ from gridsvc.catalogue import (
     read_json,
     responsibility_list,
 )
-from gridsvc.models import Category, ResponsibilityRule
+from gridsvc.kernel.models import Category, ResponsibilityRule
 
 
 def test_sample_covers_every_category_in_every_grid(sample_app, rt):
@@ -218,7 +218,7 @@ def test_api_route_gives_deadlines_in_working_time(client, rt, sample_app):
     The expected moments are worked out by hand: 1.5 office hours are left on Wednesday
     30 September after 16:00; 1-7 October are holidays; Thursday 8 October opens at 08:30.
     """
-    from gridsvc.catalogue import load_catalogue
+    from gridsvc.catalogue.store import load_catalogue
 
     grid = next(c for c in rt.index.get().cells if c.kind == "base")
     data = read_json(CATALOGUE_FILE)
@@ -261,7 +261,7 @@ def test_a_category_left_out_of_the_file_is_retired_only_when_asked(sample_app, 
 
 def test_a_new_responsibility_list_reaches_running_processes(sample_app, rt, runner, tmp_path):
     """Processes keep the list in memory; a load from the CLI bumps the catalogue revision they watch."""
-    from gridsvc.catalogue import responsibility_cache
+    from gridsvc.catalogue.store import responsibility_cache
 
     index = rt.index.get()
     grid = next(c.code for c in index.cells if c.code.startswith("220112100") and c.kind == "base")

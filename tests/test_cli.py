@@ -112,10 +112,12 @@ def test_admin_import_refuses_file_without_levels(runner, tmp_path):
 
 
 def test_commands_on_an_empty_database_say_what_to_do(tmp_path):
-    from gridsvc import create_app
-    from gridsvc.config import Settings
+    from gridsvc.app import create_app
+    from gridsvc.cli.commands import register_commands
+    from gridsvc.kernel.config import Settings
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    register_commands(app)
     result = app.test_cli_runner().invoke(args=["locate", "125.6", "43.5", "--crs", "wgs84"])
     assert result.exit_code == 1
     assert "gridsvc db upgrade" in result.output

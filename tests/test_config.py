@@ -2,7 +2,7 @@
 
 import pytest
 
-from gridsvc.config import Settings
+from gridsvc.kernel.config import Settings
 
 
 def test_settings_from_env():

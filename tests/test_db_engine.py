@@ -7,18 +7,18 @@ import textwrap
 import sqlalchemy as sa
 
 from conftest import _wipe as wipe
-from gridsvc import migrate
-from gridsvc.db import make_engine
+from gridsvc.kernel import migrate
+from gridsvc.kernel.db import make_engine
 
 
 def test_spatialite_process_exits_cleanly_after_migrating(tmp_path):
     """mod_spatialite is loaded RTLD_GLOBAL: if shapely/pyproj load after it, the process
-    corrupts its heap and aborts at exit. gridsvc.db must load them first."""
+    corrupts its heap and aborts at exit. gridsvc.kernel.db must load them first."""
     script = textwrap.dedent(f"""
         import sys
-        from gridsvc.db import make_engine
+        from gridsvc.kernel.db import make_engine
         assert {{"shapely", "pyproj", "pyogrio"}} <= set(sys.modules), "loaded too late"
-        from gridsvc import migrate
+        from gridsvc.kernel import migrate
         engine = make_engine("sqlite:///{tmp_path / 'x.sqlite'}")
         migrate.upgrade(engine)
         engine.dispose()

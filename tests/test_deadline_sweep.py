@@ -7,13 +7,13 @@ import pytest
 import sqlalchemy as sa
 
 from at_once import at_once
-from gridsvc import case_record
-from gridsvc.accounts import create_user
-from gridsvc.deadline_sweep import SweepResult, sweep
+from gridsvc.cases import record as case_record
+from gridsvc.accounts.users import create_user
+from gridsvc.cases.deadline_sweep import SweepResult, sweep
 from gridsvc.geo.crs import parse_crs
-from gridsvc.intake import Intake, Report, submit
-from gridsvc.models import Case, CaseEvent
-from gridsvc.stage_clock import start_stage
+from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.kernel.models import Case, CaseEvent
+from gridsvc.cases.stage_clock import start_stage
 
 CST = "+08:00"
 

@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from fixtures.demo import ACCOUNTS, DEMO_PASSWORD, LUXIANG, QIJIA, load_demo
-from gridsvc import case_record
-from gridsvc.accounts import create_user, sign_in, user_for_token
-from gridsvc.case_search import CaseFilter, find_cases
-from gridsvc.intake import Intake
-from gridsvc.models import Case, CaseEvent, Event, User
-from gridsvc.network import as_utc
+from gridsvc.cases import record as case_record
+from gridsvc.accounts.users import create_user, sign_in, user_for_token
+from gridsvc.cases.search import CaseFilter, find_cases
+from gridsvc.cases.intake import Intake
+from gridsvc.kernel.models import Case, CaseEvent, Event, User
+from gridsvc.network.store import as_utc
 
 WALKED = ("reported", "filed", "dispatched", "handling", "handled", "verified", "closed")
 PHONE = {account.key: account.phone for account in ACCOUNTS}

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from at_once import at_once
-from gridsvc.accounts import ACCESS_LIFETIME, create_user, revoke
-from gridsvc.config import Settings
-from gridsvc.deadline_sweep import sweep
+from gridsvc.accounts.users import ACCESS_LIFETIME, create_user, revoke
+from gridsvc.kernel.config import Settings
+from gridsvc.cases.deadline_sweep import sweep
 from gridsvc.events import outbox
-from gridsvc.models import Case, Event, User
-from gridsvc.network import utcnow
+from gridsvc.kernel.models import Case, Event, User
+from gridsvc.network.store import utcnow
 from test_mobile_api import COMMANDER, OFFICER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
 
 LUXIANG = "220112102000"
@@ -151,7 +151,7 @@ def test_a_dispatch_reaches_the_team_and_the_network_change_everyone(town, rt, s
     kinds = [(e["kind"], e["data"]["case"]["team_code"]) for e in events_of(squad)]
     assert kinds == [("case.created", None), ("case.status_changed", None), ("case.dispatched", team)]
     with rt.sessions.begin() as session:
-        from gridsvc.network import bump_revision
+        from gridsvc.network.store import bump_revision
         bump_revision(session)
     pump(rt)
     assert [e["kind"] for e in events_of(squad)] == ["network.changed"]

@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gridsvc.deadline_sweep import sweep
-from gridsvc.events import dispatch_notices, outbox
+from gridsvc.cases.deadline_sweep import sweep
+from gridsvc.cases import dispatch_notices
+from gridsvc.events import outbox
 from gridsvc.events.outbox import COMMITTED_CALLBACK
-from gridsvc.models import Case, Event, EventAck, User
-from gridsvc.network import utcnow
+from gridsvc.kernel.models import Case, Event, EventAck, User
+from gridsvc.network.store import utcnow
 from at_once import at_once
 from test_events import (ADMIN, connect, dispatched, events_of, pump, received, recording, report,  # noqa: F401
                          settings, step, token, town)
@@ -127,7 +128,7 @@ def test_a_token_revoked_before_the_connection_is_admitted_is_not_caught_up(town
     pump(rt)
     officer = connect(sample_app, town, OFFICER, since=0)
     listener = rt.live.relay._arrivals.popleft()  # the relay has not taken it yet
-    from gridsvc.accounts import revoke
+    from gridsvc.accounts.users import revoke
     with rt.sessions.begin() as session:
         revoke(session, session.scalar(sa.select(User).where(User.phone == OFFICER)))
     pump(rt)  # relays the session.revoked event: the arrival is not among the live connections yet
@@ -208,7 +209,7 @@ def test_a_redis_that_does_not_answer_does_not_hold_up_requests():
 
 
 def test_a_savepoint_ended_by_a_failed_flush_keeps_the_outer_transactions_events(rt, sample_app):
-    from gridsvc.models import NetworkRevision
+    from gridsvc.kernel.models import NetworkRevision
 
     with rt.sessions() as session:
         before = outbox.head(session)
@@ -257,12 +258,12 @@ class Connecting:
 
 
 def test_a_connection_still_in_its_connect_handler_is_admitted_on_a_later_round(town, rt):
-    from gridsvc.accounts import valid_access_token
-    from gridsvc.events.audience import rooms_for
+    from gridsvc.accounts.users import live_token_digests, valid_access_token
+    from gridsvc.cases.audience import rooms_for
     from gridsvc.events.relay import Listener, Relay
 
     transport = Connecting(rounds=1)
-    relay = Relay(rt.sessions, transport, 100, timedelta(seconds=60))
+    relay = Relay(rt.sessions, transport, 100, timedelta(seconds=60), live_token_digests)
     with rt.sessions() as session:
         stored = valid_access_token(session, token(town, COMMANDER))
         listener = Listener("sid-1", stored.user_id, stored.token_hash, stored.expires_at,

@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, Phase, given, settings as hypothesis_setting
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 from schemathesis.generation import GenerationMode
 
-from gridsvc.accounts import create_user, sign_in
+from gridsvc.accounts.users import create_user, sign_in
 from test_openapi import base_grid_and_point
 
 MAX_EXAMPLES = 30
@@ -198,7 +198,7 @@ FOUND = [  # method, path ({tracking_no}, {patrol}, {grid} filled in), JSON body
     ("get", "/api/v1/cases/{tracking_no}/attachments/2147483648/thumbnail", None, 404),  # past INTEGER
     ("get", "/api/v1/grids?bbox=0,0,1e300,1e300&crs=gcj02", None, 422),  # GEOS cannot densify the box
     ("get", "/api/v1/cases?bbox=0,0,1e300,1e300&crs=bd09", None, 422),
-    ("get", "/api/v1/cases?department=%00", None, 400),  # PostgreSQL text cannot hold NUL: gridsvc.request_guard
+    ("get", "/api/v1/cases?department=%00", None, 400),  # PostgreSQL text cannot hold NUL: gridsvc.web.request_guard
     ("get", "/api/v1/route?grid={grid}&category=%00", None, 400),
     # `fields` once nested a list item's reasons under its index ({"attachments": {"0": [...]}}): not {field: [reasons]}
     ("post", "/mobile/v1/cases/{tracking_no}/steps/self_handle", {"note": "x", "attachments": ["x", 1]}, 422),

@@ -1,4 +1,4 @@
-"""Hotspots (gridsvc.hotspots, /api/v1/hotspots/*): counts per grid and per H3 hexagon, and rising grids,
+"""Hotspots (gridsvc.oversight.hotspots, /api/v1/hotspots/*): counts per grid and per H3 hexagon, and rising grids,
 checked against cases reported through intake at known points and known China times (docs/hotspots.md).
 
 The places: G1 and G3, two base grids of 齐家村, G2 a base grid of 东升村 (both 齐家镇), GL a base grid of
@@ -17,15 +17,15 @@ import sqlalchemy as sa
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
-from gridsvc import intake
-from gridsvc.accounts import create_user
+from gridsvc.cases import intake
+from gridsvc.accounts.users import create_user
 from gridsvc.geo.chinese_offsets import wgs84_to_gcj02
 from gridsvc.geo.crs import parse_crs
-from gridsvc.hotspots import CaseFilter, grid_hotspots, hexagon_hotspots, is_rising, rising_grids, week_bounds
-from gridsvc.intake import Intake, Report, submit
-from gridsvc.models import Case, User
-from gridsvc.numbers import PeriodError
-from gridsvc.workflow import Context, StepInput, act
+from gridsvc.oversight.hotspots import CaseFilter, grid_hotspots, hexagon_hotspots, is_rising, rising_grids, week_bounds
+from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.kernel.models import Case, User
+from gridsvc.oversight.numbers import PeriodError
+from gridsvc.cases.workflow import Context, StepInput, act
 from test_openapi import assert_documented
 
 PASSWORD = "correct horse battery"

@@ -1,4 +1,4 @@
-"""The indicators (gridsvc.indicators, GET /api/v1/indicators), checked against known histories.
+"""The indicators (gridsvc.oversight.indicators, GET /api/v1/indicators), checked against known histories.
 
 Two histories, made the ordinary way (intake, workflow steps, the deadline sweep, ratings, patrols),
 each at a chosen China time; every expected figure is worked out by hand in the comments, on office
@@ -17,17 +17,17 @@ import shapely
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from gridsvc import ratings
-from gridsvc.accounts import create_user
-from gridsvc.attachments import MediaStore, attach
+from gridsvc.cases import ratings
+from gridsvc.accounts.users import create_user
+from gridsvc.cases.attachments import MediaStore, attach
 from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
-from gridsvc.indicator_export import as_csv, as_xlsx
-from gridsvc.indicators import COLUMNS, Period, indicator_table, ranked, score
-from gridsvc.models import Case, CaseEvent, GridCell, PatrolDay
-from gridsvc.network import bump_revision
-from gridsvc.patrols import PointInput, add_points, start
-from gridsvc.workflow import Context
+from gridsvc.oversight.indicator_export import as_csv, as_xlsx
+from gridsvc.oversight.indicators import COLUMNS, Period, indicator_table, ranked, score
+from gridsvc.kernel.models import Case, CaseEvent, GridCell, PatrolDay
+from gridsvc.network.store import bump_revision
+from gridsvc.patrols.recording import PointInput, add_points, start
+from gridsvc.cases.workflow import Context
 from test_numbers import COUNTY, FROM, PASSWORD, QIJIA, TO, V1, V2, ZHZF, ZZZX, at, history, town  # noqa: F401
 from test_openapi import assert_documented
 
@@ -482,7 +482,7 @@ def test_a_late_batch_of_fixes_is_counted_although_its_day_was_counted_before(to
 def test_a_count_made_while_a_batch_arrived_is_not_kept(town, june, rt, monkeypatch):
     """A reader counts 11 June from fixes read before a batch for that day commits: its answer may miss
     the batch, but it must not keep that count, or the batch would never be counted."""
-    from gridsvc import patrol_days
+    from gridsvc.patrols import days as patrol_days
     count = patrol_days._count
 
     def count_then_a_batch_arrives(session, index, settings, user_id, days):

@@ -6,12 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from at_once import at_once
-from gridsvc import case_record
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import area_chain, current_categories, responsibility_list
+from gridsvc.cases import record as case_record
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import area_chain, current_categories, responsibility_list
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.intake import MAX_POSSIBLE_DUPLICATES, Intake, Report, submit
-from gridsvc.models import Case, CaseEvent, User
+from gridsvc.cases.intake import MAX_POSSIBLE_DUPLICATES, Intake, Report, submit
+from gridsvc.kernel.models import Case, CaseEvent, User
 
 PASSWORD = "correct horse battery"
 

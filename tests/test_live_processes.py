@@ -22,7 +22,7 @@ import requests
 import socketio
 
 from bench.serving import gunicorn
-from gridsvc.network import utcnow
+from gridsvc.network.store import utcnow
 from test_events import ADMIN, LUXIANG_COMMANDER, report, token, town  # noqa: F401
 from test_mobile_api import COMMANDER, OFFICER, STRANGER, field, report_body  # noqa: F401
 

@@ -10,8 +10,8 @@ from shapely import Point
 
 from gridsvc.geo import metric
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.locate_service import storage_point
-from gridsvc.locating import cells_covering_in_db
+from gridsvc.network.points import storage_point
+from gridsvc.network.index import cells_covering_in_db
 
 
 def shared_edge_points(index, offset_m: float, limit: int = 40):
@@ -106,7 +106,7 @@ def test_locate_on_past_network_uses_old_boundaries(sample_app, rt):
 
 
 def test_index_rebuilds_when_another_process_changes_the_network(sample_app, rt):
-    from gridsvc.network import bump_revision
+    from gridsvc.network.store import bump_revision
 
     first = rt.index.get()
     assert rt.index.get() is first  # unchanged revision: same index

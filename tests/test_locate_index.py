@@ -155,12 +155,13 @@ def test_threads_may_locate_at_once_in_a_fresh_index(tmp_path):
     index's lock, threads locating at once in a new index crashed the process (a segfault, so the
     race runs in a child process and a crash fails this test instead of the test run)."""
     script = textwrap.dedent(f"""
-        import gridsvc.db
+        import gridsvc.kernel.db
         import threading
         import numpy as np
         from fixtures.sample import load_sample
-        from gridsvc import create_app, migrate
-        from gridsvc.config import Settings
+        from gridsvc.app import create_app
+        from gridsvc.kernel import migrate
+        from gridsvc.kernel.config import Settings
         app = create_app(Settings(database_url="sqlite:///{tmp_path / 'x.sqlite'}"))
         rt = app.extensions["gridsvc"]
         migrate.upgrade(rt.engine)

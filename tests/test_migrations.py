@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session
 
 from conftest import BACKENDS, _create_postgis_database, _drop_postgis_database
-from gridsvc import migrate
-from gridsvc.db import make_engine
-from gridsvc.models import Base, Case
+from gridsvc.kernel import migrate
+from gridsvc.kernel.db import make_engine
+from gridsvc.kernel.models import Base, Case
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from PIL import Image
 from shapely.geometry import shape
 
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import current_categories, load_catalogue, read_json
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import current_categories, load_catalogue, read_json
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.models import Case
+from gridsvc.kernel.models import Case
 from fixtures.sample import CATALOGUE_FILE
 from test_api import JSON_TYPE_ERRORS
 from test_locate_db import shared_edge_points
@@ -30,7 +30,7 @@ def field(sample_app, rt):
         (a, b, p) for a, b, p in shared_edge_points(index, 3.0, limit=200) if a.startswith("220112100"))
     other = next(c.code for c in index.cells if c.code.startswith("220112102") and c.kind == "base")
     with rt.sessions.begin() as session:
-        from gridsvc.catalogue import area_chain
+        from gridsvc.catalogue.store import area_chain
         department = rt.rules.get().route(area_chain(index, mine), "02004").department.code
         create_user(session, "13800000003", "网格员小王", "grid_worker", PASSWORD, grid_codes=[mine])
         create_user(session, "13800000001", "齐家指挥长", "township_commander", PASSWORD, admin_code=QIJIA)

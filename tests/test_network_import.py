@@ -13,10 +13,10 @@ from fixtures.sample import GRIDS_FILE
 from gridsvc.geo import metric
 from gridsvc.geo.crs import parse_crs
 from gridsvc.geo.vector_io import VectorFileError, read_layer, write_layer
-from gridsvc.models import GridCell
-from gridsvc.locating import cells_covering_in_db
-from gridsvc.network import as_utc, cell_at, cell_versions, current_revision
-from gridsvc.network_import import check_grid_file, export_grids, import_grid_file
+from gridsvc.kernel.models import GridCell
+from gridsvc.network.index import cells_covering_in_db
+from gridsvc.network.store import as_utc, cell_at, cell_versions, current_revision
+from gridsvc.network.files import check_grid_file, export_grids, import_grid_file
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,4 +1,4 @@
-"""The command screen's numbers (gridsvc.numbers, GET /api/v1/numbers), checked against a known history.
+"""The command screen's numbers (gridsvc.oversight.numbers, GET /api/v1/numbers), checked against a known history.
 
 The history below is made the ordinary way: reports through intake, steps through the workflow, the
 deadline sweep marking what is late, each at a chosen China time. Every expected figure is worked out
@@ -13,15 +13,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from gridsvc import intake, numbers_api
-from gridsvc.accounts import create_user
-from gridsvc.case_search import UnknownArea
-from gridsvc.deadline_sweep import sweep
+from gridsvc.cases import intake
+from gridsvc.web import numbers_api
+from gridsvc.accounts.users import create_user
+from gridsvc.cases.search import UnknownArea
+from gridsvc.cases.deadline_sweep import sweep
 from gridsvc.geo.crs import parse_crs
-from gridsvc.intake import Intake, Report, submit
-from gridsvc.models import Case, User
-from gridsvc.numbers import PeriodError, WorkingClock, default_period, screen_numbers
-from gridsvc.workflow import Context, StepInput, act
+from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.kernel.models import Case, User
+from gridsvc.oversight.numbers import PeriodError, WorkingClock, default_period, screen_numbers
+from gridsvc.cases.workflow import Context, StepInput, act
 from test_openapi import assert_documented
 
 PASSWORD = "correct horse battery"

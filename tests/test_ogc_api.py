@@ -17,7 +17,7 @@ from shapely.geometry import shape
 
 from bench.serving import gunicorn
 from gridsvc.geo.crs import parse_crs, from_cgcs2000
-from gridsvc.network import current_cells_query
+from gridsvc.network.store import current_cells_query
 from geoalchemy2.shape import to_shape
 from test_mobile_api import COMMANDER, STRANGER, WORKER, field, report_body  # noqa: F401
 

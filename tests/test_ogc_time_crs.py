@@ -26,9 +26,9 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 
 from gridsvc.geo import metric
-from gridsvc.models import GridCell
-from gridsvc.network import apply_grid_records, current_cells_query, stored_record
-from gridsvc.ogc_features import ITEM_PARAMETERS, ITEMS_PARAMETERS, SUPPORTED_CRS
+from gridsvc.kernel.models import GridCell
+from gridsvc.network.store import apply_grid_records, current_cells_query, stored_record
+from gridsvc.standards.ogc_features import ITEM_PARAMETERS, ITEMS_PARAMETERS, SUPPORTED_CRS
 from test_mobile_api import COMMANDER, WORKER, field  # noqa: F401
 from test_ogc_api import (  # noqa: F401
     CGCS2000, CRS84, SAMPLE_GRIDS, assert_exception, cases, gdal_tool, links_by_rel, local, served,
@@ -186,7 +186,7 @@ def test_real_answers_fit_the_definition(definition, client, cases, field):
 
 
 def test_server_and_database_failures_are_the_documented_ogc_exceptions(definition, client, monkeypatch):
-    from gridsvc import ogc_features
+    from gridsvc.standards import ogc_features
 
     items = definition["paths"]["/collections/grids/items"]["get"]
 

@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy as sa
 
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import area_chain
-from gridsvc.config import Settings
-from gridsvc.models import AdminUnit, Case, Department, User, utcnow
-from gridsvc.workflow import Context, StepInput, act
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import area_chain
+from gridsvc.kernel.config import Settings
+from gridsvc.kernel.models import AdminUnit, Case, Department, User, utcnow
+from gridsvc.cases.workflow import Context, StepInput, act
 from test_events import town  # noqa: F401
 from test_mobile_api import WORKER, field, report_body  # noqa: F401
 
@@ -217,9 +217,9 @@ def test_a_retry_with_the_same_client_uuid_finds_its_case(channel):
 
 def test_only_channel_cases_are_listed(channel, rt):
     """A phone's case (not through the channel) is not in the public list, but opens by its number."""
-    from gridsvc.cases_api import current_intake
+    from gridsvc.web.cases_api import current_intake
     from gridsvc.geo.crs import parse_crs
-    from gridsvc.intake import Report, submit
+    from gridsvc.cases.intake import Report, submit
 
     with rt.sessions() as session:
         worker = create_user(session, "13800000003", "网格员小王", "grid_worker", uuid.uuid4().hex,
@@ -235,7 +235,7 @@ def test_only_channel_cases_are_listed(channel, rt):
 
 
 def test_bad_api_key_setting_stops_the_start(database_url):
-    from gridsvc import create_app
+    from gridsvc.app import create_app
 
     with pytest.raises(ValueError, match="OPEN311"):
         create_app(Settings(database_url=database_url, open311_api_keys="short=13900000311"))

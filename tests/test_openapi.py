@@ -21,13 +21,13 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 from swagger_ui_bundle import swagger_ui_path
 
-from gridsvc import create_app
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import current_categories
-from gridsvc.config import Settings
-from gridsvc.json_fields import JsonBoolean, JsonFloat, JsonInteger
-from gridsvc.openapi import OPERATIONS, WEB, spec_for
-from gridsvc.workflow import STEPS
+from gridsvc.app import create_app
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import current_categories
+from gridsvc.kernel.config import Settings
+from gridsvc.web.json_fields import JsonBoolean, JsonFloat, JsonInteger
+from gridsvc.web.openapi import OPERATIONS, WEB, spec_for
+from gridsvc.cases.workflow import STEPS
 from mobile_api.openapi import MOBILE
 from photo_samples import phone_jpeg
 
@@ -133,7 +133,7 @@ def assert_documented(spec, method: str, path: str, response, status: int) -> No
 
 def test_every_api_route_is_documented_with_its_methods_and_nothing_else(plain_app, spec):
     routes, documented = app_operations(plain_app), documented_operations(spec)
-    assert routes - documented == set(), "routes missing from gridsvc/openapi.py OPERATIONS"
+    assert routes - documented == set(), "routes missing from gridsvc/web/openapi.py OPERATIONS"
     assert documented - routes == set(), "documented operations with no route"
     assert len(routes) >= 23  # every blueprint's routes were seen, not an empty map
     assert not any(path in DOC_ROUTES for _, path in documented)
@@ -167,7 +167,7 @@ def test_the_document_is_built_once_per_app(plain_app, spec, mobile_spec):
     assert spec_for(plain_app, MOBILE) is spec_for(plain_app, MOBILE)
     assert spec_for(plain_app, MOBILE) == mobile_spec != spec
     fresh = create_app(Settings(database_url="sqlite://"))
-    assert fresh.extensions.get("gridsvc.openapi") is None  # built lazily, on first use
+    assert fresh.extensions.get("gridsvc.web.openapi") is None  # built lazily, on first use
     fresh.extensions["gridsvc"].dispose()
 
 
@@ -243,7 +243,7 @@ def test_every_error_response_is_the_one_error_shape(any_spec):
 
 
 def test_an_errors_fields_are_documented_as_lists_of_reasons(spec, mobile_spec):
-    """{field: [reasons]}, flat (gridsvc.errors.flat_fields): the one error shape and a batch item's error alike."""
+    """{field: [reasons]}, flat (gridsvc.web.errors.flat_fields): the one error shape and a batch item's error alike."""
     reasons = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
     for document, name in ((spec, "ErrorDetail"), (mobile_spec, "ErrorDetail"), (mobile_spec, "ItemError")):
         documented = document["components"]["schemas"][name]["properties"]["fields"]
@@ -325,7 +325,7 @@ def _every_field(schema_cls: type[Schema]):
 @pytest.mark.parametrize("url", sorted(DOCUMENTS))
 def test_json_bodies_take_only_json_numbers_and_booleans(url):
     """marshmallow's own Float, Integer and Boolean read "125.56", "7" and "yes" from text: right for a query
-    string, wrong for a JSON body, whose numbers the document says are numbers (gridsvc.json_fields)."""
+    string, wrong for a JSON body, whose numbers the document says are numbers (gridsvc.web.json_fields)."""
     seen = set()
     for body in {op.body for op in DOCUMENTS[url].operations if op.body}:
         for name, field in _every_field(body):

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from pyproj import Geod, Transformer
 
 from at_once import at_once
-from gridsvc.accounts import create_user
+from gridsvc.accounts.users import create_user
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.geo.tracks import Fix, TrackRules, clean, pieces
-from gridsvc.models import PatrolPoint, User
-from gridsvc.network import utcnow
-from gridsvc.patrols import PointInput, add_points, day_coverage, my_patrol
-from gridsvc.worktime import CHINA
+from gridsvc.kernel.models import PatrolPoint, User
+from gridsvc.network.store import utcnow
+from gridsvc.patrols.recording import PointInput, add_points, day_coverage, my_patrol
+from gridsvc.worktime.calendar import CHINA
 
 PASSWORD = "correct horse battery"
 WALKER, OTHER = "13800000003", "13800000004"

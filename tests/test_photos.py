@@ -8,8 +8,8 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from PIL.TiffImagePlugin import IFDRational
 
-from gridsvc import photos
-from gridsvc.photos import PhotoError
+from gridsvc.cases import photos
+from gridsvc.cases.photos import PhotoError
 from photo_samples import MAKER, XMP, cut, encode, exif, gps_ifd, opened, phone_jpeg, png_claiming, two_tone
 
 LIMITS = {"max_bytes": 15 * 2**20, "max_pixels": 50_000_000}

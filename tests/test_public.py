@@ -1,10 +1,10 @@
-"""政务公开 (gridsvc.public): no sign-in, and never the reporter's name, phone, place or photos."""
+"""政务公开 (gridsvc.oversight.public_figures): no sign-in, and never the reporter's name, phone, place or photos."""
 
 import json
 
 import sqlalchemy as sa
 
-from gridsvc.models import Case
+from gridsvc.kernel.models import Case
 from test_openapi import assert_documented
 from test_ratings import closed_case, rate
 import test_workflow

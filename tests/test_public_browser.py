@@ -21,10 +21,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import area_chain
-from gridsvc.models import Case
-from gridsvc.worktime import CHINA
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import area_chain
+from gridsvc.kernel.models import Case
+from gridsvc.worktime.calendar import CHINA
 from photo_samples import MAKER, phone_jpeg
 from test_events import town  # noqa: F401
 from test_mobile_api import COMMANDER, PASSWORD, field, report_body  # noqa: F401

@@ -1,4 +1,4 @@
-"""The public page of 政务公开 (/public/, gridsvc.public_web) without a browser: served with a strict
+"""The public page of 政务公开 (/public/, gridsvc.web.public_web) without a browser: served with a strict
 Content-Security-Policy, every file from here and naming no outside address, calling only the public
 API, and nothing outside its folder. Also the small public API it needed: the township list, and the
 responsibility list's English names. (tests/test_public_browser.py drives the page itself.)"""
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gridsvc import create_app
-from gridsvc.config import Settings
-from gridsvc.public_web import PAGE_DIR
+from gridsvc.app import create_app
+from gridsvc.kernel.config import Settings
+from gridsvc.web.public_web import PAGE_DIR
 from test_openapi import assert_documented
 
 TOWNSHIPS = "/api/v1/public/townships"

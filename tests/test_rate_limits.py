@@ -9,9 +9,9 @@ import pytest
 import redis
 
 from at_once import at_once
-from gridsvc import create_app
-from gridsvc.accounts import create_user
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.accounts.users import create_user
+from gridsvc.kernel.config import Settings
 
 PASSWORD = "correct horse battery"
 REDIS_URL = os.environ.get("GRIDSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -1,11 +1,11 @@
-"""满意度评价 (gridsvc.ratings): only the reporter, only after closing, once; a bad rating reopens the case."""
+"""满意度评价 (gridsvc.cases.ratings): only the reporter, only after closing, once; a bad rating reopens the case."""
 
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from gridsvc.models import Case, CaseRating, Event, utcnow
+from gridsvc.kernel.models import Case, CaseRating, Event, utcnow
 from test_openapi import assert_documented
 import test_workflow
 from test_workflow import PASSWORD, actions, assert_record_intact, report, step

@@ -24,10 +24,10 @@ import redis
 import requests
 
 from bench.serving import free_port, gunicorn
-from gridsvc import create_app
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.kernel.config import Settings
 from gridsvc.events.wakeup import CHANNEL, QUIET_AFTER_FAILURE_S
-from gridsvc.shared_stores import CachedCheck
+from gridsvc.kernel.shared_stores import CachedCheck
 from test_events import token, town  # noqa: F401
 from test_live_processes import Screen, eventually, service_env
 from test_mobile_api import COMMANDER, WORKER, field, report_body  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import nullcontext
 
-from gridsvc.reloading import Reloading
+from gridsvc.kernel.reloading import Reloading
 
 
 def test_callers_keep_the_old_value_while_another_refreshes():

@@ -1,4 +1,4 @@
-"""Inputs refused before any view reads them (gridsvc.request_guard), each a failure a probe found
+"""Inputs refused before any view reads them (gridsvc.web.request_guard), each a failure a probe found
 (issue 14): NUL in paths answered 503 on PostGIS, deep JSON a 500, bad UTF-8 in an Open311 form
 was stored as literal text. Both databases."""
 
@@ -12,8 +12,8 @@ import requests
 import sqlalchemy as sa
 
 from bench.serving import gunicorn
-from gridsvc.models import Case
-from gridsvc.request_guard import MAX_JSON_DEPTH, MAX_URL_BYTES, json_depth
+from gridsvc.kernel.models import Case
+from gridsvc.web.request_guard import MAX_JSON_DEPTH, MAX_URL_BYTES, json_depth
 from test_open311 import BASE, KEY, channel, settings, xml_of  # noqa: F401
 
 DEEP = "[" * 1000 + "]" * 1000

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gridsvc.responsibility import CategoryInfo, DepartmentInfo, ResponsibilityList, Rule
+from gridsvc.catalogue.responsibility import CategoryInfo, DepartmentInfo, ResponsibilityList, Rule
 
 COUNTY, TOWN, VILLAGE, GRID = "220112000000", "220112100000", "220112100201", "220112100201003"
 AREAS = [GRID, VILLAGE, TOWN, COUNTY]

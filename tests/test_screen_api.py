@@ -14,16 +14,16 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from gridsvc import create_app
-from gridsvc.basemap import BasemapError, basemap_of
-from gridsvc.case_sheet import stage_clock
-from gridsvc.config import Settings
+from gridsvc.app import create_app
+from gridsvc.web.basemap import BasemapError, basemap_of
+from gridsvc.cases.sheet import stage_clock
+from gridsvc.kernel.config import Settings
 from gridsvc.events import outbox
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.models import Case
-from gridsvc.screen_map import OutlineCache
-from gridsvc.screen_web import VENDORED
-from gridsvc.worktime import WorkCalendar
+from gridsvc.kernel.models import Case
+from gridsvc.oversight.screen_map import OutlineCache
+from gridsvc.web.screen_web import VENDORED
+from gridsvc.worktime.calendar import WorkCalendar
 from test_events import LUXIANG_COMMANDER, town  # noqa: F401
 from test_mobile_api import COMMANDER, OFFICER, WORKER, field, report_body  # noqa: F401
 
@@ -253,6 +253,6 @@ def test_only_the_vendored_packages_dist_folders_are_served(sample_app, monkeypa
     assert client.get("/screen/..%2f..%2fpyproject.toml").status_code == 404
     assert set(VENDORED) <= set(__import__("json").loads((PAGE.parent.parent / "package.json").read_text())[
         "dependencies"])
-    monkeypatch.setattr("gridsvc.screen_web.NODE_MODULES", tmp_path)
+    monkeypatch.setattr("gridsvc.web.screen_web.NODE_MODULES", tmp_path)
     missing = client.get("/screen/vendor/leaflet/leaflet.js")
     assert missing.status_code == 503 and "make setup" in missing.get_json()["error"]["message"]

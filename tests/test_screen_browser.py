@@ -34,9 +34,9 @@ from PIL import Image
 
 from bench.serving import gunicorn
 from gridsvc.geo.crs import parse_crs
-from gridsvc.intake import Intake, Report, submit
-from gridsvc.models import AuthToken, Case, User
-from gridsvc.network import utcnow
+from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.kernel.models import AuthToken, Case, User
+from gridsvc.network.store import utcnow
 from test_events import LUXIANG_COMMANDER, town  # noqa: F401
 from test_locate_db import shared_edge_points
 from test_mobile_api import COMMANDER, OFFICER, PASSWORD, STRANGER, WORKER, field, report_body  # noqa: F401
@@ -302,8 +302,8 @@ def test_the_demo_township_fits_a_wall_screen_and_a_laptop(viewport, name, sampl
                                                            tmp_path, save_screenshot):
     """Every open case of the demo township is on the map, one by one or inside a cluster's count."""
     from fixtures.demo import DEMO_PASSWORD, load_demo
-    from gridsvc.cases_api import current_intake
-    from gridsvc.models import OPEN_STATUSES
+    from gridsvc.web.cases_api import current_intake
+    from gridsvc.kernel.models import OPEN_STATUSES
 
     with rt.sessions() as session:
         load_demo(session, current_intake(rt), utcnow())

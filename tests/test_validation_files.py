@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from fixtures.sample import GRIDS_FILE
-from gridsvc.network_import import check_grid_file
+from gridsvc.network.files import check_grid_file
 
 DATA = Path(__file__).parent / "data"
 

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from PIL import Image
 
 from at_once import at_once
-from gridsvc import case_record
-from gridsvc.accounts import create_user
-from gridsvc.catalogue import area_chain, current_category, responsibility_list
+from gridsvc.cases import record as case_record
+from gridsvc.accounts.users import create_user
+from gridsvc.catalogue.store import area_chain, current_category, responsibility_list
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
-from gridsvc.models import Case, CaseEvent, Category
+from gridsvc.kernel.models import Case, CaseEvent, Category
 
 PASSWORD = "correct horse battery"
 QIJIA, LUXIANG, COUNTY = "220112100000", "220112102000", "220112000000"
@@ -443,10 +443,10 @@ def test_deadlines_read_back_as_they_were_written(office):
 
 
 def test_the_documented_steps_are_the_steps():
-    """docs/workflow.md's table is what gridsvc.workflow does (a step added or changed shows here)."""
+    """docs/workflow.md's table is what gridsvc.cases.workflow does (a step added or changed shows here)."""
     from pathlib import Path
 
-    from gridsvc.workflow import STEPS
+    from gridsvc.cases.workflow import STEPS
 
     rows = [line.split("|")[1:-1] for line in (Path(__file__).parents[1] / "docs" / "workflow.md").read_text(
         encoding="utf-8").splitlines() if line.startswith("| `")]

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from gridsvc.worktime import CHINA, OfficeHours, WorkCalendar
+from gridsvc.worktime.calendar import CHINA, OfficeHours, WorkCalendar
 
 CAL = WorkCalendar()  # 08:30-12:00 and 13:30-17:30: 7.5 office hours a day
 

@@ -3,8 +3,8 @@
 import importlib
 import sys
 
-from gridsvc import migrate
-from gridsvc.db import make_engine
+from gridsvc.kernel import migrate
+from gridsvc.kernel.db import make_engine
 
 
 def test_wsgi_app_serves_the_database_named_in_the_environment(tmp_path, monkeypatch):

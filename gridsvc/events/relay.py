@@ -3,7 +3,7 @@
 Every server process runs one relay for the connections it holds. The relay reads the outbox in
 sequence order (gridsvc.events.outbox makes the numbers gapless and in commit order) and sends
 each new event once, to the Socket.IO rooms it names; a live connection has joined the rooms of
-its user's jurisdiction (gridsvc.events.audience).
+its user's jurisdiction (gridsvc.cases.audience).
 
 A connection that arrives with the last number it saw is first caught up from the outbox with what
 it missed and may see, up to the relay's position, and only then joins its rooms; since the
@@ -27,19 +27,22 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.accounts import live_token_digests
 from gridsvc.events import outbox
-from gridsvc.models import as_utc, utcnow
+from gridsvc.kernel.models import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
+# Which of these token digests are still valid now (gridsvc.accounts.users.live_token_digests). Passed in
+# rather than imported: sign-in lives in gridsvc.accounts, above this infrastructure in the dependency rule.
+TokenCheck = Callable[[Session, list[str], datetime], set[str]]
+
 
 class Transport(Protocol):
-    """What the relay needs of Socket.IO (gridsvc.events.live), so that it can be tested without it."""
+    """What the relay needs of Socket.IO (gridsvc.web.live), so that it can be tested without it."""
 
     def send(self, to: str | list[str], name: str, data: dict) -> None: ...  # a connection's sid, or rooms
 
@@ -64,8 +67,8 @@ class Listener:
 
 class Relay:
     def __init__(self, sessions: sessionmaker[Session], transport: Transport, catch_up_limit: int,
-                 token_recheck: timedelta):
-        self._sessions, self._transport = sessions, transport
+                 token_recheck: timedelta, valid_tokens: TokenCheck):
+        self._sessions, self._transport, self._valid_tokens = sessions, transport, valid_tokens
         self._catch_up_limit, self._token_recheck = catch_up_limit, token_recheck
         self._position: int | None = None  # the last event sent live
         self._arrivals: deque[Listener] = deque()  # appended by connection handlers, taken by `pump`
@@ -124,7 +127,7 @@ class Relay:
         return sent
 
     def _admit(self, session: Session, listener: Listener, now: datetime) -> None:
-        if not live_token_digests(session, [listener.token_digest], now):  # revoked since it connected
+        if not self._valid_tokens(session, [listener.token_digest], now):  # revoked since it connected
             self._transport.send(listener.sid, "signed_out", {"reason": "token_revoked"})
             self._transport.drop(listener.sid)
             return
@@ -150,7 +153,7 @@ class Relay:
             self._rechecked_at = now
         suspects = {sid: listener for sid, listener in self._live.items()
                     if recheck_all or listener.user_id in revoked_users}
-        valid = live_token_digests(session, [listener.token_digest for listener in suspects.values()], now)
+        valid = self._valid_tokens(session, [listener.token_digest for listener in suspects.values()], now)
         for sid, listener in list(self._live.items()):
             if recheck_all and self._transport.state(sid) == "gone":
                 del self._live[sid]  # its disconnect went unnoticed

@@ -1,4 +1,4 @@
-"""The names of rooms (who may receive an event); gridsvc.events.audience says who is in which.
+"""The names of rooms (who may receive an event); gridsvc.cases.audience says who is in which.
 
 - `area:<code>` for the county (6 digits), township (9) and village (12) an event lies in; a
   commander or supervisor joins the one of their unit, so a county sees its townships;

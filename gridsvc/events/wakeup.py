@@ -16,7 +16,7 @@ import time
 
 import redis
 
-from gridsvc.shared_stores import REDIS_TIMEOUT_S, CachedCheck
+from gridsvc.kernel.shared_stores import REDIS_TIMEOUT_S, CachedCheck
 
 CHANNEL = "gridsvc:events"
 PUBLISH_TIMEOUT_S = REDIS_TIMEOUT_S  # the signal is sent inside the request that committed

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 
 from shapely.geometry.base import BaseGeometry
 
-from gridsvc.models import DOMAINS
 
 GRID_CODE_PATTERN = re.compile(r"^\d{15}$")
 DBF_FIELD_NAME_LENGTH = 10
 ADMIN_CODE_PATTERN = re.compile(r"^\d{12}$")
+DOMAINS = ("governance", "enforcement", "services")  # what a grid serves: 综治, 执法, 服务 (the tables keep them too)
 
 _DOMAIN_ALIASES = {
     "综治": "governance",

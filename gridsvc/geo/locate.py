@@ -98,7 +98,7 @@ def _one_thread_at_a_time(method):
 class GridIndex:
     """An immutable spatial index of one version of the grid network.
 
-    Build a new one when the network changes (see gridsvc.locating); an index
+    Build a new one when the network changes (see gridsvc.network.index); an index
     is never mutated, but its spatial queries run one thread at a time (see
     `_one_thread_at_a_time`).
     """

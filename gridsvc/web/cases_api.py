@@ -1,0 +1,284 @@
+"""Cases API v1: submit a report (intake), find cases, read one and its record, take workflow steps.
+
+    POST /api/v1/reports                          -> 201 new case, 200 the same retry, 409 conflict
+    GET  /api/v1/cases?status=&bbox=&…            -> the visible cases that match, newest first
+    GET  /api/v1/cases/<tracking_no>              -> the case
+    GET  /api/v1/cases/<tracking_no>/record       -> its record
+    GET  /api/v1/cases/<tracking_no>/steps        -> the steps the caller may take now
+    POST /api/v1/cases/<tracking_no>/steps/<step> -> take one (gridsvc.cases.workflow)
+    GET  /api/v1/cases/<tracking_no>/rating       -> the reporter's rating (404 none yet)
+    POST /api/v1/cases/<tracking_no>/rating       -> rate a closed case: 201, 200 the same retry (gridsvc.cases.ratings)
+
+All need a signed-in caller. A case the caller may not see answers 404, as if
+it did not exist: a commander of township A learns nothing of township B.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow.validate import Length, Range, Regexp
+
+from gridsvc.kernel.runtime import runtime
+from gridsvc.web.grids_api import DATUM_HELP, BboxFilter, CommaSeparated, CrsField, MomentField, Text
+from gridsvc.web.auth_api import json_body, signed_in_user
+from gridsvc.cases.access import can_see, record_data_as_shown
+from gridsvc.cases.sheet import step_choices
+from gridsvc.cases.search import CaseFilter, UnknownArea, find_cases
+from gridsvc.web.errors import ApiError, invalid_parameter
+from gridsvc.cases.intake import Intake, Report, ReportConflict, ReportError, submit
+from gridsvc.web.json_fields import JsonBoolean, JsonFloat, JsonInteger
+from gridsvc.kernel.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
+from gridsvc.network.store import as_utc, utcnow
+from gridsvc.cases.ratings import RatingError, rate, rating_json, rating_of
+from gridsvc.cases.workflow import Context, StepInput, WorkflowError, act
+
+cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+TRACKING_NO = re.compile(r"^\d{8}-[A-Z2-7]{8}$")
+
+
+class ReportBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    client_uuid = Text(required=True, validate=Length(1, 38))
+    category = Text(required=True, validate=Length(1, 5))
+    description = Text(required=True, validate=Length(1, 2000))
+    lon = JsonFloat(required=True, allow_nan=True)
+    lat = JsonFloat(required=True, allow_nan=True)
+    crs = CrsField(required=True, metadata={"description": DATUM_HELP})
+    accuracy = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
+    reported_at = MomentField(load_default=None, allow_none=True)
+    urgent = JsonBoolean(load_default=False)
+
+
+class StatusList(CommaSeparated):
+    """Statuses separated by commas, e.g. `dispatched,handling`."""
+
+    def check(self, value: str) -> None:
+        if value not in CASE_STATUSES:
+            raise ValidationError(f"unknown status {value!r}; one of {', '.join(CASE_STATUSES)}")
+
+
+class CaseQuery(BboxFilter):
+    status = StatusList(load_default=())
+    category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="5 digits"))
+    department = Text(load_default=None, validate=Length(1, 40))  # Text: a NUL would be a database error
+    area = fields.String(load_default=None, validate=Regexp(r"^(\d{12}|\d{15})$", error="a 12- or 15-digit code"),
+                         metadata={"description": "a 12-digit administrative or 15-digit grid code: the cases inside"})
+    overdue = fields.Boolean(load_default=None)
+    flagged = fields.Boolean(load_default=None)
+    flag = fields.String(load_default=None, validate=Regexp(r"^[a-z_]{1,40}$", error="a flag name"))
+    received_from = MomentField(load_default=None)
+    received_before = MomentField(load_default=None)
+    limit = fields.Integer(load_default=50, validate=Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=Range(0, 1_000_000))
+
+
+class StepBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    note = Text(load_default=None, allow_none=True, validate=Length(max=2000))
+    department = Text(load_default=None, allow_none=True, validate=Length(1, 40))
+    team = Text(load_default=None, allow_none=True, validate=Length(1, 48))
+    grid = Text(load_default=None, allow_none=True, validate=Regexp(r"^\d{15}$", error="a 15-digit grid code"))
+    until = MomentField(load_default=None, allow_none=True)
+    into = Text(load_default=None, allow_none=True, validate=Length(1, 24))
+    attachments = fields.List(JsonInteger(), load_default=list, validate=Length(max=20))
+    lon = JsonFloat(load_default=None, allow_none=True, allow_nan=True, metadata={"description": "arrive: where"})
+    lat = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
+    crs = CrsField(load_default=None, allow_none=True, metadata={"description": DATUM_HELP})
+    expected_seq = JsonInteger(load_default=None, allow_none=True,
+                               metadata={"description": "the record_seq last seen: 409 if the case moved on"})
+
+
+def case_identity(case: Case) -> dict:
+    """What names a case and where it stands: the head of every answer about a case, web or phone."""
+    return {
+        "tracking_no": case.tracking_no,
+        "client_uuid": case.client_uuid,
+        "status": case.status,
+        "status_name_zh": STATUS_NAMES_ZH[case.status],
+        "category": case.category_code,
+    }
+
+
+def case_json(case: Case) -> dict:
+    return {
+        **case_identity(case),
+        "category_version": case.category_version,
+        "description": case.description,
+        "urgent": case.urgent,
+        "input": {"lon": case.input_x, "lat": case.input_y, "crs": case.input_crs},
+        "point": {"lon": case.lon, "lat": case.lat, "crs": "EPSG:4490"},
+        "accuracy_m": case.accuracy_m,
+        "reported_at": as_utc(case.reported_at).isoformat() if case.reported_at else None,
+        "received_at": as_utc(case.received_at).isoformat(),
+        "grid": case.grid_code,
+        "village": case.village_code,
+        "township": case.township_code,
+        "county": case.county_code,
+        "locate_match": case.locate_match,
+        "department": case.department_code,
+        "reserved_to_county": case.reserved_to_county,
+        "flags": list(case.flags),
+        "handling_due_at": as_utc(case.handling_due_at).isoformat(),
+        "team": case.team_code,
+        "escalated": case.escalated,
+        "stage_due_at": iso_or_none(case.stage_due_at),
+        "stage_warn_at": iso_or_none(case.stage_warn_at),
+        "overdue_level": case.overdue_level,
+        "extension_requested_until": iso_or_none(case.extension_until),
+        "rework_count": case.rework_count,
+        "supervision_count": case.supervision_count,
+        "merged_into": case.merged_into.tracking_no if case.merged_into_id else None,
+        "closed_at": iso_or_none(case.closed_at),
+        "record_seq": case.record_seq,
+    }
+
+
+def report_from(body: dict) -> Report:
+    """The report a loaded ReportBody describes."""
+    return Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
+                  body["crs"], body["accuracy"], body["reported_at"], body["urgent"])
+
+
+def current_intake(rt) -> Intake:
+    """What intake needs from the running service: its current index, calendar and rules."""
+    return Intake(rt.index.get(), rt.calendar.get(), rt.rules.get(), rt.settings)
+
+
+@cases_api.post("/reports")
+def report():
+    body = ReportBody().load(json_body())
+    rt = runtime()
+    with rt.sessions() as session:
+        reporter = signed_in_user(session)
+        try:
+            case, created = submit(session, current_intake(rt), reporter, report_from(body))
+        except ReportError as exc:
+            raise invalid_parameter(exc.field, str(exc)) from exc
+        except ReportConflict as exc:
+            raise ApiError(409, "client_uuid_conflict", f"该编号已用于另一份上报 / {exc}") from exc
+        return jsonify(case_json(case)), 201 if created else 200
+
+
+def visible_case(session, tracking_no: str, user: User | None = None) -> Case:
+    """The case, if the caller (default: the signed-in one) may see it; else 404, whether or not it exists."""
+    user = user or signed_in_user(session)
+    case = None
+    if TRACKING_NO.match(tracking_no):
+        case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
+    if case is not None and can_see(session, user, case):
+        return case
+    raise ApiError(404, "case_not_found", f"案件 {tracking_no} 不存在 / no case {tracking_no}")
+
+
+@cases_api.get("/cases")
+def case_list():
+    query = CaseQuery().load(request.args)
+    wanted = CaseFilter(
+        bounds=query.get("bounds"), statuses=query["status"], category=query["category"],
+        department=query["department"], area=query["area"], overdue=query["overdue"], flagged=query["flagged"],
+        flag=query["flag"], received_from=query["received_from"], received_before=query["received_before"],
+        limit=query["limit"], offset=query["offset"],
+    )
+    with runtime().sessions() as session:
+        try:
+            total, cases = find_cases(session, signed_in_user(session), wanted)
+        except UnknownArea as exc:
+            raise invalid_parameter("area", str(exc)) from exc
+        return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset,
+                        "cases": [case_json(c) for c in cases]})
+
+
+@cases_api.get("/cases/<tracking_no>")
+def case_detail(tracking_no: str):
+    with runtime().sessions() as session:
+        return jsonify(case_json(visible_case(session, tracking_no)))
+
+
+@cases_api.get("/cases/<tracking_no>/record")
+def case_history(tracking_no: str):
+    with runtime().sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        events = list(session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                      .order_by(CaseEvent.seq)))
+        shown = record_data_as_shown(session, user, [e.data for e in events])
+        return jsonify({"tracking_no": tracking_no, "record": [
+            {"seq": e.seq, "at": as_utc(e.at).isoformat(), "actor_id": e.actor_id, "action": e.action,
+             "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "data": data,
+             "hash": e.hash}
+            for e, data in zip(events, shown)
+        ]})
+
+
+@cases_api.get("/cases/<tracking_no>/steps")
+def case_steps(tracking_no: str):
+    with runtime().sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        return jsonify({"tracking_no": tracking_no, "status": case.status,
+                        "steps": step_choices(session, user, case, utcnow())})
+
+
+@cases_api.post("/cases/<tracking_no>/steps/<step>")
+def take_step(tracking_no: str, step: str):
+    body = StepBody().load(json_body())
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        given = StepInput(**{**body, "attachments": tuple(body["attachments"])})
+        try:
+            context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+            shown = act(session, context, user, case, step, given)
+            session.commit()
+        except WorkflowError as exc:
+            if exc.status == 422:
+                raise invalid_parameter(exc.field or "_schema", exc.message) from exc
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+        return jsonify(case_json(shown))
+
+
+class RatingBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    stars = JsonInteger(required=True, validate=Range(1, 5),
+                        metadata={"description": "1–5 (满意度); 1–2 may reopen the case (docs/public.md)"})
+    comment = Text(load_default=None, allow_none=True, validate=Length(max=1000))
+
+
+def _rating_answer(case: Case, rating) -> dict:
+    return {"tracking_no": case.tracking_no, **rating_json(rating), "case": case_json(case)}
+
+
+@cases_api.get("/cases/<tracking_no>/rating")
+def case_rating(tracking_no: str):
+    with runtime().sessions() as session:
+        case = visible_case(session, tracking_no)
+        rating = rating_of(session, case)
+        if rating is None:
+            raise ApiError(404, "rating_not_found", f"案件 {tracking_no} 尚未评价 / {tracking_no} is not rated")
+        return jsonify(_rating_answer(case, rating))
+
+
+@cases_api.post("/cases/<tracking_no>/rating")
+def rate_case(tracking_no: str):
+    body = RatingBody().load(json_body())
+    rt = runtime()
+    with rt.sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+        try:
+            rated = rate(session, context, user, case, body["stars"], body["comment"])
+        except RatingError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+        return jsonify(_rating_answer(case, rated.rating)), 201 if rated.created else 200

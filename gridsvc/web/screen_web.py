@@ -1,0 +1,63 @@
+"""The command screen (综治指挥中心大屏) served by the service itself: the page and its scripts from
+gridsvc/web/screen/, the third-party browser libraries (Leaflet, Supercluster, ECharts, the Socket.IO
+client) from `node_modules`, where the project's set-up installs them from package-lock.json.
+
+Township office networks often have no internet access, so nothing is loaded from a CDN: every
+file the page asks for comes from this service. Only the base map's tiles, when one is configured
+(gridsvc.web.basemap), come from elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, redirect, send_from_directory
+
+from gridsvc.kernel.runtime import runtime
+from gridsvc.web.basemap import Basemap, basemap_of
+from gridsvc.web.errors import ApiError
+
+screen_web = Blueprint("screen_web", __name__)
+PAGE_DIR = Path(__file__).resolve().parent / "screen"
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+# The npm packages the page may load, each from its `dist` folder only (package.json pins them).
+VENDORED = ("echarts", "leaflet", "socket.io-client", "supercluster")
+VENDOR_MAX_AGE_S = 24 * 3600  # they change only when package-lock.json does
+
+
+@screen_web.get("/")
+def home():
+    return redirect("/screen/")
+
+
+@screen_web.get("/screen/")
+def page():
+    response = send_from_directory(PAGE_DIR, "index.html", max_age=0)
+    response.headers["Content-Security-Policy"] = content_policy(basemap_of(runtime().settings))
+    return response
+
+
+def content_policy(basemap: Basemap | None) -> str:
+    """What the page may load and where it may connect: this service only, and the base map's tiles.
+    The page keeps its tokens in sessionStorage; this is defence in depth against injected script."""
+    tiles = f" {basemap.tile_source}" if basemap else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' blob: data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+
+
+@screen_web.get("/screen/<path:filename>")
+def page_file(filename: str):
+    # send_from_directory joins safely: `..`, absolute paths and folders answer 404.
+    return send_from_directory(PAGE_DIR, filename, max_age=0)
+
+
+@screen_web.get("/screen/vendor/<package>/<path:filename>")
+def vendor_file(package: str, filename: str):
+    if package not in VENDORED:
+        raise ApiError(404, "not_found", f"没有这个前端库 / no such library: {package[:40]}")
+    folder = NODE_MODULES / package / "dist"
+    if not folder.is_dir():
+        raise ApiError(503, "screen_not_installed",
+                       "前端依赖未安装，请运行 make setup / the screen's npm packages are missing: run make setup")
+    return send_from_directory(folder, filename, max_age=VENDOR_MAX_AGE_S)
