@@ -47,7 +47,7 @@ bench: setup
 # The README's (and docs/public.md's) screenshots: the browser tests, writing theirs into docs/screenshots/.
 screenshots: setup
 	@scripts/ensure-browser.sh
-	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/test_screen_browser.py tests/test_public_browser.py -k spatialite
+	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/browser/test_screen_browser.py tests/browser/test_public_browser.py -k spatialite
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

@@ -1,6 +1,6 @@
 """gunicorn's settings for gridsvc, read by gunicorn from the folder it starts in (the checkout).
 
-The command line still names the worker class, the workers and the address (README.md).
+The command line still names the worker class, the workers and the address (docs/reference/deployment.md).
 """
 
 # The longest request line gunicorn takes (its maximum; the default is 4094). The service refuses

@@ -192,6 +192,7 @@ def build_database(url: str, folder: Path, n_grids: int, n_cases: int) -> Built:
                             categories[int(rng.integers(len(categories)))], "基准测试上报",
                             round(float(lons[k]), 7), round(float(lats[k]), 7), cgcs2000, accuracy_m=8.0)
             submit(session, intake, reporter, report)
+            session.commit()
     times["cases"] = time.perf_counter() - mark
     rt.dispose()
     cols = network.cell_cols.max() - network.cell_cols.min() + 1
@@ -203,8 +204,9 @@ def build_database(url: str, folder: Path, n_grids: int, n_cases: int) -> Built:
 # -- the browser ---------------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
+# as tests/browser/test_screen_browser.py
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]  # as tests/test_screen_browser.py
+                 "--disable-background-networking", "--disable-component-update"]
 WALL = {"width": 1920, "height": 1080}
 PROBE = Path(__file__).with_name("screen_probe.js")
 SERVING = ["--worker-class", "gevent", "--workers", "1", "--graceful-timeout", "1"]
@@ -676,7 +678,8 @@ def render(built: dict[str, Built], results: list[dict], cold: dict[str, dict], 
         "township; nobody acted on them, so all are open. A township commander of the township signs in; a "
         "commander of an empty township next to it gives the baseline. Building took: " + build + ".",
         "- **Serving**: `gunicorn --worker-class gevent --workers 1 'gridsvc.wsgi:app'` on 127.0.0.1, as the "
-        "screen is deployed (and as tests/test_screen_browser.py serves it), no base map configured (no tiles).",
+        "screen is deployed (and as tests/browser/test_screen_browser.py serves it), no base map configured "
+        "(no tiles).",
         f"- **The browser**: headless Chromium at {WALL['width']} × {WALL['height']}, driven by Playwright, one "
         "fresh browser context per page. A script injected before the page's own (bench/screen_probe.js) "
         "watches without changing anything: a `requestAnimationFrame` loop noting every frame, a "

@@ -25,14 +25,15 @@ from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length, Range, Regexp
 
+from gridsvc.cases.view import phone_summary
 from gridsvc.web import attachments_api, auth_api, cases_api
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web import events_api
 from gridsvc.web.attachments_api import store_upload
 from gridsvc.web.auth_api import json_body, signed_in_user
-from gridsvc.web.errors import ApiError, invalid_parameter
-from mobile_api.my_cases import LIST_LIMIT, PAGE, UnknownCursor, my_reports, my_tasks, waiting_for_my_verification
-from mobile_api.reporting import MAX_BATCH, case_summary, my_report, submit_one
+from gridsvc.web.errors import ApiError
+from mobile_api.my_cases import LIST_LIMIT, PAGE, my_reports, my_tasks, waiting_for_my_verification
+from mobile_api.reporting import MAX_BATCH, ReportRejected, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
 
 mobile_api = Blueprint("mobile_api", __name__, url_prefix="/mobile/v1")
@@ -91,10 +92,8 @@ def report():
         reporter = signed_in_user(session)
         outcome = submit_one(session, cases_api.current_intake(rt), reporter, json_body())
         if outcome.result == "rejected":
-            status = 409 if outcome.error["code"] == "client_uuid_conflict" else 422
-            raise ApiError(status, outcome.error["code"], "上报未被接受 / the report was not accepted",
-                           outcome.error["fields"])
-        body = case_summary(session, outcome.case, rt.index.get())
+            raise ReportRejected(outcome)
+        body = phone_summary(session, outcome.case, rt.index.get())
         return jsonify(body), 201 if outcome.result == "created" else 200
 
 
@@ -110,7 +109,7 @@ def report_batch():
             outcome = submit_one(session, intake, reporter, raw)
             results.append({
                 "index": position, "client_uuid": outcome.client_uuid, "result": outcome.result,
-                "case": case_summary(session, outcome.case, intake.index) if outcome.case else None,
+                "case": phone_summary(session, outcome.case, intake.index) if outcome.case else None,
                 "error": outcome.error,
             })
         return jsonify({"results": results})
@@ -128,17 +127,14 @@ def report_photo(client_uuid: str):
 
 def _listing(cases, session) -> dict:
     index = runtime().index.get()
-    return {"cases": [case_summary(session, c, index) for c in cases]}
+    return {"cases": [phone_summary(session, c, index) for c in cases]}
 
 
 @mobile_api.get("/my/reports")
 def reports_of_mine():
     query = MyReportsQuery().load(request.args)
     with runtime().sessions() as session:
-        try:
-            page = my_reports(session, signed_in_user(session), query["open"], query["limit"], query["before"])
-        except UnknownCursor as exc:
-            raise invalid_parameter("before", str(exc)) from exc
+        page = my_reports(session, signed_in_user(session), query["open"], query["limit"], query["before"])
         return jsonify({"total": page.total, "limit": query["limit"], "next": page.next,
                         **_listing(page.cases, session)})
 

@@ -9,14 +9,17 @@ from sqlalchemy.orm import Session
 
 from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.cases.access import in_area_of
+from gridsvc.kernel.errors import DomainError
 from gridsvc.kernel.models import OPEN_STATUSES, Case, User
 
 LIST_LIMIT = 200  # the longest list in one answer
 PAGE = 50  # my reports a page holds unless the phone asks for another `limit`
 
 
-class UnknownCursor(ValueError):
-    """`before` names no report of the caller's."""
+class UnknownCursor(DomainError, ValueError):
+    """`before` names no report of the caller's: the `before` parameter's fault."""
+
+    field = "before"
 
 
 @dataclass(frozen=True)

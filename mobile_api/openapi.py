@@ -7,7 +7,7 @@ two APIs are versioned apart. gridsvc.web.openapi builds it (`MOBILE` is a
 
 Routes that reuse a web view (sign-in, a case, its steps, evidence photos)
 reuse that view's row too, moved under /mobile/v1 (`_moved`): one view, one
-description, two addresses. tests/test_openapi.py holds every /mobile/ route to
+description, two addresses. tests/api/test_openapi.py holds every /mobile/ route to
 this table both ways.
 """
 

@@ -3,7 +3,7 @@
 As in gridsvc.web.openapi_schemas (whose conventions and shared parts this reuses:
 `required` means always present, `allow_none` present and maybe null): the
 views build their JSON by hand, these schemas describe it field by field, and
-tests/test_openapi.py checks real answers against them strictly.
+tests/api/test_openapi.py checks real answers against them strictly.
 """
 
 from __future__ import annotations

@@ -21,15 +21,13 @@ from marshmallow.validate import Length, Range
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import DATUM_HELP, CrsField, MomentField, Text
 from gridsvc.web.auth_api import json_body, signed_in_user
-from gridsvc.web.errors import ApiError, flat_fields, invalid_parameter
+from gridsvc.web.errors import ApiError, flat_fields
 from gridsvc.web.json_fields import JsonFloat, JsonInteger
-from gridsvc.kernel.models import Patrol, iso_or_none
+from gridsvc.kernel.clock import iso_or_none
+from gridsvc.kernel.models import Patrol
 from gridsvc.patrols.recording import (
     MAX_SEQ,
     DayCoverage,
-    PatrolBusy,
-    PatrolConflict,
-    PatrolError,
     PointInput,
     add_points,
     day_coverage,
@@ -125,12 +123,8 @@ def start_patrol():
     body = StartBody().load(json_body())
     with runtime().sessions() as session:
         user = signed_in_user(session)
-        try:
-            patrol, created = start(session, user, body["client_uuid"], body["started_at"])
-        except PatrolError as exc:
-            raise invalid_parameter(exc.field, str(exc)) from exc
-        except PatrolConflict as exc:
-            raise ApiError(409, "client_uuid_conflict", f"该编号已用于另一次巡查 / {exc}") from exc
+        patrol, created = start(session, user, body["client_uuid"], body["started_at"])
+        session.commit()
         return jsonify(patrol_json(session, patrol)), 201 if created else 200
 
 
@@ -158,10 +152,8 @@ def upload_points(client_uuid: str):
                 continue
             good.append((position, PointInput(item["seq"], item["lon"], item["lat"], item["crs"],
                                               item["accuracy"], item["recorded_at"])))
-        try:
-            judged = add_points(session, patrol, [p for _, p in good], rt.settings)
-        except PatrolBusy as exc:
-            raise ApiError(503, "patrol_busy", f"轨迹正在同时上传，请稍后重试 / {exc}", retry_after_s=1) from exc
+        judged = add_points(session, patrol, [p for _, p in good], rt.settings)
+        session.commit()
         for (position, _), outcome in zip(good, judged):
             results[position] = {"index": position, "seq": outcome.seq, "result": outcome.result}
             if outcome.code:
@@ -175,10 +167,8 @@ def stop_patrol(client_uuid: str):
     body = StopBody().load(_optional_json_body())
     with runtime().sessions() as session:
         patrol = _mine(session, signed_in_user(session), client_uuid)
-        try:
-            stopped_now = stop(session, patrol, body["ended_at"])
-        except PatrolError as exc:
-            raise invalid_parameter(exc.field, str(exc)) from exc
+        stopped_now = stop(session, patrol, body["ended_at"])
+        session.commit()
         return jsonify({**patrol_json(session, patrol), "stopped_now": stopped_now})
 
 

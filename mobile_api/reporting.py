@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from gridsvc.web.cases_api import ReportBody, case_identity, report_from
+from gridsvc.web.cases_api import ReportBody, report_from
 from gridsvc.web.errors import flat_fields
-from gridsvc.cases.intake import Intake, ReportConflict, ReportError, canonical_uuid_or_none, submit
-from gridsvc.kernel.models import Case, Department, User
-from gridsvc.network.store import as_utc
+from gridsvc.cases.intake import Intake, ReportConflict, ReportError, submit
+from gridsvc.kernel.errors import INVALID, DomainError
+from gridsvc.kernel.models import Case, User
+from gridsvc.kernel.idempotency import canonical_uuid_or_none
 
 MAX_BATCH = 100
 
@@ -31,10 +32,26 @@ class ItemResult:
     result: str  # created | existing | rejected
     case: Case | None = None
     error: dict | None = None  # {"code", "fields"} for a rejected item
+    kind: str | None = None  # and the kind of its refusal (gridsvc.kernel.errors)
+
+
+class ReportRejected(DomainError):
+    """A single report refused (`POST /mobile/v1/reports`): the batch item's error as the one error
+    shape, with the status of the refusal's kind (a used UUID is a conflict, anything else invalid)."""
+
+    summary = "上报未被接受 / the report was not accepted"
+
+    def __init__(self, outcome: ItemResult):
+        super().__init__(self.summary, kind=outcome.kind, code=outcome.error["code"])
+        self._fields = outcome.error["fields"]
+
+    def reasons(self) -> dict[str, list[str]]:
+        return self._fields
 
 
 def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemResult:
-    """One queued report: its case, or why it was refused. Commits or rolls back this item alone."""
+    """One queued report: its case, or why it was refused. The phones' adapter: this item is its own
+    unit of work, committed (or rolled back) here alone."""
     client_uuid = raw.get("client_uuid") if isinstance(raw, dict) else None
     client_uuid = client_uuid if isinstance(client_uuid, str) else None  # echo a UUID's text, not any JSON value
     try:
@@ -42,15 +59,15 @@ def submit_one(session: Session, intake: Intake, reporter: User, raw) -> ItemRes
         case, created = submit(session, intake, reporter, report_from(body))
     except ValidationError as exc:
         return ItemResult(client_uuid, "rejected", error={"code": "invalid_parameters",
-                                                          "fields": flat_fields(exc.messages)})
+                                                          "fields": flat_fields(exc.messages)}, kind=INVALID)
     except ReportError as exc:
         session.rollback()
-        return ItemResult(client_uuid, "rejected", error={"code": "invalid_parameters",
-                                                          "fields": {exc.field: [str(exc)]}})
+        return ItemResult(client_uuid, "rejected", error={"code": exc.code, "fields": exc.reasons()}, kind=exc.kind)
     except ReportConflict as exc:
         session.rollback()
-        return ItemResult(client_uuid, "rejected", error={"code": "client_uuid_conflict",
-                                                          "fields": {"client_uuid": [str(exc)]}})
+        return ItemResult(client_uuid, "rejected", error={"code": exc.code,
+                                                          "fields": {"client_uuid": [exc.message_en]}}, kind=exc.kind)
+    session.commit()
     return ItemResult(case.client_uuid, "created" if created else "existing", case)
 
 
@@ -60,20 +77,3 @@ def my_report(session: Session, reporter: User, client_uuid: str) -> Case | None
     if client_uuid is None:
         return None
     return session.scalar(sa.select(Case).where(Case.client_uuid == client_uuid, Case.reporter_id == reporter.id))
-
-
-def case_summary(session: Session, case: Case, index) -> dict:
-    """What the phone shows at once: where the case went, to whom, by when, and what to watch."""
-    position = index.position_of(case.grid_code) if case.grid_code else None
-    department = session.get(Department, case.department_code) if case.department_code else None
-    return {
-        **case_identity(case),
-        "grid": {"code": case.grid_code, "name": index.cells[position].name if position is not None else None},
-        "locate_match": case.locate_match,
-        "department": {"code": department.code, "name_zh": department.name_zh} if department else None,
-        "flags": list(case.flags),
-        "received_at": as_utc(case.received_at).isoformat(),
-        "reported_at": as_utc(case.reported_at).isoformat() if case.reported_at else None,
-        "stage_due_at": as_utc(case.stage_due_at).isoformat() if case.stage_due_at else None,
-        "handling_due_at": as_utc(case.handling_due_at).isoformat(),
-    }

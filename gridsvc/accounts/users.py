@@ -11,9 +11,10 @@
   ceiling, so a stranger cannot lock a commander out with five tries); and
   `MAX_FAILURES_PER_ADDRESS` for any numbers from one address. Each attempt is
   written and committed *before* the password is checked, so simultaneous
-  guesses all count. The attempts are in the database: every process counts
-  the same. Behind a reverse proxy, set GRIDSVC_TRUSTED_PROXIES so the client
-  address is the caller's, not the proxy's.
+  guesses all count (`record_attempt`, the caller commits, then `sign_in`).
+  The attempts are in the database: every process counts the same. Behind
+  a reverse proxy, set GRIDSVC_TRUSTED_PROXIES so the client address is the
+  caller's, not the proxy's.
 - A sign-in starts a token family; a refresh replaces the family's tokens,
   and a refresh token presented twice (stolen and replayed) revokes the whole
   family. Signing out ends the family.
@@ -38,8 +39,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridsvc.events.outbox import publish
 from gridsvc.events.rooms import user_room
+from gridsvc.kernel.errors import TOO_MANY, UNAUTHENTICATED, DomainError
 from gridsvc.kernel.models import ROLES, AdminUnit, AuthToken, Department, LoginAttempt, Team, User
-from gridsvc.network.store import as_utc, current_cells_query, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.network.store import current_cells_query
 
 ACCESS_LIFETIME = timedelta(hours=2)
 REFRESH_LIFETIME = timedelta(days=30)
@@ -53,7 +56,7 @@ _AREA_ROLES = ("township_commander", "county_supervisor")
 _DEPARTMENT_ROLES = ("department_handler", "enforcement_officer")
 # scrypt with N=2**15, r=8, p=1 (werkzeug's default): a tenth of a second or more per guess, which is
 # the point. Named so that the test suite can lower the work factor; what it checks is which passwords
-# match, not how slowly (tests/test_accounts.py holds this production value).
+# match, not how slowly (tests/accounts/test_accounts.py holds this production value).
 PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
 
 
@@ -69,17 +72,30 @@ def prepare_sign_in() -> None:
     _dummy_hash(PASSWORD_HASH_METHOD)
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """A user that cannot be created as asked."""
 
 
-class SignInRefused(Exception):
-    """Wrong phone number or password, an inactive user, or a bad token: one answer for all."""
+REFUSED = "手机号或密码错误，或凭证已失效 / wrong phone number or password, or the token is no longer valid"
 
 
-class SignInThrottled(Exception):
+class SignInRefused(DomainError):
+    """Wrong phone number or password, an inactive user, or a bad token: one answer for all, so that a
+    caller cannot learn which phone numbers exist (hence no argument: nothing can tell them apart)."""
+
+    kind, code = UNAUTHENTICATED, "sign_in_refused"
+
+    def __init__(self) -> None:
+        super().__init__(REFUSED)
+
+
+class SignInThrottled(DomainError):
+    """Too many failed sign-ins within `WINDOW`: refused until `retry_after_s` seconds have passed."""
+
+    kind, code = TOO_MANY, "too_many_attempts"
+
     def __init__(self, retry_after_s: int):
-        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
+        super().__init__(f"登录失败次数过多 / too many failed sign-ins; try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
 
@@ -185,23 +201,28 @@ class TokenPair:
     user: User
 
 
-def sign_in(
-    session: Session, phone: str, password: str, device_id: str | None, remote_addr: str | None
-) -> TokenPair:
-    """Check the password (throttled) and issue a token pair. Commits: every attempt is kept."""
-    now = utcnow()
-    attempt = LoginAttempt(phone=(phone or "")[:20], remote_addr=remote_addr, at=now, succeeded=False)
+def record_attempt(session: Session, phone: str, remote_addr: str | None) -> LoginAttempt:
+    """The first half of a sign-in: note the attempt, as failed until `sign_in` says otherwise.
+
+    Flushes; the caller commits, and must commit before calling `sign_in`: an attempt is counted
+    before its password is checked, so that simultaneous guesses see each other and all count
+    (every attempt is kept, also a refused one)."""
+    attempt = LoginAttempt(phone=(phone or "")[:20], remote_addr=remote_addr, at=utcnow(), succeeded=False)
     session.add(attempt)
-    session.commit()  # counted before the password is checked: simultaneous guesses all count
+    session.flush()
+    return attempt
+
+
+def sign_in(session: Session, attempt: LoginAttempt, password: str, device_id: str | None) -> TokenPair:
+    """The second half: check the recorded (and committed) attempt's password, throttled, and issue a
+    token pair. Flushes; the caller commits. Raises SignInThrottled, SignInRefused."""
     _refuse_if_throttled(session, attempt)
-    user = session.scalar(sa.select(User).where(User.phone == phone))
+    user = session.scalar(sa.select(User).where(User.phone == attempt.phone))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(PASSWORD_HASH_METHOD), password or "")
     if not (user and user.active and valid):
         raise SignInRefused()
     attempt.succeeded = True
-    pair = _issue(session, user, device_id, now, secrets.token_hex(16))
-    session.commit()
-    return pair
+    return _issue(session, user, device_id, as_utc(attempt.at), secrets.token_hex(16))
 
 
 def _refuse_if_throttled(session: Session, attempt: LoginAttempt) -> None:
@@ -275,11 +296,13 @@ def refresh(session: Session, refresh_token: str) -> TokenPair:
     The refresh token is spent by a conditional update, so of simultaneous
     uses only one wins; a spent refresh token presented again means it was
     copied, and the whole family is revoked.
+
+    Flushes; the caller commits, also after SignInRefused: a replay's revocation must stay.
     """
     stored = session.scalar(sa.select(AuthToken).where(AuthToken.token_hash == _digest(refresh_token or "")))
     if stored is not None and stored.kind == "refresh" and stored.revoked_at is not None:
         _revoke_family(session, stored.family)
-        session.commit()
+        session.flush()
         raise SignInRefused()
     stored = _valid_token(session, refresh_token, "refresh")
     now = utcnow()

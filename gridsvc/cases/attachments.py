@@ -41,7 +41,7 @@ from gridsvc.cases import record as case_record, photos
 from gridsvc.kernel.config import Settings
 from gridsvc.geo import metric
 from gridsvc.kernel.models import Attachment, Case, User
-from gridsvc.network.store import as_utc
+from gridsvc.kernel.clock import as_utc
 
 PHOTO_LOCATION_MISMATCH = "photo_location_mismatch"
 ORIGINAL, STRIPPED, THUMBNAIL = "original", "stripped", "thumbnail"
@@ -85,8 +85,8 @@ def add_photo(
 ) -> tuple[Attachment, bool]:
     """The attachment for these bytes on this case, and whether it was added now (False: a retry).
 
-    Works in the caller's transaction (flushes, does not commit); raises photos.PhotoError for
-    bytes that are not an acceptable photo, before anything is written.
+    Works in the caller's transaction, the rows inside a SAVEPOINT (flushes; the caller commits);
+    raises photos.PhotoError for bytes that are not an acceptable photo, before anything is written.
     """
     sha256 = hashlib.sha256(data).hexdigest()
     existing = find(session, case.id, sha256)
@@ -96,43 +96,43 @@ def add_photo(
     store.put(ORIGINAL, sha256, data)
     store.put(STRIPPED, sha256, photo.stripped)
     store.put(THUMBNAIL, sha256, photo.thumbnail)
-    lock_case(session, case)
-    existing = find(session, case.id, sha256)  # a concurrent upload may have filed it meanwhile
-    if existing is not None:
-        return existing, False
-    info = photo.info
-    distance = _distance_m(case, info.gps) if info.gps else None
-    mismatch = distance is not None and distance > settings.photo_mismatch_m
-    attachment = Attachment(
-        case_id=case.id, sha256=sha256, content_type=info.content_type, width=info.width, height=info.height,
-        size_bytes=info.size_bytes, exif_lon=info.gps.lon if info.gps else None,
-        exif_lat=info.gps.lat if info.gps else None,
-        exif_taken_at=as_utc(info.taken_at) if info.taken_at else None, distance_m=distance,
-        uploaded_by=uploader.id, uploaded_at=as_utc(at),
-    )
-    session.add(attachment)
-    session.flush()
-    if mismatch and PHOTO_LOCATION_MISMATCH not in case.flags:
-        case.flags = [*case.flags, PHOTO_LOCATION_MISMATCH]  # a new list: the JSON column sees the change
-    case_record.append(session, case, at, "attach", actor_id=uploader.id, data={
-        "attachment": attachment.id, "sha256": sha256, "content_type": info.content_type,
-        "size_bytes": info.size_bytes, "exif": exif_json(attachment), "distance_m": distance,
-        "location_mismatch": mismatch,
-    })
+    with session.begin_nested():  # the writes: a concurrent upload that slipped past the lock stops here
+        lock_case(session, case)
+        existing = find(session, case.id, sha256)  # a concurrent upload may have filed it meanwhile
+        if existing is not None:
+            return existing, False
+        info = photo.info
+        distance = _distance_m(case, info.gps) if info.gps else None
+        mismatch = distance is not None and distance > settings.photo_mismatch_m
+        attachment = Attachment(
+            case_id=case.id, sha256=sha256, content_type=info.content_type, width=info.width, height=info.height,
+            size_bytes=info.size_bytes, exif_lon=info.gps.lon if info.gps else None,
+            exif_lat=info.gps.lat if info.gps else None,
+            exif_taken_at=as_utc(info.taken_at) if info.taken_at else None, distance_m=distance,
+            uploaded_by=uploader.id, uploaded_at=as_utc(at),
+        )
+        session.add(attachment)
+        session.flush()
+        if mismatch and PHOTO_LOCATION_MISMATCH not in case.flags:
+            case.flags = [*case.flags, PHOTO_LOCATION_MISMATCH]  # a new list: the JSON column sees the change
+        case_record.append(session, case, at, "attach", actor_id=uploader.id, data={
+            "attachment": attachment.id, "sha256": sha256, "content_type": info.content_type,
+            "size_bytes": info.size_bytes, "exif": exif_json(attachment), "distance_m": distance,
+            "location_mismatch": mismatch,
+        })
     return attachment, True
 
 
 def attach(
     session: Session, store: MediaStore, settings: Settings, case: Case, uploader: User, data: bytes, at: datetime,
 ) -> tuple[Attachment, bool]:
-    """add_photo in its own transaction: commits; the loser of a race the lock did not prevent (a
-    unique violation) finds the winner's attachment, as gridsvc.cases.intake does for reports."""
+    """add_photo, settling a race: flushes; the caller commits. The loser of a race the lock did not
+    prevent (a unique violation) has only add_photo's savepoint rolled back and finds the winner's
+    attachment, as gridsvc.cases.intake does for reports."""
     case_id, sha256 = case.id, hashlib.sha256(data).hexdigest()
     try:
         attachment, created = add_photo(session, store, settings, case, uploader, data, at)
-        session.commit()
     except sa.exc.IntegrityError:
-        session.rollback()
         existing = find(session, case_id, sha256)
         if existing is None:
             raise

@@ -29,7 +29,7 @@ from gridsvc.cases import record as case_record
 from gridsvc.kernel.config import Settings
 from gridsvc.cases import dispatch_notices
 from gridsvc.kernel.models import OPEN_STATUSES, Case
-from gridsvc.network.store import as_utc
+from gridsvc.kernel.clock import as_utc
 from gridsvc.worktime.calendar import WorkCalendar
 
 # Who must finish each stage, and so is told first when its deadline nears.
@@ -67,16 +67,13 @@ def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Set
                 dispatch_notices.waiting_condition(settings, now),
             )).order_by(Case.id)
         ))
-    for case_id in candidates:
+    for case_id in candidates:  # the loop is the adapter here: one unit of work per case, committed by it
         with sessions() as session:
             case = session.get(Case, case_id)
-            actions = [a for a in (_due_action(case, calendar, settings, now),
-                                   dispatch_notices.due(case, settings, now)) if a is not None]
-            if not actions:
-                continue
             try:
-                for action in actions:
-                    _apply(session, case, action, now)
+                actions = sweep_case(session, case, calendar, settings, now)
+                if not actions:
+                    continue
                 session.commit()
             except (StaleDataError, sa.exc.IntegrityError, sa.exc.OperationalError):
                 # another sweep or a person changed the case first, or SQLite stayed locked past its
@@ -87,6 +84,17 @@ def sweep(sessions: sessionmaker[Session], calendar: WorkCalendar, settings: Set
             for action in actions:
                 setattr(result, _COUNTED_AS[action], getattr(result, _COUNTED_AS[action]) + 1)
     return result
+
+
+def sweep_case(session: Session, case: Case, calendar: WorkCalendar, settings: Settings, now: datetime) -> list[str]:
+    """Do what the sweep owes one case now (a deadline action, a dispatch notice, or both): the actions
+    taken. Flushes; the caller commits (the sweep's loop, one case per transaction)."""
+    actions = [a for a in (_due_action(case, calendar, settings, now), dispatch_notices.due(case, settings, now))
+               if a is not None]
+    for action in actions:
+        _apply(session, case, action, now)
+    session.flush()
+    return actions
 
 
 def _due_action(case: Case, calendar: WorkCalendar, settings: Settings, now: datetime) -> str | None:

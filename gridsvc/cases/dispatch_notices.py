@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from gridsvc.kernel.config import Settings
-from gridsvc.kernel.models import Case, as_utc
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import Case
 
 REMINDER, UNACKNOWLEDGED = "dispatch_reminder", "dispatch_unacknowledged"
 

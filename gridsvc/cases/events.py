@@ -2,17 +2,18 @@
 
 The record (gridsvc.cases.record) already sees every change to a case: the report, each workflow
 step, the deadline sweep's warnings, photos. Publishing from there means no code path can change a
-case without its event, and the event carries the case as it stands after the change, so a screen
-can draw it without asking again.
+case without its event, and the event carries the case as it stands after the change (as
+gridsvc.cases.view shows it to events), so a screen can draw it without asking again.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from gridsvc.cases import view
 from gridsvc.cases.audience import case_rooms
 from gridsvc.events.outbox import publish
-from gridsvc.kernel.models import STATUS_NAMES_ZH, Case, CaseEvent, iso_or_none
+from gridsvc.kernel.models import Case, CaseEvent
 
 # Record actions with an event kind of their own; any other action is `case.status_changed` when it
 # moved the case to another status and `case.updated` when it did not.
@@ -43,7 +44,7 @@ def kind_of(entry: CaseEvent) -> str:
 def publish_entry(session: Session, case: Case, entry: CaseEvent) -> None:
     kind = kind_of(entry)
     publish(session, kind, case_rooms(session, case), {
-        "case": summary(case),
+        "case": view.event_payload(case),
         "action": entry.action,
         "record_seq": entry.seq,
         "actor_id": entry.actor_id,
@@ -60,31 +61,4 @@ def publish_departure(session: Session, case: Case, rooms_before: set[str], acti
     gone = rooms_before - set(case_rooms(session, case))
     if gone:
         publish(session, "case.left", sorted(gone),
-                {"case": {"id": case.id, "tracking_no": case.tracking_no}, "action": action})
-
-
-def summary(case: Case) -> dict:
-    """What a map marker and a queue row need; coordinates in CGCS2000 (EPSG:4490), like the API's."""
-    return {
-        "id": case.id,
-        "tracking_no": case.tracking_no,
-        "status": case.status,
-        "status_zh": STATUS_NAMES_ZH[case.status],
-        "category_code": case.category_code,
-        "urgent": case.urgent,
-        "lon": case.lon,
-        "lat": case.lat,
-        "grid_code": case.grid_code,
-        "village_code": case.village_code,
-        "township_code": case.township_code,
-        "county_code": case.county_code,
-        "department_code": case.department_code,
-        "team_code": case.team_code,
-        "flags": list(case.flags or []),
-        "escalated": case.escalated,
-        "overdue_level": case.overdue_level,
-        "received_at": iso_or_none(case.received_at),
-        "stage_due_at": iso_or_none(case.stage_due_at),
-        "handling_due_at": iso_or_none(case.handling_due_at),
-        "merged_into_id": case.merged_into_id,
-    }
+                {"case": view.departure(case), "action": action})

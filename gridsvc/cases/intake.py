@@ -3,7 +3,8 @@
 One call does what the front desk does: convert the point from its datum,
 locate it on the grid network, route it by the responsibility list, set the
 handling deadline in working time, flag what a commander must look at, give
-a public tracking number, and open the case's record, all in one transaction.
+a public tracking number, and open the case's record, all in the caller's
+transaction (the caller commits).
 
 The phone's client UUID makes retries safe (as in ODK Central): the same
 UUID with the same content returns the existing case; with other content it
@@ -17,7 +18,6 @@ import base64
 import hashlib
 import json
 import secrets
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -30,12 +30,14 @@ from gridsvc.cases import record as case_record
 from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.catalogue.store import area_chain, current_category
 from gridsvc.kernel.config import Settings
+from gridsvc.kernel.errors import CONFLICT, DomainError
+from gridsvc.kernel.idempotency import canonical_uuid_or_none
 from gridsvc.geo import metric
 from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.network.points import check_accuracy, storage_point
 from gridsvc.kernel.models import OPEN_STATUSES, Case, User
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.catalogue.responsibility import ResponsibilityList
 from gridsvc.cases.stage_clock import start_stage
 from gridsvc.worktime.calendar import CHINA, WorkCalendar
@@ -55,16 +57,20 @@ FLAG_NAMES_ZH = {
 }
 
 
-class ReportError(ValueError):
-    """A report that cannot become a case; `field` names the offending input."""
+class ReportError(DomainError, ValueError):
+    """A report that cannot become a case; `field` names the offending input, the message says why."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
+        super().__init__(reason, field=field)
 
 
-class ReportConflict(Exception):
+class ReportConflict(DomainError):
     """The client UUID is already used by a report with other content."""
+
+    kind, code = CONFLICT, "client_uuid_conflict"
+
+    def __init__(self, client_uuid: str):
+        super().__init__(f"该编号已用于另一份上报 / client_uuid {client_uuid} was used for a different report")
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,11 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report,
 
     `now` is when the report is received (default: the server's clock); only a history written
     after the fact (the demo data of fixtures/demo.py) passes one, never the API.
-    Commits on success; raises ReportError, ReportConflict.
+    Flushes; the caller commits. Raises ReportError, ReportConflict.
+
+    The case is written inside a SAVEPOINT: when a concurrent retry of the same report inserted
+    its case first, the unique client UUID stops this one there, only the savepoint is rolled
+    back, and the winner's case is returned, all in the caller's transaction.
     """
     report = replace(report, client_uuid=canonical_uuid(report.client_uuid))
     content_hash = report.content_hash(reporter.id)
@@ -114,9 +124,7 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report,
         return existing, False
     try:
         case = _new_case(session, intake, reporter, report, content_hash, as_utc(now) if now else utcnow())
-        session.commit()
-    except sa.exc.IntegrityError:
-        session.rollback()  # a concurrent retry won the race: its case is ours
+    except sa.exc.IntegrityError:  # a concurrent retry won the race: its case is ours
         existing = _existing(session, report.client_uuid, content_hash)
         if existing is None:
             raise
@@ -125,25 +133,17 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report,
 
 
 def canonical_uuid(value: str) -> str:
-    """One spelling per UUID (lower case, hyphenated): `{ABC…}` and `abc…` are the same retry."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        raise ReportError("client_uuid", "must be a UUID made by the client") from None
-
-
-def canonical_uuid_or_none(value: str) -> str | None:
-    """The canonical spelling, or None for something that is not a UUID (a lookup that finds nothing)."""
-    try:
-        return canonical_uuid(value)
-    except ReportError:
-        return None
+    """One spelling per UUID (gridsvc.kernel.idempotency): `{ABC…}` and `abc…` are the same retry."""
+    canonical = canonical_uuid_or_none(value)
+    if canonical is None:
+        raise ReportError("client_uuid", "must be a UUID made by the client")
+    return canonical
 
 
 def _existing(session: Session, client_uuid: str, content_hash: str) -> Case | None:
     case = session.scalar(sa.select(Case).where(Case.client_uuid == client_uuid))
     if case is not None and case.content_hash != content_hash:
-        raise ReportConflict(f"client_uuid {client_uuid} was used for a different report")
+        raise ReportConflict(client_uuid)
     return case
 
 
@@ -189,14 +189,16 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         handling_due_at=due, record_seq=0, record_hash=None,
     )
     start_stage(case, intake.calendar, intake.settings, received)
-    session.add(case)
-    session.flush()
-    case_record.append(
-        session, case, received, "report", actor_id=reporter.id, to_status="reported",
-        data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
-              "rule": {"area": route.rule.area_code, route.rule.subject_kind: route.rule.subject} if route else None,
-              "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
-    )
+    with session.begin_nested():  # only the writes: a concurrent retry stops at the flush (see submit)
+        session.add(case)
+        session.flush()
+        case_record.append(
+            session, case, received, "report", actor_id=reporter.id, to_status="reported",
+            data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
+                  "rule": {"area": route.rule.area_code, route.rule.subject_kind: route.rule.subject}
+                  if route else None,
+                  "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
+        )
     return case
 
 

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import Image, ImageCms
 
+from gridsvc.kernel.errors import TOO_LARGE, DomainError
 from gridsvc.worktime.calendar import CHINA
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -57,14 +58,23 @@ _TRANSPOSE = {
 }
 
 
-class PhotoError(ValueError):
+class PhotoError(DomainError, ValueError):
     """Bytes that are not an acceptable photo; `reason` is for the sender (zh-CN / English).
 
-    `file_too_large` marks a file over the byte limit (an HTTP layer answers 413 for it).
+    The error is about the input `photo` (the multipart field every upload uses), `reason` its
+    message. `file_too_large` marks a file over the byte limit: kind `too_large`, code
+    `photo_too_large`, rather than an `invalid` photo, so the sender knows that only a smaller
+    file helps.
     """
 
+    field = "photo"
+
     def __init__(self, reason: str, file_too_large: bool = False):
-        super().__init__(reason)
+        if file_too_large:
+            super().__init__(reason, kind=TOO_LARGE, code="photo_too_large")
+            self.summary = "照片过大 / the photo is too large"
+        else:
+            super().__init__(reason)
         self.reason, self.file_too_large = reason, file_too_large
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.cases.events import publish_entry
 from gridsvc.kernel.models import Case, CaseEvent
-from gridsvc.network.store import as_utc
+from gridsvc.kernel.clock import as_utc
 
 GENESIS = "0" * 64
 

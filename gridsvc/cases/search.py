@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gridsvc.accounts.users import area_prefix
 from gridsvc.cases.access import case_area_sql, visible_to
 from gridsvc.geo.grid_records import is_grid_code
+from gridsvc.kernel.errors import DomainError
 from gridsvc.kernel.models import AdminUnit, Case, User
 
 
@@ -35,8 +36,10 @@ class CaseFilter:
     offset: int = 0
 
 
-class UnknownArea(ValueError):
-    """An `area` that is neither an administrative unit nor a grid."""
+class UnknownArea(DomainError, ValueError):
+    """An `area` that is neither an administrative unit nor a grid: always the `area` parameter's fault."""
+
+    field = "area"
 
 
 def find_cases(session: Session, user: User, wanted: CaseFilter) -> tuple[int, list[Case]]:

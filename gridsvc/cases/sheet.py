@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.cases.dispatch_notices import REMINDER, UNACKNOWLEDGED
-from gridsvc.kernel.models import AdminUnit, Case, CaseEvent, Category, Department, GridCell, Team, User, as_utc
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import AdminUnit, Case, CaseEvent, Category, Department, GridCell, Team, User
 from gridsvc.cases.workflow import STEPS, available_steps
 from gridsvc.worktime.calendar import WorkCalendar
 

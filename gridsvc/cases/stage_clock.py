@@ -16,7 +16,7 @@ from datetime import datetime
 
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.models import Case, FINAL_STATUSES
-from gridsvc.network.store import as_utc
+from gridsvc.kernel.clock import as_utc
 from gridsvc.worktime.calendar import WorkCalendar
 
 _QUICK_STAGES = ("reported", "filed", "verified")  # filing, dispatch, closing

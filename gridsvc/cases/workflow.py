@@ -12,8 +12,9 @@ to the case may take it (the commander of its township, the department that has 
 worker of its grid, its reporter, the county's supervisor) and whether it needs a reason.
 `act` checks all of that, then lets the step's own function change the case, restarts the stage
 clock and appends the step to the record, all in the caller's transaction: when a check fails,
-nothing is written. Refusals are `WorkflowError`s whose `status` is the HTTP answer: 403 not
-the caller's to take, 409 not from this status or the case changed meanwhile, 422 bad input.
+nothing is written. Refusals are `WorkflowError`s of a kind (gridsvc.kernel.errors): `forbidden`
+not the caller's to take, `conflict` not from this status or the case changed meanwhile, `invalid`
+bad input (naming the field), `not_found` no such step.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gridsvc.cases.access import case_area
 from gridsvc.catalogue.store import area_chain, responsibility_list
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.db import MAX_INTEGER
+from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from gridsvc.cases import dispatch_notices
 from gridsvc.cases.audience import case_rooms
 from gridsvc.cases.events import publish_departure
@@ -42,7 +44,7 @@ from gridsvc.cases.intake import LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.kernel.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Category, Department, Team, User
 from gridsvc.network.points import PointError, storage_point
-from gridsvc.network.store import as_utc
+from gridsvc.kernel.clock import as_utc
 from gridsvc.cases.stage_clock import start_stage
 from gridsvc.worktime.calendar import WorkCalendar
 
@@ -57,10 +59,11 @@ _DEPARTMENT_ROLES = ("department_handler", "enforcement_officer")
 MAX_EXTENSION = timedelta(days=365)  # an extension beyond a year is a new case, not a delay
 
 
-class WorkflowError(Exception):
-    def __init__(self, status: int, code: str, message: str, field_name: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field_name
+class WorkflowError(DomainError):
+    """A step refused: its kind, code and message, and for bad input the field to blame."""
+
+    def __init__(self, kind: str, code: str, message: str, field_name: str | None = None):
+        super().__init__(message, kind=kind, code=code, field=field_name)
 
 
 @dataclass(frozen=True)
@@ -104,20 +107,20 @@ def _always(case: Case, now: datetime) -> WorkflowError | None:
 
 def _extension_pending(case: Case, now: datetime) -> WorkflowError | None:
     if case.extension_until is None:
-        return WorkflowError(409, "no_extension_pending", "没有待审批的延期申请 / no extension request is pending")
+        return WorkflowError(CONFLICT, "no_extension_pending", "没有待审批的延期申请 / no extension request is pending")
     return None
 
 
 def _no_extension_pending(case: Case, now: datetime) -> WorkflowError | None:
     if case.extension_until is not None:
-        return WorkflowError(409, "extension_pending", "已有延期申请待审批 / an extension request is already pending")
+        return WorkflowError(CONFLICT, "extension_pending", "已有延期申请待审批 / an extension request is already pending")
     return None
 
 
 def _overdue(case: Case, now: datetime) -> WorkflowError | None:
     """督办 is for a case behind its stage's deadline (marked by the sweep, or past due already)."""
     if case.overdue_level == 0 and not (case.stage_due_at and as_utc(case.stage_due_at) <= now):
-        return WorkflowError(409, "not_overdue", "只对超期案件督办 / only an overdue case is supervised")
+        return WorkflowError(CONFLICT, "not_overdue", "只对超期案件督办 / only an overdue case is supervised")
     return None
 
 
@@ -146,9 +149,9 @@ def _file(session, ctx, case, user, given) -> _Effect:
             case.flags = [f for f in case.flags if f != LOCATION_UNCONFIRMED]
         return _Effect({"grid": case.grid_code})
     if ctx.index.position_of(given.grid) is None:
-        raise WorkflowError(422, "invalid_parameters", f"{given.grid} is not a current grid", "grid")
+        raise WorkflowError(INVALID, "invalid_parameters", f"{given.grid} is not a current grid", "grid")
     if not jurisdiction_of(session, user).covers_area(given.grid):
-        raise WorkflowError(403, "not_permitted", f"grid {given.grid} is outside your jurisdiction", "grid")
+        raise WorkflowError(FORBIDDEN, "not_permitted", f"grid {given.grid} is outside your jurisdiction")
     areas = area_chain(ctx.index, given.grid)
     case.grid_code, case.village_code, case.township_code, case.county_code = (
         areas[0], areas[1] if len(areas) > 3 else None, areas[-2], areas[-1])
@@ -165,10 +168,10 @@ def _dispatch(session, ctx, case, user, given) -> _Effect:
     a body of the case's own township or county."""
     department = _department(session, given.department or case.department_code)
     if department.admin_code not in (case.township_code, case.county_code):
-        raise WorkflowError(422, "invalid_parameters",
+        raise WorkflowError(INVALID, "invalid_parameters",
                             f"{department.code} serves neither the case's township nor its county", "department")
     if not _category_of(session, case).township_may_act and department.level != "county":
-        raise WorkflowError(422, "invalid_parameters",
+        raise WorkflowError(INVALID, "invalid_parameters",
                             f"{case.category_code} is reserved to a county department", "department")
     case.department_code = department.code
     case.team_code = _team(session, department, given.team)
@@ -186,11 +189,11 @@ def _send_back(session, ctx, case, user, given) -> _Effect:
 def _arrive(session, ctx, case, user, given) -> _Effect:
     """到达现场: the officer is on site; where they are, and how far that is from the reported point."""
     if given.lon is None or given.lat is None or given.crs is None:
-        raise WorkflowError(422, "invalid_parameters", "lon, lat and crs of where you are are required", "lon")
+        raise WorkflowError(INVALID, "invalid_parameters", "lon, lat and crs of where you are are required", "lon")
     try:
         lon, lat = storage_point(given.lon, given.lat, given.crs)
     except PointError as exc:
-        raise WorkflowError(422, "invalid_parameters", str(exc), exc.field) from exc
+        raise WorkflowError(INVALID, "invalid_parameters", str(exc), exc.field) from exc
     distance = metric.distance_m(shapely.Point(lon, lat), shapely.Point(case.lon, case.lat))
     return _Effect({"point": [lon, lat], "input": [given.lon, given.lat, str(given.crs)],
                     "distance_m": round(distance, 1)})
@@ -212,11 +215,11 @@ def _close(session, ctx, case, user, given) -> _Effect:
 
 def _request_extension(session, ctx, case, user, given) -> _Effect:
     if given.until is None:
-        raise WorkflowError(422, "invalid_parameters", "say until when", "until")
+        raise WorkflowError(INVALID, "invalid_parameters", "say until when", "until")
     if as_utc(given.until) <= as_utc(case.handling_due_at):
-        raise WorkflowError(422, "invalid_parameters", "must lie after the current handling deadline", "until")
+        raise WorkflowError(INVALID, "invalid_parameters", "must lie after the current handling deadline", "until")
     if as_utc(given.until) > ctx.now + MAX_EXTENSION:
-        raise WorkflowError(422, "invalid_parameters", f"at most {MAX_EXTENSION.days} days ahead", "until")
+        raise WorkflowError(INVALID, "invalid_parameters", f"at most {MAX_EXTENSION.days} days ahead", "until")
     case.extension_until = as_utc(given.until)
     return _Effect({"until": case.extension_until.isoformat(), "due_was": as_utc(case.handling_due_at).isoformat()})
 
@@ -239,11 +242,11 @@ def _escalate(session, ctx, case, user, given) -> _Effect:
         route = responsibility_list(session).route([case.county_code] if case.county_code else [], case.category_code)
         code = route.department.code if route and route.department.level == "county" else None
     if code is None:
-        raise WorkflowError(422, "invalid_parameters", "no county department answers for this case: name one",
+        raise WorkflowError(INVALID, "invalid_parameters", "no county department answers for this case: name one",
                             "department")
     department = _department(session, code)
     if department.level != "county" or department.admin_code != case.county_code:
-        raise WorkflowError(422, "invalid_parameters", f"{code} is not a department of the case's county",
+        raise WorkflowError(INVALID, "invalid_parameters", f"{code} is not a department of the case's county",
                             "department")
     case.department_code, case.team_code, case.escalated = department.code, None, True
     case.handling_due_at = ctx.calendar.add(ctx.now, *_category_of(session, case).handling_limit(case.urgent))
@@ -258,9 +261,9 @@ def _supervise(session, ctx, case, user, given) -> _Effect:
 def _self_handle(session, ctx, case, user, given) -> _Effect:
     """自行处置: a minor matter of the grid worker's own grid, fixed on the spot; a photo proves it."""
     if not _category_of(session, case).township_may_act:
-        raise WorkflowError(409, "not_minor", "该类事项须由职能部门办理 / this category must go to a department")
+        raise WorkflowError(CONFLICT, "not_minor", "该类事项须由职能部门办理 / this category must go to a department")
     if not given.attachments:
-        raise WorkflowError(422, "invalid_parameters", "a photo of the fixed matter is needed", "attachments")
+        raise WorkflowError(INVALID, "invalid_parameters", "a photo of the fixed matter is needed", "attachments")
     case.closed_at = ctx.now
     return _Effect({"attachments": _attachments_of(session, case, given.attachments)})
 
@@ -269,14 +272,14 @@ def _merge(session, ctx, case, user, given) -> _Effect:
     """合并: the case repeats another open one of the same category; its reporter, and the reporters
     of cases merged into it before, follow that one."""
     if not given.into:
-        raise WorkflowError(422, "invalid_parameters", "name the case to merge into", "into")
+        raise WorkflowError(INVALID, "invalid_parameters", "name the case to merge into", "into")
     survivor = session.scalar(sa.select(Case).where(Case.tracking_no == given.into))
     if survivor is None or not jurisdiction_of(session, user).covers_area(case_area(survivor)):
-        raise WorkflowError(422, "invalid_parameters", f"no case {given.into} in your jurisdiction", "into")
+        raise WorkflowError(INVALID, "invalid_parameters", f"no case {given.into} in your jurisdiction", "into")
     if survivor.id == case.id or survivor.status not in OPEN_STATUSES:
-        raise WorkflowError(422, "invalid_parameters", f"{given.into} is not another open case", "into")
+        raise WorkflowError(INVALID, "invalid_parameters", f"{given.into} is not another open case", "into")
     if survivor.category_code != case.category_code:
-        raise WorkflowError(422, "invalid_parameters", "only cases of the same category are merged", "into")
+        raise WorkflowError(INVALID, "invalid_parameters", "only cases of the same category are merged", "into")
     case.merged_into_id = survivor.id
     session.execute(sa.update(Case).where(Case.merged_into_id == case.id).values(merged_into_id=survivor.id)
                     .execution_options(synchronize_session=False))
@@ -331,9 +334,10 @@ REOPEN = Step("reopen", "重新办理", ("closed",), "handling", (REPORTER,), Fa
 
 def reopen(session: Session, ctx: Context, user: User, case: Case, note: str | None) -> None:
     """Move a closed case back to `handling` with its department (gridsvc.cases.ratings decides when), with the
-    workflow's own mechanics: the stage clock, the record entry and its event; the caller commits."""
+    workflow's own mechanics: the stage clock, the record entry and its event. Flushes; the caller commits
+    (ratings.rate calls it inside its own savepoint)."""
     if case.status not in REOPEN.from_statuses or case.department_code is None:
-        raise WorkflowError(409, "step_not_allowed", "该案件不能重新办理 / this case cannot be reopened")
+        raise WorkflowError(CONFLICT, "step_not_allowed", "该案件不能重新办理 / this case cannot be reopened")
     _take(session, ctx, user, case, REOPEN, note, StepInput())
 
 
@@ -366,36 +370,39 @@ def available_steps(session: Session, user: User, case: Case, now: datetime) -> 
 
 
 def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, given: StepInput) -> Case:
-    """Take one step on a case, in the caller's transaction; the caller commits.
+    """Take one step on a case, in the caller's transaction: flushes; the caller commits.
 
     Returns the case that the caller should show next: the survivor for a merge, else `case`.
+    The step is written inside a SAVEPOINT: when someone else changed the case first (its row
+    version, the record's unique (case, seq)), or a check of the step's own refuses, only the
+    savepoint is rolled back and the caller's transaction goes on without the step.
     """
     step = STEPS.get(step_name)
     if step is None:
-        raise WorkflowError(404, "unknown_step", f"没有这个办理环节 / no step {step_name!r}")
+        raise WorkflowError(NOT_FOUND, "unknown_step", f"没有这个办理环节 / no step {step_name!r}")
     if given.expected_seq is not None and given.expected_seq != case.record_seq:
         raise _case_changed()
     if case.status not in step.from_statuses:
-        raise WorkflowError(409, "step_not_allowed", f"案件{STATUS_NAMES_ZH[case.status]}，不能{step.label_zh} / "
+        raise WorkflowError(CONFLICT, "step_not_allowed", f"案件{STATUS_NAMES_ZH[case.status]}，不能{step.label_zh} / "
                             f"{step.name} is not possible from status {case.status}")
     if not relations(session, user, case) & set(step.taken_by):
-        raise WorkflowError(403, "not_permitted", f"您无权对该案件{step.label_zh} / you may not {step.name} this case")
+        raise WorkflowError(FORBIDDEN, "not_permitted", f"您无权对该案件{step.label_zh} / you may not {step.name} this case")
     not_ready = step.ready(case, ctx.now)
     if not_ready is not None:
         raise not_ready
     note = (given.note or "").strip() or None
     if step.needs_note and note is None:
-        raise WorkflowError(422, "invalid_parameters", "a reason or description is required", "note")
+        raise WorkflowError(INVALID, "invalid_parameters", "a reason or description is required", "note")
     try:
-        effect = _take(session, ctx, user, case, step, note, given)
+        with session.begin_nested():
+            effect = _take(session, ctx, user, case, step, note, given)
     except (StaleDataError, sa.exc.IntegrityError) as exc:  # someone else changed the case first
-        session.rollback()
         raise _case_changed() from exc
     return effect.survivor or case
 
 
 def _case_changed() -> WorkflowError:
-    return WorkflowError(409, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
+    return WorkflowError(CONFLICT, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
 
 
 def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, note: str | None,
@@ -429,10 +436,11 @@ def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, no
 
 def _department(session: Session, code: str | None) -> Department:
     if code is None:
-        raise WorkflowError(422, "invalid_parameters", "no department answers for this case: name one", "department")
+        raise WorkflowError(INVALID, "invalid_parameters", "no department answers for this case: name one",
+                            "department")
     department = session.get(Department, code)
     if department is None:
-        raise WorkflowError(422, "invalid_parameters", f"no department {code}", "department")
+        raise WorkflowError(INVALID, "invalid_parameters", f"no department {code}", "department")
     return department
 
 
@@ -447,7 +455,7 @@ def _team(session: Session, department: Department, code: str | None) -> str | N
         return None
     team = session.get(Team, code)
     if team is None or team.department_code != department.code:
-        raise WorkflowError(422, "invalid_parameters", f"{code} is not a team of {department.code}", "team")
+        raise WorkflowError(INVALID, "invalid_parameters", f"{code} is not a team of {department.code}", "team")
     return team.code
 
 
@@ -461,5 +469,5 @@ def _attachments_of(session: Session, case: Case, ids: tuple[int, ...]) -> list[
     found = set(session.scalars(query))
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise WorkflowError(422, "invalid_parameters", f"not attachments of this case: {missing}", "attachments")
+        raise WorkflowError(INVALID, "invalid_parameters", f"not attachments of this case: {missing}", "attachments")
     return wanted

@@ -33,7 +33,8 @@ from gridsvc.kernel.models import (
     ResponsibilityRule,
     Team,
 )
-from gridsvc.network.store import as_utc, bump_revision, current_revision, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.network.store import bump_revision, current_revision
 from gridsvc.kernel.reloading import Reloading
 from gridsvc.catalogue.responsibility import CategoryInfo, DepartmentInfo, ResponsibilityList, Rule
 

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 
 from gridsvc.worktime.declared_days import declared_days, set_day, unset_day
 from gridsvc.cli.commands import runtime_with_schema
-from gridsvc.network.store import utcnow
+from gridsvc.kernel.clock import utcnow
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 

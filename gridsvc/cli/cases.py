@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from gridsvc.cases import record as case_record
 from gridsvc.cli.commands import runtime_with_schema
 from gridsvc.cases.deadline_sweep import sweep
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 
 
 @click.group()

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from gridsvc.cli.commands import runtime_with_schema
 from gridsvc.events import outbox
-from gridsvc.kernel.models import utcnow
+from gridsvc.kernel.clock import utcnow
 
 
 @click.group()

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from gridsvc.accounts.users import ROLES, AccountError, create_user, prune, revoke
 from gridsvc.cli.commands import runtime_with_schema
 from gridsvc.kernel.models import User
-from gridsvc.network.store import utcnow
+from gridsvc.kernel.clock import utcnow
 
 
 @click.group()

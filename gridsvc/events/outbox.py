@@ -24,7 +24,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from gridsvc.events.rooms import ADMIN_ROOM
-from gridsvc.kernel.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, UtcDateTime, as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.kernel.models import EVENTS_COUNTER, Event, EventAck, NetworkRevision, UtcDateTime
 
 _QUEUED = "gridsvc.events.queued"
 _WRITTEN = "gridsvc.events.written"

@@ -32,7 +32,7 @@ from typing import Callable, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.events import outbox
-from gridsvc.kernel.models import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 

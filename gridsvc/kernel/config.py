@@ -49,8 +49,8 @@ class Settings:
     max_photo_bytes: float = 15.0 * 2**20
     max_photo_pixels: float = 50e6
     photo_mismatch_m: float = 300.0
-    # Workflow clocks, in working time: filing (立案) and dispatch (派遣) each within this many
-    # minutes (urgent cases: the second), verification (核查) within this many hours.
+    # Workflow clocks, in working time: filing (立案), dispatch (派遣) and closing (结案) each within
+    # this many minutes (urgent cases: the second), verification (核查) within this many hours.
     filing_limit_minutes: float = 30.0
     urgent_filing_limit_minutes: float = 10.0
     verify_limit_hours: float = 2.0

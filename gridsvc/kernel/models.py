@@ -1,21 +1,22 @@
-"""The grid network's tables: administrative units and versioned grid cells.
+"""Every table of the service, in one module so that Alembic and every context see one metadata.
 
-Geometry is stored in CGCS2000 (EPSG:4490) as MULTIPOLYGON. Grid cells are
-versioned like MapIt's boundary generations: a boundary change closes the old
-row (`valid_to`) and opens a new one, so a case reported last year is still
-shown against the grid as it was on that day. At most one version of a code is
-current (`valid_to IS NULL`), enforced by a partial unique index.
+The grid network's tables come first: administrative units and versioned grid cells. Geometry is
+stored in CGCS2000 (EPSG:4490) as MULTIPOLYGON. Grid cells are versioned like MapIt's boundary
+generations: a boundary change closes the old row (`valid_to`) and opens a new one, so a case
+reported last year is still shown against the grid as it was on that day. At most one version of
+a code is current (`valid_to IS NULL`), enforced by a partial unique index.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gridsvc.geo.crs import STORAGE_EPSG
+from gridsvc.kernel.clock import as_utc
 from gridsvc.geo.grid_records import DOMAINS
 
 ADMIN_LEVELS = ("county", "township", "village")
@@ -48,20 +49,6 @@ class UtcDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else as_utc(value)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A moment in UTC; a naive one is taken to be UTC (how SQLite hands back what was written as UTC)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso_or_none(moment: datetime | None) -> str | None:
-    """A moment as ISO 8601 in UTC, as the API and events write it; None stays None."""
-    return as_utc(moment).isoformat() if moment else None
 
 
 class Base(DeclarativeBase):

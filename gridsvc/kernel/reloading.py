@@ -11,7 +11,7 @@ Two rules keep a burst of requests from stalling on a refresh (issue 14: 40
 reports at once just after the caches fell due waited 30 s for the pool):
 
 - the refresh reads through `sessions` of the caches' own small pool
-  (`gridsvc.create_app`), never the requests' pool. A request holds a
+  (`gridsvc.app.create_app`), never the requests' pool. A request holds a
   connection of its own pool while it asks for a cache; if the refresh needed
   that pool too, a full pool of such requests would starve it;
 - while one caller refreshes, the others keep the value they have instead of

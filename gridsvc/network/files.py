@@ -23,16 +23,10 @@ from gridsvc.geo.grid_records import ADMIN_CODE_PATTERN, AttributeMapping, GridR
 from gridsvc.geo.validation import ValidationReport, validate_grids
 from gridsvc.geo.vector_io import VectorFileError, VectorLayer, read_grid_records, read_layer, write_layer
 from gridsvc.kernel.models import AdminUnit
+from gridsvc.kernel.clock import as_utc
 from gridsvc.network.store import (
-    ImportResult,
-    admin_areas,
-    apply_grid_records,
-    as_utc,
-    bump_revision,
-    cells_at_query,
-    current_cells_query,
-    stored_record,
-    upsert_admin_unit,
+    ImportResult, admin_areas, apply_grid_records, bump_revision, cells_at_query, current_cells_query,
+    stored_record, upsert_admin_unit,
 )
 
 Progress = Callable[[int], None]

@@ -10,14 +10,14 @@ import math
 
 from gridsvc.geo.crs import InputCRS, check_lonlat, to_cgcs2000
 from gridsvc.geo.locate import AdminInfo, CellInfo, GridIndex, LocateResult
+from gridsvc.kernel.errors import DomainError
 
 
-class PointError(ValueError):
-    """An input point that cannot be located; `field` names the offending input."""
+class PointError(DomainError, ValueError):
+    """An input point that cannot be located; `field` names the offending input, the message says why."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
+        super().__init__(reason, field=field)
 
 
 def storage_point(x: float, y: float, crs: InputCRS) -> tuple[float, float]:

@@ -23,9 +23,8 @@ from gridsvc.geo.crs import STORAGE_EPSG
 from gridsvc.geo.grid_records import GridRecord
 from gridsvc.geo.locate import AdminInfo
 from gridsvc.geo.validation import AdminArea
-from gridsvc.kernel.models import (  # as_utc, utcnow: re-exported
-    CATALOGUE_COUNTER, NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision, as_utc, utcnow,
-)
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.kernel.models import CATALOGUE_COUNTER, NETWORK_COUNTER, AdminUnit, GridCell, NetworkRevision
 
 
 def to_multipolygon(geom: BaseGeometry) -> BaseGeometry:

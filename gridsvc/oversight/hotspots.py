@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from gridsvc.cases.access import visible_to
 from gridsvc.geo.crs import InputCRS, geometry_from_cgcs2000
 from gridsvc.geo.locate import GridIndex
-from gridsvc.kernel.models import Case, Category, User, as_utc
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import Case, Category, User
 from gridsvc.oversight.numbers import check_period
 from gridsvc.oversight.screen_map import OUTLINES, cells_in, drawn_area
 from gridsvc.worktime.calendar import china_midnight

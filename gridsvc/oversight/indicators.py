@@ -29,7 +29,8 @@ from gridsvc.accounts.users import area_prefix, jurisdiction_of
 from gridsvc.cases.access import case_area_sql, visible_to
 from gridsvc.kernel.config import Settings
 from gridsvc.geo.locate import GridIndex
-from gridsvc.kernel.models import AdminUnit, Case, CaseEvent, Department, GridCell, User, as_utc
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import AdminUnit, Case, CaseEvent, Department, GridCell, User
 from gridsvc.oversight.numbers import OVERDUE_ACTION, WorkingClock, area_unit, check_period, rate
 from gridsvc.worktime.calendar import CHINA, WorkCalendar, china_midnight
 
@@ -339,7 +340,8 @@ def indicator_table(session: Session, user: User, calendar: WorkCalendar, index:
     """The indicators of `level` rows for what `user` may see, inside `area` if given (docs/indicators.md).
 
     Raises gridsvc.oversight.numbers.PeriodError for a period that is empty, reversed or longer than MAX_PERIOD, and
-    gridsvc.cases.search.UnknownArea for an `area` that is no administrative unit.
+    gridsvc.cases.search.UnknownArea for an `area` that is no administrative unit. Keeps the patrol days
+    it had to count (gridsvc.patrols.days): flushes; the caller commits.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")

@@ -26,23 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.accounts.users import area_prefix
+from gridsvc.cases import view
 from gridsvc.cases.access import case_area_sql, visible_to
 from gridsvc.cases.search import UnknownArea
+from gridsvc.kernel.errors import DomainError
+from gridsvc.kernel.clock import as_utc
 from gridsvc.kernel.models import (
-    CASE_STATUSES,
-    DOMAIN_NAMES_ZH,
-    DOMAINS,
-    OPEN_STATUSES,
-    STATUS_NAMES_ZH,
-    AdminUnit,
-    Case,
-    CaseEvent,
-    CaseRating,
-    Category,
-    Department,
-    User,
-    as_utc,
-    iso_or_none,
+    CASE_STATUSES, DOMAIN_NAMES_ZH, DOMAINS, OPEN_STATUSES, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, CaseRating,
+    Category, Department, User,
 )
 from gridsvc.worktime.calendar import CHINA, WorkCalendar, china_midnight
 
@@ -51,12 +42,11 @@ WORST_OVERDUE = 10
 OVERDUE_ACTION = "overdue"  # the record entry gridsvc.cases.deadline_sweep writes when a stage passes its due time
 
 
-class PeriodError(ValueError):
+class PeriodError(DomainError, ValueError):
     """A period that cannot be counted; `field` names the offending input (`from` or `to`)."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
+        super().__init__(reason, field=field)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -283,18 +273,10 @@ def _worst_overdue(session: Session, scope: list, calendar: WorkCalendar, now: d
         due = as_utc(case.stage_due_at) if case.stage_due_at else None
         category = names.category(case.category_code, case.category_version)
         rows.append({
-            "tracking_no": case.tracking_no,
-            "category": case.category_code,
+            **view.overdue_row(case),
             "category_name_zh": category.name_zh if category else None,
-            "status": case.status,
-            "status_name_zh": STATUS_NAMES_ZH[case.status],
-            "grid": case.grid_code,
-            "village": case.village_code,
             "village_name": names.village(case.village_code),
-            "department": case.department_code,
             "department_name_zh": names.department(case.department_code)["name_zh"],
-            "stage_due_at": iso_or_none(due),
-            "overdue_level": case.overdue_level,
             "overdue_working_hours": round(calendar.working_seconds_between(due, now) / 3600.0, 2) if due else None,
         })
     return rows

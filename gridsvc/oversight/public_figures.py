@@ -2,7 +2,7 @@
 
 Plain functions (the web layer is gridsvc.web.public_api); the rules are in docs/public.md. In short:
 
-- a case is found by its tracking number only; an unknown or malformed number is the same 404;
+- a case is found by its tracking number only; an unknown or malformed number is the same `NotPublic`;
 - never who reported it (no name, phone, user id), no description, no point or coordinates (the place
   is named down to the village), no photos (so no EXIF), no free text but the notes of the `reject`
   (不予立案的理由) and `close` (结案说明) steps, which officials write knowing they are public;
@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from gridsvc.kernel.models import (
-    DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, Department, as_utc,
-)
+from gridsvc.kernel.errors import NOT_FOUND, DomainError
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, Department
 from gridsvc.oversight.numbers import screen_numbers
 from gridsvc.cases.ratings import rating_of
 from gridsvc.worktime.calendar import CHINA, WorkCalendar, china_midnight
@@ -44,8 +44,19 @@ def public_townships(session: Session) -> list[dict]:
             for code, name, parent, parent_name in rows]
 
 
-class NotPublic(LookupError):
-    """No case to show (whether or not one exists), or no such township."""
+class NotPublic(DomainError, LookupError):
+    """No case to show (whether or not one exists), or no such township: `not_found` either way."""
+
+    kind = NOT_FOUND
+
+    @classmethod
+    def case(cls) -> NotPublic:
+        """No case to show: the same words for an unknown, a malformed and a withheld number."""
+        return cls("未找到该编号 / no case with this number", code="case_not_found")
+
+    @classmethod
+    def township(cls, code: str) -> NotPublic:
+        return cls(f"没有乡镇 {code} / no township {code}", code="township_not_found")
 
 
 def china_day(moment: datetime | None) -> str | None:
@@ -62,7 +73,7 @@ def _place(session: Session, code: str | None) -> dict | None:
 def public_case(session: Session, tracking_no: str) -> dict:
     case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no))
     if case is None:
-        raise NotPublic(tracking_no)
+        raise NotPublic.case()
     category = session.scalar(sa.select(Category).where(Category.code == case.category_code,
                                                         Category.version == case.category_version))
     department = session.get(Department, case.department_code) if case.department_code else None
@@ -114,7 +125,7 @@ def township_stats(session: Session, code: str, calendar: WorkCalendar, now: dat
     a bad period."""
     unit = session.get(AdminUnit, code)
     if unit is None or unit.level != "township":
-        raise NotPublic(code)
+        raise NotPublic.township(code)
     # Whole China days only: windows of a second would tell when each case came, which the case
     # page gives only to the day.
     period_from, period_to = _day_start(period_from), _day_start(period_to + timedelta(days=1) - _TICK)

@@ -22,19 +22,15 @@ from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
 from gridsvc.accounts.users import Jurisdiction, area_prefix, jurisdiction_of
+from gridsvc.cases import view
 from gridsvc.cases.access import visible_to
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS, from_cgcs2000, geometry_from_cgcs2000
 from gridsvc.geo.locate import CellInfo, GridIndex
-from gridsvc.kernel.models import OPEN_STATUSES, AdminUnit, Case, Category, Department, GridCell, User, iso_or_none
+from gridsvc.kernel.models import OPEN_STATUSES, AdminUnit, Case, Department, GridCell, User
 from gridsvc.network.store import current_cells_query
 
 GRID_CARD_CASES = 50
-
-# The columns of a case row, in order: the screen holds ten thousand of them, so names go once.
-# `record_seq` grows with every change of the case: a screen keeps the newest row it was given.
-CASE_ROW_FIELDS = ("tracking_no", "lon", "lat", "status", "category", "domain", "overdue_level", "flagged",
-                   "urgent", "grid", "received_at", "record_seq")
 
 
 def drawn_area(session: Session, user: User) -> Jurisdiction:
@@ -159,17 +155,12 @@ def _collection(features: list[dict]) -> dict:
 
 
 def case_rows(session: Session, user: User, crs: InputCRS, tracking_nos: tuple[str, ...] = ()) -> list[list]:
-    """The user's visible open cases as rows of CASE_ROW_FIELDS, points in `crs`.
+    """The user's visible open cases as the screen's rows (gridsvc.cases.view.screen_row), points in `crs`.
 
     With `tracking_nos`, those cases whatever their status (the ones the user may see): a screen
     that heard of a change asks for the changed cases and drops the ones that are now closed.
     """
-    domain = (sa.select(Category.domain).where(Category.code == Case.category_code,
-                                               Category.version == Case.category_version)
-              .scalar_subquery())
-    query = sa.select(Case.tracking_no, Case.lon, Case.lat, Case.status, Case.category_code, domain,
-                      Case.overdue_level, sa.cast(Case.flags, sa.Text), Case.urgent, Case.grid_code,
-                      Case.received_at, Case.record_seq).where(visible_to(session, user))
+    query = sa.select(*view.screen_row_columns()).where(visible_to(session, user))
     if tracking_nos:
         query = query.where(Case.tracking_no.in_(tracking_nos))
     else:
@@ -177,10 +168,8 @@ def case_rows(session: Session, user: User, crs: InputCRS, tracking_nos: tuple[s
     rows = session.execute(query.order_by(Case.received_at, Case.id)).all()
     if not rows:
         return []
-    lons, lats = from_cgcs2000(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), crs)
-    return [[r[0], round(float(lon), 7), round(float(lat), 7), r[3], r[4], r[5], r[6], '"' in (r[7] or ""),
-             bool(r[8]), r[9], iso_or_none(r[10]), r[11]]
-            for r, lon, lat in zip(rows, np.atleast_1d(lons), np.atleast_1d(lats))]
+    lons, lats = from_cgcs2000(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]), crs)
+    return [view.screen_row(r, lon, lat) for r, lon, lat in zip(rows, np.atleast_1d(lons), np.atleast_1d(lats))]
 
 
 def grid_card(session: Session, index: GridIndex, user: User, code: str) -> dict | None:
@@ -208,7 +197,5 @@ def grid_card(session: Session, index: GridIndex, user: User, code: str) -> dict
         "township": {"code": township.code, "name": township.name} if township else None,
         "grid_workers": [{"name": w.name, "phone": w.phone} for w in workers],
         "open_case_count": count,
-        "open_cases": [{"tracking_no": c.tracking_no, "category": c.category_code, "status": c.status,
-                        "overdue_level": c.overdue_level, "received_at": iso_or_none(c.received_at)}
-                       for c in cases],
+        "open_cases": [view.card_row(c) for c in cases],
     }

@@ -16,9 +16,10 @@ Counting a year of fixes again for every assessment would take minutes, so the c
 
 A batch committed while a reader counted therefore never leaves a stale count behind: on PostgreSQL
 the reader's write waits for the batch's row lock and then finds the generation moved; on SQLite
-writers take turns. Counts are computed first and written afterwards in short statements, committed
-per user, so a reader holds no write lock while it cleans tracks; a write that fails only leaves that
-day to be counted again.
+writers take turns. Counts are computed first, for every user asked, and written afterwards in short
+statements inside one SAVEPOINT of the caller's transaction (the caller commits), so a reader holds no
+write lock while it cleans tracks; a write that fails (a lock timeout) only rolls back that savepoint
+and leaves those days to be counted again.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from gridsvc.kernel.db import upsert_insert
 from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import clean, pieces
 from gridsvc.kernel.models import PatrolDay
-from gridsvc.network.store import utcnow
+from gridsvc.kernel.clock import utcnow
 from gridsvc.patrols.recording import _fixes, _projected, track_rules
 from gridsvc.worktime.calendar import china_midnight
 
@@ -57,7 +58,8 @@ def rules_key(settings: Settings) -> str:
 
 def counted_days(session: Session, index: GridIndex, settings: Settings, user_ids: list[int],
                  days: list[date]) -> dict[tuple[int, date], DayCount]:
-    """{(user, day): DayCount} for every user and day asked; counts what is not kept (and keeps it)."""
+    """{(user, day): DayCount} for every user and day asked; counts what is not kept and keeps it
+    (flushes; the caller commits)."""
     if not user_ids or not days:
         return {}
     wanted, rules = set(days), rules_key(settings)
@@ -65,7 +67,6 @@ def counted_days(session: Session, index: GridIndex, settings: Settings, user_id
         PatrolDay.user_id, PatrolDay.day, PatrolDay.generation, PatrolDay.length_m, PatrolDay.grid_codes,
         PatrolDay.network_revision, PatrolDay.rules,
     ).where(PatrolDay.user_id.in_(user_ids), PatrolDay.day >= min(days), PatrolDay.day <= max(days))).all()
-    session.rollback()  # end the read: counting below must not hold a transaction open
     counted: dict[tuple[int, date], DayCount] = {}
     generations: dict[tuple[int, date], int] = {}
     for user_id, day, generation, length_m, grid_codes, revision, row_rules in rows:
@@ -75,13 +76,14 @@ def counted_days(session: Session, index: GridIndex, settings: Settings, user_id
             counted[(user_id, day)] = DayCount(length_m, frozenset(grid_codes or ()))
         else:
             generations[(user_id, day)] = generation
+    fresh: dict[int, dict[date, DayCount]] = {}
     for user_id in user_ids:
         stale = sorted(day for day in wanted if (user_id, day) not in counted)
-        if not stale:
-            continue
-        fresh = _count(session, index, settings, user_id, stale)
-        counted.update({(user_id, day): count for day, count in fresh.items()})
-        _keep(session, index, rules, user_id, fresh, generations)
+        if stale:
+            fresh[user_id] = _count(session, index, settings, user_id, stale)
+            counted.update({(user_id, day): count for day, count in fresh[user_id].items()})
+    if fresh:
+        _keep(session, index, rules, fresh, generations)
     return counted
 
 
@@ -97,7 +99,6 @@ def _count(session: Session, index: GridIndex, settings: Settings, user_id: int,
         spans = [(min(t for _, _, t in track), max(t for _, _, t in track), track) for track in tracks.values()]
         for day in run:
             out[day] = _count_day(index, settings, spans, day, gap)
-    session.rollback()  # the reads are over
     return out
 
 
@@ -137,32 +138,34 @@ def _runs(days: list[date]) -> list[list[date]]:
     return runs
 
 
-def _keep(session: Session, index: GridIndex, rules: str, user_id: int, fresh: dict[date, DayCount],
+def _keep(session: Session, index: GridIndex, rules: str, fresh: dict[int, dict[date, DayCount]],
           generations: dict[tuple[int, date], int]) -> None:
-    """Store the user's fresh counts where no batch moved the generation meanwhile; commit. A failed
-    write (a lock timeout, a conflict) only leaves those days to be counted again."""
+    """Store the fresh counts ({user: {day: count}}) where no batch moved the generation meanwhile, in
+    one SAVEPOINT (flushes; the caller commits), a few short statements per user. A failed write (a
+    lock timeout, a conflict) rolls back only the savepoint and leaves those days to be counted again."""
     now = utcnow()
-    values = {day: {"length_m": count.length_m, "grid_codes": sorted(count.grid_codes),
-                    "network_revision": index.revision, "rules": rules, "computed_at": now}
-              for day, count in fresh.items()}
-    updates = [{"u": user_id, "d": day, "g": generations[(user_id, day)],
-                **{f"v_{name}": value for name, value in values[day].items()}}
-               for day in sorted(fresh) if (user_id, day) in generations]
-    inserts = [{"user_id": user_id, "day": day, "generation": 0, **values[day]}
-               for day in sorted(fresh) if (user_id, day) not in generations]
+    table = PatrolDay.__table__
     try:
-        if updates:
-            table = PatrolDay.__table__
-            session.execute(
-                table.update().where(table.c.user_id == sa.bindparam("u"), table.c.day == sa.bindparam("d"),
-                                     table.c.generation == sa.bindparam("g"))
-                .values({name: sa.bindparam(f"v_{name}") for name in values[updates[0]["d"]]}), updates)
-        if inserts:
-            session.execute(upsert_insert(session, PatrolDay).values(inserts)
-                            .on_conflict_do_nothing(index_elements=["user_id", "day"]))
-        session.commit()
+        with session.begin_nested():
+            for user_id in sorted(fresh):  # users in order, each one's days in order: as batches write them
+                values = {day: {"length_m": count.length_m, "grid_codes": sorted(count.grid_codes),
+                                "network_revision": index.revision, "rules": rules, "computed_at": now}
+                          for day, count in fresh[user_id].items()}
+                updates = [{"u": user_id, "d": day, "g": generations[(user_id, day)],
+                            **{f"v_{name}": value for name, value in values[day].items()}}
+                           for day in sorted(values) if (user_id, day) in generations]
+                inserts = [{"user_id": user_id, "day": day, "generation": 0, **values[day]}
+                           for day in sorted(values) if (user_id, day) not in generations]
+                if updates:
+                    session.execute(
+                        table.update().where(table.c.user_id == sa.bindparam("u"), table.c.day == sa.bindparam("d"),
+                                             table.c.generation == sa.bindparam("g"))
+                        .values({name: sa.bindparam(f"v_{name}") for name in values[updates[0]["d"]]}), updates)
+                if inserts:
+                    session.execute(upsert_insert(session, PatrolDay).values(inserts)
+                                    .on_conflict_do_nothing(index_elements=["user_id", "day"]))
     except sa.exc.DBAPIError:
-        session.rollback()
+        pass  # those days are counted again next time
 
 
 def group_by_user(counted: dict[tuple[int, date], DayCount]) -> dict[int, dict[date, DayCount]]:

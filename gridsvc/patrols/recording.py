@@ -41,10 +41,12 @@ from gridsvc.geo.chinese_offsets import in_china
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import Coverage, Fix, TrackRules, clean, pieces
-from gridsvc.cases.intake import ReportError, canonical_uuid, canonical_uuid_or_none
+from gridsvc.kernel.errors import CONFLICT, UNAVAILABLE, DomainError
+from gridsvc.kernel.idempotency import canonical_uuid_or_none
 from gridsvc.network.points import PointError, check_accuracy, storage_point
-from gridsvc.kernel.models import Patrol, PatrolDay, PatrolPoint, User, iso_or_none
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import iso_or_none
+from gridsvc.kernel.models import Patrol, PatrolDay, PatrolPoint, User
+from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.worktime.calendar import CHINA, china_midnight
 
 CLOCK_SLACK = timedelta(minutes=10)
@@ -52,20 +54,31 @@ MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
 _RETRIES = 3  # a concurrent batch with the same fixes: read again and write what is still missing
 
 
-class PatrolError(ValueError):
-    """Bad input for a patrol; `field` names it."""
+class PatrolError(DomainError, ValueError):
+    """Bad input for a patrol; `field` names it, the message says why."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
+        super().__init__(reason, field=field)
 
 
-class PatrolConflict(Exception):
+class PatrolConflict(DomainError):
     """The client UUID belongs to another user's patrol."""
 
+    kind, code = CONFLICT, "client_uuid_conflict"
 
-class PatrolBusy(Exception):
-    """A batch kept colliding with concurrent uploads of the same patrol: the phone should retry."""
+    def __init__(self, client_uuid: str):
+        super().__init__(f"该编号已用于另一次巡查 / client_uuid {client_uuid} belongs to another patrol")
+
+
+class PatrolBusy(DomainError):
+    """A batch kept colliding with concurrent uploads of the same patrol: nothing is wrong with it,
+    so the phone should send it again in a second."""
+
+    kind, code, retry_after_s = UNAVAILABLE, "patrol_busy", 1
+
+    def __init__(self) -> None:
+        super().__init__("轨迹正在同时上传，请稍后重试 / could not store the batch: "
+                         "it kept colliding with concurrent uploads")
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,10 @@ def start(session: Session, user: User, client_uuid: str, started_at: datetime |
           now: datetime | None = None) -> tuple[Patrol, bool]:
     """The patrol of this UUID, and whether it was started now (False: a retry; the first start wins).
 
-    Commits. Raises PatrolError (bad UUID, start in the future) and PatrolConflict.
+    Flushes; the caller commits. Raises PatrolError (bad UUID, start in the future) and PatrolConflict.
+    The patrol is written inside a SAVEPOINT: a concurrent retry that inserted it first stops this
+    one at the unique client UUID, only the savepoint is rolled back, and the first one's patrol is
+    returned.
     """
     now = now or utcnow()
     client_uuid = _uuid(client_uuid)
@@ -104,12 +120,12 @@ def start(session: Session, user: User, client_uuid: str, started_at: datetime |
     if started_at > now + CLOCK_SLACK:
         raise PatrolError("started_at", "must not lie in the future (is the phone's clock right?)")
     patrol = Patrol(client_uuid=client_uuid, user_id=user.id, started_at=started_at, received_at=now)
-    session.add(patrol)
-    _publish(session, "patrol.started", user, patrol, now)
     try:
-        session.commit()
-    except sa.exc.IntegrityError:
-        session.rollback()  # a concurrent retry won the race: its patrol is ours
+        with session.begin_nested():
+            session.add(patrol)
+            _publish(session, "patrol.started", user, patrol, now)
+            session.flush()
+    except sa.exc.IntegrityError:  # a concurrent retry won the race: its patrol is ours
         existing = _by_uuid(session, user, client_uuid)
         if existing is None:
             raise
@@ -118,16 +134,16 @@ def start(session: Session, user: User, client_uuid: str, started_at: datetime |
 
 
 def _uuid(value: str) -> str:
-    try:
-        return canonical_uuid(value)
-    except ReportError:
-        raise PatrolError("client_uuid", "must be a UUID made by the client") from None
+    canonical = canonical_uuid_or_none(value)
+    if canonical is None:
+        raise PatrolError("client_uuid", "must be a UUID made by the client")
+    return canonical
 
 
 def _by_uuid(session: Session, user: User, client_uuid: str) -> Patrol | None:
     patrol = session.scalar(sa.select(Patrol).where(Patrol.client_uuid == client_uuid))
     if patrol is not None and patrol.user_id != user.id:
-        raise PatrolConflict(f"client_uuid {client_uuid} belongs to another patrol")
+        raise PatrolConflict(client_uuid)
     return patrol
 
 
@@ -141,7 +157,8 @@ def my_patrol(session: Session, user: User, client_uuid: str) -> Patrol | None:
 
 def stop(session: Session, patrol: Patrol, ended_at: datetime | None = None,
          now: datetime | None = None) -> bool:
-    """Stop the patrol; True if it was stopped now (False: it was already, and stays as it was). Commits."""
+    """Stop the patrol; True if it was stopped now (False: it was already, and stays as it was).
+    Flushes; the caller commits."""
     if patrol.ended_at is not None:
         return False
     now = now or utcnow()
@@ -152,7 +169,7 @@ def stop(session: Session, patrol: Patrol, ended_at: datetime | None = None,
         raise PatrolError("ended_at", "must not lie before the patrol started")
     patrol.ended_at = ended_at
     _publish(session, "patrol.stopped", session.get(User, patrol.user_id), patrol, now)
-    session.commit()
+    session.flush()
     return True
 
 
@@ -171,23 +188,25 @@ def point_count(session: Session, patrol: Patrol) -> int:
 
 def add_points(session: Session, patrol: Patrol, points: list[PointInput], settings: Settings,
                now: datetime | None = None) -> list[PointResult]:
-    """Store a batch of fixes; one result per input, in order. Commits.
+    """Store a batch of fixes; one result per input, in order. Flushes; the caller commits.
 
     A fix whose seq the patrol already has is `already_had` when it is the same
     fix, and rejected as a `seq_conflict` (the first one stays) when it is not.
+    Each try is written inside a SAVEPOINT: when a concurrent batch stored some of the same seqs
+    first, only the savepoint is rolled back and the batch is judged again.
     """
     now = now or utcnow()
     for _ in range(_RETRIES):
         results, rows = _judge(session, patrol, points, settings, now)
-        session.add_all(rows)
         try:
-            # flushes the fixes first: a concurrent batch's seqs collide here
-            bump_days(session, settings, patrol.user_id, [row.recorded_at for row in rows])
-            session.commit()
+            with session.begin_nested():
+                session.add_all(rows)
+                session.flush()  # the fixes first: a concurrent batch's seqs collide here
+                bump_days(session, settings, patrol.user_id, [row.recorded_at for row in rows])
             return results
         except sa.exc.IntegrityError:
-            session.rollback()  # another request stored some of these seqs meanwhile: judge again
-    raise PatrolBusy("could not store the batch: it kept colliding with concurrent uploads")
+            pass  # another request stored some of these seqs meanwhile: judge again
+    raise PatrolBusy()
 
 
 def _judge(session: Session, patrol: Patrol, points: list[PointInput], settings: Settings,

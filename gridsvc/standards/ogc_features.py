@@ -24,8 +24,8 @@ a case's, the instant it was received. Without `datetime` the `grids` collection
 network (not every version ever stored); with it, every version whose validity meets the instant or
 interval. A retired version's feature id is `<code>-v<version>`; the current one's, its code.
 
-Every page is bounded (`limit` at most `MAX_LIMIT`); every bad parameter is an `OgcError` (400),
-an unknown collection or feature a 404.
+Every page is bounded (`limit` at most `MAX_LIMIT`); every bad parameter is an `OgcError` of kind
+`invalid` (code InvalidParameterValue), an unknown collection or feature one of kind `not_found`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from gridsvc.cases.access import visible_to
 from gridsvc.geo.crs import STORAGE_EPSG, geometry_from_cgcs2000, geometry_to_cgcs2000, parse_crs
 from gridsvc.geo.grid_records import is_grid_code
 from gridsvc.geo.locate import GridIndex
-from gridsvc.kernel.models import AdminUnit, Case, GridCell, User, as_utc
+from gridsvc.kernel.errors import INVALID, NOT_FOUND, DomainError
+from gridsvc.kernel.clock import as_utc
+from gridsvc.kernel.models import AdminUnit, Case, GridCell, User
 from gridsvc.network.store import cell_at
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -62,7 +64,7 @@ CONFORMANCE = [
 ]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000  # a larger `limit` (up to the spec's 10000) is served as this many, not an error
-SCHEMA_MAX_LIMIT = 10000  # the limit parameter's maximum in Part 1's OpenAPI fragment: above it is a 400
+SCHEMA_MAX_LIMIT = 10000  # the limit parameter's maximum in Part 1's OpenAPI fragment: above it is invalid
 MAX_OFFSET = 10**9
 CRS_NOTE = ("坐标默认为 CGCS2000 (EPSG:4490) 经纬度，未经转换，按 OGC API Features 第 1 部分声明为 CRS84（二者之差远小于"
             "网格边界的精度）；可用 crs 参数取 EPSG:4490（纬度在前）等 / coordinates are CGCS2000 (EPSG:4490) "
@@ -71,20 +73,24 @@ CRS_NOTE = ("坐标默认为 CGCS2000 (EPSG:4490) 经纬度，未经转换，按
             "with the crs parameter")
 
 
-class OgcError(Exception):
-    """An OGC exception: `{"code", "description"}` with an HTTP status."""
+class OgcError(DomainError):
+    """An OGC exception: `{"code", "description"}`, the code one of the standard's (e.g. NotFound);
+    the web layer gives it the status of its kind (gridsvc.web.ogc_api)."""
 
-    def __init__(self, status: int, code: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.code, self.description = status, code, description
+    def __init__(self, kind: str, code: str, description: str) -> None:
+        super().__init__(description, kind=kind, code=code)
+
+    @property
+    def description(self) -> str:
+        return self.message
 
 
 def bad_parameter(name: str, reason: str) -> OgcError:
-    return OgcError(400, "InvalidParameterValue", f"参数 {name} 无效 / invalid {name}: {reason}")
+    return OgcError(INVALID, "InvalidParameterValue", f"参数 {name} 无效 / invalid {name}: {reason}")
 
 
 def not_found(what: str) -> OgcError:
-    return OgcError(404, "NotFound", what)
+    return OgcError(NOT_FOUND, "NotFound", what)
 
 
 # -- coordinate reference systems (Part 2) ---------------------------------------------------------
@@ -178,7 +184,7 @@ def _moment(text: str) -> datetime:
 def parse_datetime(text: str) -> Period:
     """RFC 3339 date-time, or an interval `start/end` whose open end is `..` or empty (Part 1's syntax).
 
-    `../..` (every time) is accepted as well; an interval whose start lies after its end is a 400."""
+    `../..` (every time) is accepted as well; an interval whose start lies after its end is not."""
     reason = ("须为 RFC 3339 时刻（如 2024-05-01T08:00:00+08:00）或区间 起/止（开放端写 ..）/ must be an RFC 3339 "
               "date-time with its offset, e.g. 2024-05-01T00:00:00Z, or an interval start/end, with `..` for an "
               "open end")
@@ -230,10 +236,10 @@ REPEATED = ("bbox", "bbox-crs", "datetime", "crs")  # what the paging links carr
 
 
 def check_known(args: Mapping[str, str], known: frozenset[str]) -> None:
-    """Part 1: a query parameter the API does not define is a 400 (an ignored filter returns wrong data)."""
+    """Part 1: a query parameter the API does not define is refused (an ignored filter returns wrong data)."""
     unknown = sorted(set(args) - known)
     if unknown:
-        raise OgcError(400, "InvalidParameterValue",
+        raise OgcError(INVALID, "InvalidParameterValue",
                        f"未知参数 / unknown query parameter(s): {', '.join(unknown)[:200]}; "
                        f"this service knows {', '.join(sorted(known))}")
 
@@ -245,7 +251,7 @@ def parse_output_crs(args: Mapping[str, str]) -> OutputCrs:
 
 def parse_items_query(args: Mapping[str, str], known: frozenset[str] = ITEMS_PARAMETERS) -> ItemsQuery:
     """`limit`, `offset`, `bbox`, `bbox-crs`, `datetime` and `crs` as OGC API Features Parts 1 and 2
-    define them; a 400 for anything else."""
+    define them; `bad_parameter` for anything else."""
     check_known(args, known)
     limit = _integer(args, "limit", DEFAULT_LIMIT, 1, SCHEMA_MAX_LIMIT)
     offset = _integer(args, "offset", 0, 0, MAX_OFFSET)
@@ -640,7 +646,7 @@ def case_page(session: Session, user: User, query: ItemsQuery) -> Page:
 def case_item(session: Session, user: User, tracking_no: str, crs: OutputCrs = DEFAULT_CRS) -> dict:
     case = session.scalars(sa.select(Case).where(Case.tracking_no == tracking_no[:24],
                                                  visible_to(session, user))).first()
-    if case is None:  # also another jurisdiction's case: a 404, as under /api/v1/cases
+    if case is None:  # also another jurisdiction's case: not found, as under /api/v1/cases
         raise not_found(f"案件 {tracking_no[:40]!r} 不存在 / no case {tracking_no[:40]!r}")
     return _case_features([case], crs)[0]
 

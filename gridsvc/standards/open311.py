@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.cases.intake import Intake, Report, ReportConflict, ReportError, submit
+from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from gridsvc.kernel.models import (
     DOMAIN_NAMES_ZH, FINAL_STATUSES, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, CategoryMajor,
     Department, User,
 )
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.cases.ratings import Rated, RatingError, rate
 from gridsvc.cases.workflow import Context
 from gridsvc.worktime.calendar import CHINA
@@ -52,13 +53,13 @@ CLIENT_UUID_NAMESPACE = uuid.UUID("6f1d3c52-0b7e-4f3a-9a51-311c17a2e0b1")  # our
 FORMATS = ("json", "xml")
 
 
-class Open311Error(Exception):
-    """An answer in the spec's error format: a list of {code, description}, with an HTTP status."""
+class Open311Error(DomainError):
+    """A refusal in the spec's terms: a kind and a description. The spec's error format is a list of
+    {code, description} whose code is the HTTP status, so the web layer (gridsvc.web.open311_api)
+    writes it from the kind; our own `code` only repeats the kind."""
 
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status = status
-        self.errors = [{"code": status, "description": description}]
+    def __init__(self, kind: str, description: str):
+        super().__init__(description, kind=kind, code=kind)
 
 
 # -- api keys -------------------------------------------------------------------------------
@@ -78,14 +79,14 @@ def parse_api_keys(raw: str) -> dict[str, str]:
 
 
 def channel_account(session: Session, raw_keys: str, api_key: str | None) -> User:
-    """The active account an api_key belongs to, or a 403."""
+    """The active account an api_key belongs to, or a `forbidden` Open311Error (as the spec has it)."""
     phone = None
     for key, owner in parse_api_keys(raw_keys).items():
         if hmac.compare_digest(key.encode(), (api_key or "").encode()):  # every key compared: no timing hint
             phone = owner
     user = session.scalar(sa.select(User).where(User.phone == phone)) if phone else None
     if user is None or not user.active:
-        raise Open311Error(403, "api_key 无效 / invalid api_key: ask the service's operator for one")
+        raise Open311Error(FORBIDDEN, "api_key 无效 / invalid api_key: ask the service's operator for one")
     return user
 
 
@@ -116,7 +117,7 @@ def services(session: Session) -> list[dict]:
 def service_definition(session: Session, code: str) -> dict:
     exists = session.scalar(sa.select(Category.id).where(Category.code == code, Category.valid_to.is_(None)))
     if exists is None:
-        raise Open311Error(404, f"没有该服务 / no service {code}")
+        raise Open311Error(NOT_FOUND, f"没有该服务 / no service {code}")
     return {"service_code": code, "attributes": []}
 
 
@@ -135,27 +136,27 @@ def _text(form, name: str, limit: int, required: bool = False) -> str | None:
     value = (form.get(name) or "").strip()
     if not value:
         if required:
-            raise Open311Error(400, f"缺少 {name} / {name} is required")
+            raise Open311Error(INVALID, f"缺少 {name} / {name} is required")
         return None
     if len(value) > limit or _NOT_XML.search(value):
-        raise Open311Error(400, f"{name} 无效 / {name}: at most {limit} characters, no control characters")
+        raise Open311Error(INVALID, f"{name} 无效 / {name}: at most {limit} characters, no control characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise Open311Error(400, f"{name} 无效 / {name} must be valid Unicode text") from None
+        raise Open311Error(INVALID, f"{name} 无效 / {name} must be valid Unicode text") from None
     return value
 
 
 def _coordinate(form, name: str) -> float:
     raw = _text(form, name, 40)
     if raw is None:
-        raise Open311Error(400, f"缺少 {name} / lat and long (WGS84) are required: no address lookup here")
+        raise Open311Error(INVALID, f"缺少 {name} / lat and long (WGS84) are required: no address lookup here")
     try:
         value = float(raw)
     except ValueError:
-        raise Open311Error(400, f"{name} 无效 / {name} must be a number") from None
+        raise Open311Error(INVALID, f"{name} 无效 / {name} must be a number") from None
     if not math.isfinite(value):
-        raise Open311Error(400, f"{name} 无效 / {name} must be a finite number")
+        raise Open311Error(INVALID, f"{name} 无效 / {name} must be a finite number")
     return value
 
 
@@ -166,11 +167,12 @@ class Created:
 
 
 def create_request(session: Session, intake: Intake, api_key: str | None, form) -> Created:
-    """POST requests: the case a citizen app's request becomes (through intake), or Open311Error."""
+    """POST requests: the case a citizen app's request becomes (through intake), or Open311Error.
+    Flushes; the caller commits."""
     reporter = channel_account(session, intake.settings.open311_api_keys, api_key)
     code = _text(form, "service_code", 40, required=True)
     if session.scalar(sa.select(Category.id).where(Category.code == code, Category.valid_to.is_(None))) is None:
-        raise Open311Error(404, f"没有该服务 / no service {code}")
+        raise Open311Error(NOT_FOUND, f"没有该服务 / no service {code}")
     lat, lon = _coordinate(form, "lat"), _coordinate(form, "long")
     description = _text(form, "description", MAX_DESCRIPTION, required=True)
     client_value = _text(form, "attribute[client_uuid]", 100) or _text(form, "client_uuid", 100)
@@ -179,9 +181,9 @@ def create_request(session: Session, intake: Intake, api_key: str | None, form) 
         case, created = submit(session, intake, reporter, report)
     except ReportError as exc:
         name = {"lon": "long", "lat": "lat", "category": "service_code"}.get(exc.field, exc.field)
-        raise Open311Error(400, f"{name} 无效 / {name}: {exc}") from exc
+        raise Open311Error(INVALID, f"{name} 无效 / {name}: {exc.message}") from exc
     except ReportConflict as exc:
-        raise Open311Error(409, f"该 client_uuid 已用于另一份上报 / {exc}") from exc
+        raise Open311Error(CONFLICT, f"该 client_uuid 已用于另一份上报 / {exc.message_en}") from exc
     return Created(case, created)
 
 
@@ -191,18 +193,19 @@ MAX_COMMENT = 500
 def rate_request(session: Session, ctx: Context, api_key: str | None, tracking_no: str, form) -> Rated:
     """满意度 from the citizen channel: the app that sent a request relays its citizen's rating of the
     closed case (1–5 stars, a comment), once, as the case's reporter (gridsvc.cases.ratings: a bad rating
-    reopens it). Only the app that sent the request may rate it; for any other the request is unknown."""
+    reopens it). Only the app that sent the request may rate it; for any other the request is unknown.
+    Flushes; the caller commits."""
     reporter = channel_account(session, ctx.settings.open311_api_keys, api_key)
     case = session.scalar(sa.select(Case).where(Case.tracking_no == tracking_no, Case.reporter_id == reporter.id))
     if case is None:
-        raise Open311Error(404, f"没有该请求 / no service request {tracking_no} of this app")
+        raise Open311Error(NOT_FOUND, f"没有该请求 / no service request {tracking_no} of this app")
     raw = _text(form, "stars", 1, required=True)
     if raw not in ("1", "2", "3", "4", "5"):
-        raise Open311Error(400, "stars 须为 1–5 / stars: a whole number from 1 to 5")
+        raise Open311Error(INVALID, "stars 须为 1–5 / stars: a whole number from 1 to 5")
     try:
         return rate(session, ctx, reporter, case, int(raw), _text(form, "comment", MAX_COMMENT))
     except RatingError as exc:
-        raise Open311Error(exc.status, f"{exc.code}: {exc.message}") from exc
+        raise Open311Error(exc.kind, f"{exc.code}: {exc.message}") from exc
 
 
 def rating_json(tracking_no: str, rated: Rated) -> list[dict]:
@@ -230,10 +233,10 @@ def parse_moment(name: str, raw: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
-        raise Open311Error(400, f"{name} 无效 / {name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z") from None
+        raise Open311Error(INVALID, f"{name} 无效 / {name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z") from None
     moment = moment.replace(tzinfo=CHINA) if moment.tzinfo is None else moment
     if not EARLIEST <= moment < LATEST:
-        raise Open311Error(400, f"{name} 无效 / {name} must lie between 2000 and 2100")
+        raise Open311Error(INVALID, f"{name} 无效 / {name} must lie between 2000 and 2100")
     return moment
 
 
@@ -247,12 +250,12 @@ def find_requests(session: Session, raw_keys: str, args) -> list[Case]:
     ids = _codes(args.get("service_request_id"))
     if ids:
         if len(ids) > MAX_REQUESTS:
-            raise Open311Error(400, f"service_request_id: at most {MAX_REQUESTS}")
+            raise Open311Error(INVALID, f"service_request_id: at most {MAX_REQUESTS}")
         query = _channel_cases(raw_keys).where(Case.tracking_no.in_(ids))
         return list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())))
     statuses = _codes(args.get("status"))
     if any(s not in ("open", "closed") for s in statuses):
-        raise Open311Error(400, "status 无效 / status is open, closed or both")
+        raise Open311Error(INVALID, "status 无效 / status is open, closed or both")
     end = parse_moment("end_date", args.get("end_date"))
     start = parse_moment("start_date", args.get("start_date"))
     if start is None:
@@ -279,7 +282,7 @@ def _channel_cases(raw_keys: str) -> sa.Select:
 def one_request(session: Session, raw_keys: str, tracking_no: str) -> Case:
     case = session.scalar(_channel_cases(raw_keys).where(Case.tracking_no == tracking_no))
     if case is None:
-        raise Open311Error(404, f"没有该请求 / no service request {tracking_no}")
+        raise Open311Error(NOT_FOUND, f"没有该请求 / no service request {tracking_no}")
     return case
 
 

@@ -25,11 +25,11 @@ from gridsvc.kernel.config import Settings
 from gridsvc.kernel.db import MAX_INTEGER
 from gridsvc.web.errors import ApiError, invalid_parameter
 from gridsvc.kernel.models import Attachment
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.cases.photos import PhotoError
 
 attachments_api = Blueprint("attachments_api", __name__, url_prefix="/api/v1")
-FIELD = "photo"
+FIELD = PhotoError.field  # "photo": the multipart field, the input a PhotoError names
 # Room for the multipart envelope (boundaries, part headers) and a few small fields around the photo.
 _ENVELOPE_BYTES = 2**20
 
@@ -78,13 +78,10 @@ def store_upload(session, case, uploader):
     data = _uploaded_photo(rt.settings)
     try:
         attachment, created = attach(session, media_store(), rt.settings, case, uploader, data, utcnow())
-    except PhotoError as exc:
-        if exc.file_too_large:
-            raise _too_large(exc.reason) from exc
-        raise invalid_parameter(FIELD, exc.reason) from exc
     except OSError as exc:
         current_app.logger.exception("cannot write to the media folder")
         raise ApiError(503, "media_unavailable", "照片存储不可用 / the photo store is unavailable") from exc
+    session.commit()
     return jsonify(attachment_json(case.tracking_no, attachment)), 201 if created else 200
 
 
@@ -145,5 +142,6 @@ def _limit_text(settings: Settings) -> str:
     return f"文件超过 {size} / the file is larger than {size}"
 
 
-def _too_large(reason: str) -> ApiError:
-    return ApiError(413, "photo_too_large", "照片过大 / the photo is too large", {FIELD: [reason]})
+def _too_large(reason: str) -> PhotoError:
+    """A body over Flask's limit is refused as a photo over the byte limit is: the same answer."""
+    return PhotoError(reason, file_too_large=True)

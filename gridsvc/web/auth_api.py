@@ -5,9 +5,9 @@
     POST /api/v1/auth/logout   (Authorization: Bearer <access>)     -> 204
     GET  /api/v1/me            (Authorization: Bearer <access>)     -> profile and jurisdiction
 
-Thin: the rules are in gridsvc.accounts.users. Every refusal is the same 401, so a
-caller cannot learn which phone numbers exist; throttling answers 429 with
-Retry-After.
+Thin: the rules are in gridsvc.accounts.users, and so are the refusals: every refusal is
+the same SignInRefused (a 401), so a caller cannot learn which phone numbers exist;
+throttling is SignInThrottled (a 429 with Retry-After). gridsvc.web.errors answers both.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import Text
 from gridsvc.accounts.users import (
     SignInRefused,
-    SignInThrottled,
     TokenPair,
     jurisdiction_of,
+    record_attempt,
     refresh,
     sign_in,
     sign_out,
@@ -31,8 +31,6 @@ from gridsvc.accounts.users import (
 from gridsvc.web.errors import ApiError
 
 auth_api = Blueprint("auth_api", __name__, url_prefix="/api/v1")
-
-REFUSED = "手机号或密码错误，或凭证已失效 / wrong phone number or password, or the token is no longer valid"
 
 
 class LoginBody(Schema):
@@ -73,13 +71,10 @@ def _pair(pair: TokenPair) -> dict:
 def login():
     body = LoginBody().load(json_body())
     with runtime().sessions() as session:
-        try:
-            pair = sign_in(session, body["phone"], body["password"], body["device_id"], request.remote_addr)
-        except SignInThrottled as exc:
-            raise ApiError(429, "too_many_attempts", f"登录失败次数过多 / {exc}",
-                           retry_after_s=exc.retry_after_s) from exc
-        except SignInRefused:
-            raise ApiError(401, "sign_in_refused", REFUSED) from None
+        attempt = record_attempt(session, body["phone"], request.remote_addr)
+        session.commit()  # counted before the password is checked: simultaneous guesses all count
+        pair = sign_in(session, attempt, body["password"], body["device_id"])
+        session.commit()
         return jsonify(_pair(pair))
 
 
@@ -90,7 +85,8 @@ def refresh_tokens():
         try:
             pair = refresh(session, body["refresh_token"])
         except SignInRefused:
-            raise ApiError(401, "sign_in_refused", REFUSED) from None
+            session.commit()  # a replayed refresh token's family stays revoked
+            raise
         session.commit()
         return jsonify(_pair(pair))
 
@@ -105,19 +101,14 @@ def bearer_token() -> str:
 @auth_api.post("/auth/logout")
 def logout():
     with runtime().sessions.begin() as session:
-        try:
-            sign_out(session, bearer_token())
-        except SignInRefused:
-            raise ApiError(401, "sign_in_refused", REFUSED) from None
+        sign_out(session, bearer_token())
     return "", 204
 
 
 def signed_in_user(session):
-    """The user of the request's bearer token, or a 401."""
-    try:
-        return user_for_token(session, bearer_token())
-    except SignInRefused:
-        raise ApiError(401, "sign_in_refused", REFUSED) from None
+    """The user of the request's bearer token; ApiError `sign_in_required` without one, SignInRefused
+    for one that is not (or no longer) valid."""
+    return user_for_token(session, bearer_token())
 
 
 @auth_api.get("/me")

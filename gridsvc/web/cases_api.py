@@ -25,16 +25,17 @@ from marshmallow.validate import Length, Range, Regexp
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import DATUM_HELP, BboxFilter, CommaSeparated, CrsField, MomentField, Text
 from gridsvc.web.auth_api import json_body, signed_in_user
+from gridsvc.cases import view
 from gridsvc.cases.access import can_see, record_data_as_shown
 from gridsvc.cases.sheet import step_choices
-from gridsvc.cases.search import CaseFilter, UnknownArea, find_cases
-from gridsvc.web.errors import ApiError, invalid_parameter
-from gridsvc.cases.intake import Intake, Report, ReportConflict, ReportError, submit
+from gridsvc.cases.search import CaseFilter, find_cases
+from gridsvc.web.errors import ApiError
+from gridsvc.cases.intake import Intake, Report, submit
 from gridsvc.web.json_fields import JsonBoolean, JsonFloat, JsonInteger
-from gridsvc.kernel.models import CASE_STATUSES, STATUS_NAMES_ZH, Case, CaseEvent, User, iso_or_none
-from gridsvc.network.store import as_utc, utcnow
-from gridsvc.cases.ratings import RatingError, rate, rating_json, rating_of
-from gridsvc.cases.workflow import Context, StepInput, WorkflowError, act
+from gridsvc.kernel.models import CASE_STATUSES, Case, CaseEvent, User
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.cases.ratings import rate, rating_json, rating_of
+from gridsvc.cases.workflow import Context, StepInput, act
 
 cases_api = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 TRACKING_NO = re.compile(r"^\d{8}-[A-Z2-7]{8}$")
@@ -96,51 +97,6 @@ class StepBody(Schema):
                                metadata={"description": "the record_seq last seen: 409 if the case moved on"})
 
 
-def case_identity(case: Case) -> dict:
-    """What names a case and where it stands: the head of every answer about a case, web or phone."""
-    return {
-        "tracking_no": case.tracking_no,
-        "client_uuid": case.client_uuid,
-        "status": case.status,
-        "status_name_zh": STATUS_NAMES_ZH[case.status],
-        "category": case.category_code,
-    }
-
-
-def case_json(case: Case) -> dict:
-    return {
-        **case_identity(case),
-        "category_version": case.category_version,
-        "description": case.description,
-        "urgent": case.urgent,
-        "input": {"lon": case.input_x, "lat": case.input_y, "crs": case.input_crs},
-        "point": {"lon": case.lon, "lat": case.lat, "crs": "EPSG:4490"},
-        "accuracy_m": case.accuracy_m,
-        "reported_at": as_utc(case.reported_at).isoformat() if case.reported_at else None,
-        "received_at": as_utc(case.received_at).isoformat(),
-        "grid": case.grid_code,
-        "village": case.village_code,
-        "township": case.township_code,
-        "county": case.county_code,
-        "locate_match": case.locate_match,
-        "department": case.department_code,
-        "reserved_to_county": case.reserved_to_county,
-        "flags": list(case.flags),
-        "handling_due_at": as_utc(case.handling_due_at).isoformat(),
-        "team": case.team_code,
-        "escalated": case.escalated,
-        "stage_due_at": iso_or_none(case.stage_due_at),
-        "stage_warn_at": iso_or_none(case.stage_warn_at),
-        "overdue_level": case.overdue_level,
-        "extension_requested_until": iso_or_none(case.extension_until),
-        "rework_count": case.rework_count,
-        "supervision_count": case.supervision_count,
-        "merged_into": case.merged_into.tracking_no if case.merged_into_id else None,
-        "closed_at": iso_or_none(case.closed_at),
-        "record_seq": case.record_seq,
-    }
-
-
 def report_from(body: dict) -> Report:
     """The report a loaded ReportBody describes."""
     return Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
@@ -158,13 +114,9 @@ def report():
     rt = runtime()
     with rt.sessions() as session:
         reporter = signed_in_user(session)
-        try:
-            case, created = submit(session, current_intake(rt), reporter, report_from(body))
-        except ReportError as exc:
-            raise invalid_parameter(exc.field, str(exc)) from exc
-        except ReportConflict as exc:
-            raise ApiError(409, "client_uuid_conflict", f"该编号已用于另一份上报 / {exc}") from exc
-        return jsonify(case_json(case)), 201 if created else 200
+        case, created = submit(session, current_intake(rt), reporter, report_from(body))
+        session.commit()
+        return jsonify(view.full(case)), 201 if created else 200
 
 
 def visible_case(session, tracking_no: str, user: User | None = None) -> Case:
@@ -188,18 +140,15 @@ def case_list():
         limit=query["limit"], offset=query["offset"],
     )
     with runtime().sessions() as session:
-        try:
-            total, cases = find_cases(session, signed_in_user(session), wanted)
-        except UnknownArea as exc:
-            raise invalid_parameter("area", str(exc)) from exc
+        total, cases = find_cases(session, signed_in_user(session), wanted)
         return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset,
-                        "cases": [case_json(c) for c in cases]})
+                        "cases": [view.full(c) for c in cases]})
 
 
 @cases_api.get("/cases/<tracking_no>")
 def case_detail(tracking_no: str):
     with runtime().sessions() as session:
-        return jsonify(case_json(visible_case(session, tracking_no)))
+        return jsonify(view.full(visible_case(session, tracking_no)))
 
 
 @cases_api.get("/cases/<tracking_no>/record")
@@ -235,15 +184,10 @@ def take_step(tracking_no: str, step: str):
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
         given = StepInput(**{**body, "attachments": tuple(body["attachments"])})
-        try:
-            context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
-            shown = act(session, context, user, case, step, given)
-            session.commit()
-        except WorkflowError as exc:
-            if exc.status == 422:
-                raise invalid_parameter(exc.field or "_schema", exc.message) from exc
-            raise ApiError(exc.status, exc.code, exc.message) from exc
-        return jsonify(case_json(shown))
+        context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
+        shown = act(session, context, user, case, step, given)
+        session.commit()
+        return jsonify(view.full(shown))
 
 
 class RatingBody(Schema):
@@ -256,7 +200,7 @@ class RatingBody(Schema):
 
 
 def _rating_answer(case: Case, rating) -> dict:
-    return {"tracking_no": case.tracking_no, **rating_json(rating), "case": case_json(case)}
+    return {"tracking_no": case.tracking_no, **rating_json(rating), "case": view.full(case)}
 
 
 @cases_api.get("/cases/<tracking_no>/rating")
@@ -277,8 +221,6 @@ def rate_case(tracking_no: str):
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
         context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
-        try:
-            rated = rate(session, context, user, case, body["stars"], body["comment"])
-        except RatingError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from exc
+        rated = rate(session, context, user, case, body["stars"], body["comment"])
+        session.commit()
         return jsonify(_rating_answer(case, rated.rating)), 201 if rated.created else 200

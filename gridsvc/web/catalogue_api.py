@@ -15,7 +15,7 @@ from gridsvc.web.grids_api import MomentField, Text
 from gridsvc.catalogue.store import area_chain, current_categories, current_category, grid_area_chains
 from gridsvc.web.errors import ApiError, invalid_parameter
 from gridsvc.kernel.models import CategoryMajor, Department
-from gridsvc.network.store import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.worktime.calendar import CHINA, WorkCalendar
 
 catalogue_api = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")

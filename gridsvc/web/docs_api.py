@@ -4,7 +4,7 @@
     GET /api/docs                    Swagger UI, reading /api/openapi.json
     GET /api/docs/static/<file>      Swagger UI's files, from the swagger-ui-bundle package
 
-The phones' document and its page (/mobile/v1/openapi.json, /mobile/docs) are mobile_api.openapi's,
+The phones' document and its page (/mobile/v1/openapi.json, /mobile/docs) are mobile_api.docs's,
 with this module's page and files: the web adapter does not import the phones' adapter above it.
 
 Township intranets often have no internet access, so nothing is loaded from a

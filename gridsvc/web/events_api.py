@@ -19,9 +19,9 @@ from gridsvc.web.auth_api import signed_in_user
 from gridsvc.kernel.db import MAX_INTEGER
 from gridsvc.web.errors import ApiError, invalid_parameter
 from gridsvc.events import outbox
-from gridsvc.cases.acks import AckRefused, acknowledge
+from gridsvc.cases.acks import acknowledge
 from gridsvc.cases.audience import rooms_for
-from gridsvc.kernel.models import as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
 
 events_api = Blueprint("events_api", __name__, url_prefix="/api/v1")
 
@@ -54,8 +54,6 @@ def event_list():
 def acknowledge_event(seq: int):
     with runtime().sessions() as session:
         user = signed_in_user(session)
-        try:
-            ack = acknowledge(session, user, seq, utcnow())
-        except AckRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from exc
+        ack = acknowledge(session, user, seq, utcnow())
+        session.commit()
         return jsonify({"seq": ack.seq, "acked_at": as_utc(ack.acked_at).isoformat()})

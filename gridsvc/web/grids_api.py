@@ -17,7 +17,7 @@ from shapely import box
 from shapely.geometry import mapping
 
 from gridsvc.kernel.runtime import runtime
-from gridsvc.web.errors import ApiError, invalid_parameter
+from gridsvc.web.errors import ApiError
 from gridsvc.geo.crs import (
     STORAGE_EPSG,
     InputCRS,
@@ -27,8 +27,9 @@ from gridsvc.geo.crs import (
     parse_crs,
 )
 from gridsvc.geo.grid_records import is_grid_code
-from gridsvc.network.points import PointError, check_accuracy, result_to_dict, storage_point
-from gridsvc.network.store import as_utc, cell_at, cell_versions
+from gridsvc.network.points import check_accuracy, result_to_dict, storage_point
+from gridsvc.kernel.clock import as_utc
+from gridsvc.network.store import cell_at, cell_versions
 from gridsvc.web.rate_limits import storage_health
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -164,11 +165,8 @@ def health():
 @api.get("/locate")
 def locate_point():
     query = LocateQuery().load(request.args)
-    try:
-        check_accuracy(query["accuracy"], runtime().settings.max_accuracy_m)
-        lon, lat = storage_point(query["lon"], query["lat"], query["crs"])
-    except PointError as exc:
-        raise invalid_parameter(exc.field, str(exc)) from exc
+    check_accuracy(query["accuracy"], runtime().settings.max_accuracy_m)
+    lon, lat = storage_point(query["lon"], query["lat"], query["crs"])
     index = runtime().index.get()
     result = index.locate(lon, lat, accuracy_m=query["accuracy"])
     return jsonify(result_to_dict(index, result, query["lon"], query["lat"], query["crs"]))

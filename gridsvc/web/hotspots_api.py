@@ -30,7 +30,8 @@ from gridsvc.oversight.hotspots import (
     known_category,
     rising_grids,
 )
-from gridsvc.kernel.models import DOMAINS, utcnow
+from gridsvc.kernel.clock import utcnow
+from gridsvc.kernel.models import DOMAINS
 from gridsvc.oversight.numbers import PeriodError, default_period
 from gridsvc.web.numbers_api import PeriodQuery, period_error
 from gridsvc.web.screen_api import LayersQuery, screen_datum

@@ -16,11 +16,9 @@ from marshmallow.validate import OneOf, Regexp
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import MomentField
 from gridsvc.web.auth_api import signed_in_user
-from gridsvc.cases.search import UnknownArea
-from gridsvc.web.errors import invalid_parameter
 from gridsvc.oversight.indicator_export import CSV_MEDIA, XLSX_MEDIA, as_csv, as_xlsx, file_name
 from gridsvc.oversight.indicators import LEVELS, Period, indicator_table
-from gridsvc.kernel.models import utcnow
+from gridsvc.kernel.clock import utcnow
 from gridsvc.oversight.numbers import PeriodError, default_period
 from gridsvc.web.numbers_api import PeriodQuery, period_error
 
@@ -53,8 +51,7 @@ def indicators():
                                     Period(period_from, period_to), query["level"], query["area"])
         except PeriodError as exc:
             raise period_error(query, exc) from exc
-        except UnknownArea as exc:
-            raise invalid_parameter("area", str(exc)) from exc
+        session.commit()  # the patrol days it counted are kept (gridsvc.patrols.days)
     if query["format"] == "json":
         return jsonify(table)
     write, media = FORMATS[query["format"]]

@@ -31,7 +31,8 @@ from gridsvc.cases.audience import rooms_for
 from gridsvc.events.outbox import COMMITTED_CALLBACK
 from gridsvc.events.relay import Listener, Relay
 from gridsvc.events.wakeup import Wakeup
-from gridsvc.kernel.models import User, as_utc, utcnow
+from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.kernel.models import User
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/"
@@ -125,6 +126,7 @@ class LiveChannel:
                 acknowledge(session, user, seq, now)
             except AckRefused as exc:
                 return {"error": {"code": exc.code, "message": exc.message}}
+            session.commit()
         return {"ok": True, "seq": seq}
 
     def _start(self) -> None:

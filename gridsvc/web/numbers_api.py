@@ -15,9 +15,7 @@ from marshmallow.validate import Regexp
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import MomentField
 from gridsvc.web.auth_api import signed_in_user
-from gridsvc.cases.search import UnknownArea
-from gridsvc.web.errors import ApiError, invalid_parameter
-from gridsvc.kernel.models import utcnow
+from gridsvc.kernel.clock import utcnow
 from gridsvc.oversight.numbers import PeriodError, default_period, screen_numbers
 
 numbers_api = Blueprint("numbers_api", __name__, url_prefix="/api/v1")
@@ -36,10 +34,10 @@ class PeriodQuery(Schema):
                                                                  "At most 92 days after `from`."})
 
 
-def period_error(query: dict, exc: PeriodError) -> ApiError:
-    """The 422 for a period that cannot be: it names the end the caller sent (`from` alone defaults
-    `to` to now, so then `from` is to blame)."""
-    return invalid_parameter(exc.field if query["to"] is not None or query["from_"] is None else "from", str(exc))
+def period_error(query: dict, exc: PeriodError) -> PeriodError:
+    """The period's refusal naming the end the caller sent: the domain blames `to`, but `from` alone
+    defaults `to` to now, so then `from` is to blame. Only the query knows which was sent."""
+    return PeriodError(exc.field if query["to"] is not None or query["from_"] is None else "from", exc.message)
 
 
 class NumbersQuery(PeriodQuery):
@@ -59,6 +57,4 @@ def numbers():
             figures = screen_numbers(session, user, rt.calendar.get(), now, period_from, period_to, query["area"])
         except PeriodError as exc:
             raise period_error(query, exc) from exc
-        except UnknownArea as exc:
-            raise invalid_parameter("area", str(exc)) from exc
         return jsonify(figures)

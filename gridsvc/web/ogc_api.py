@@ -21,7 +21,9 @@ from werkzeug.exceptions import InternalServerError
 
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.auth_api import signed_in_user
-from gridsvc.web.errors import ApiError
+from gridsvc.accounts.users import SignInRefused
+from gridsvc.kernel.errors import UNAUTHENTICATED, DomainError
+from gridsvc.web.errors import STANDARD_STATUSES, ApiError, status_for
 from gridsvc.standards import ogc_features as ogc
 from gridsvc.standards.ogc_features import COLLECTIONS, Extent, OgcError
 from gridsvc.web.ogc_openapi import OPENAPI_MEDIA_TYPE, ogc_openapi
@@ -35,24 +37,31 @@ DESCRIPTION = ("网格、村、乡镇边界（及登录用户可见的案件）�
                "Features, for QGIS and GDAL. " + ogc.CRS_NOTE)
 
 
-@ogc_api.errorhandler(OgcError)
-def _ogc_error(exc: OgcError):
-    response = jsonify({"code": exc.code, "description": exc.description})
-    response.status_code = exc.status
-    if exc.status == 401:
+def _exception(status: int, code: str, description: str):
+    """OGC API's exception shape, `{"code", "description"}`."""
+    response = jsonify({"code": code, "description": description})
+    response.status_code = status
+    if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="gridsvc"'
     return response
+
+
+@ogc_api.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    """Any refusal under /ogc (an OgcError, or one of the rules below it) in OGC's shape, with the
+    status of its kind as the standards have it (gridsvc.web.errors.STANDARD_STATUSES)."""
+    return _exception(status_for(exc.kind, STANDARD_STATUSES), exc.code, exc.message)
 
 
 @ogc_api.errorhandler(SQLAlchemyError)
 def _database_error(exc: SQLAlchemyError):
     current_app.logger.exception("database error")
-    return _ogc_error(OgcError(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable"))
+    return _exception(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
 
 
 @ogc_api.errorhandler(InternalServerError)
 def _server_error(exc: InternalServerError):
-    return _ogc_error(OgcError(500, "ServerError", "服务器错误 / a server error"))
+    return _exception(500, "ServerError", "服务器错误 / a server error")
 
 
 def _link(endpoint: str, **values) -> str:
@@ -80,9 +89,9 @@ def _caller(session, required: bool):
         return None
     try:
         return signed_in_user(session)
-    except ApiError as exc:
+    except (ApiError, SignInRefused) as exc:  # no token, or one that is not valid
         if required:
-            raise OgcError(401, "Unauthorized", exc.message) from None
+            raise OgcError(UNAUTHENTICATED, "Unauthorized", exc.message) from None
         return None
 
 

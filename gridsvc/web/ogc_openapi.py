@@ -8,7 +8,7 @@ limit`: GDAL's OAPIF driver takes its page size from that parameter's `default` 
 
 One path per collection (`/collections/grids/items`, …), as OGC API Features recommends, so each
 collection states what `datetime` selects on and what its features hold. The parameters and the
-statuses are the ones gridsvc.web.ogc_api answers; tests/test_ogc_api.py validates the document with
+statuses are the ones gridsvc.web.ogc_api answers; tests/standards/test_ogc_api.py validates the document with
 openapi-spec-validator and real answers against its schemas.
 """
 

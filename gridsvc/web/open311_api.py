@@ -21,7 +21,9 @@ from gridsvc.standards.open311 import (
     FORMATS, Open311Error, create_request, errors_xml, find_requests, one_request, parse_api_keys, rate_request,
     rating_json, requests_json, service_definition, service_notice, services, to_xml,
 )
-from gridsvc.kernel.models import utcnow
+from gridsvc.kernel.errors import NOT_FOUND, DomainError
+from gridsvc.kernel.clock import utcnow
+from gridsvc.web.errors import STANDARD_STATUSES, status_for
 from gridsvc.cases.workflow import Context
 
 open311_api = Blueprint("open311_api", __name__, url_prefix="/open311/v2")
@@ -36,7 +38,7 @@ def _split(name: str) -> tuple[str, str]:
     """`02004.json` -> ('02004', 'json'); an unknown format is a 404."""
     stem, _, fmt = name.rpartition(".")
     if fmt not in FORMATS or not stem:
-        raise Open311Error(404, "格式为 .json 或 .xml / the format is .json or .xml")
+        raise Open311Error(NOT_FOUND, "格式为 .json 或 .xml / the format is .json or .xml")
     return stem, fmt
 
 
@@ -57,9 +59,12 @@ def error_response(status: int, errors: list[dict]) -> Response:
     return response
 
 
-@open311_api.errorhandler(Open311Error)
-def _open311_error(exc: Open311Error):
-    return error_response(exc.status, exc.errors)
+@open311_api.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    """Any refusal under /open311 (an Open311Error, or one of the rules below it) in the spec's format,
+    whose code is the status of its kind as the standards have it (gridsvc.web.errors.STANDARD_STATUSES)."""
+    status = status_for(exc.kind, STANDARD_STATUSES)
+    return error_response(status, [{"code": status, "description": exc.message}])
 
 
 @open311_api.get("/services.<fmt>")
@@ -83,6 +88,7 @@ def post_request(fmt: str):
     with rt.sessions() as session:
         api_key = request.form.get("api_key") or request.args.get("api_key")
         made = create_request(session, current_intake(rt), api_key, request.form)
+        session.commit()
         answer = [{"service_request_id": made.case.tracking_no, "service_notice": service_notice(made.case),
                    "account_id": None}]
         return _answer(fmt, "service_requests", "request", answer, 201 if made.created else 200)
@@ -115,10 +121,11 @@ def relay_rating(number: str, fmt: str):
         api_key = request.form.get("api_key") or request.args.get("api_key")
         context = Context(rt.index.get(), rt.calendar.get(), rt.settings, utcnow())
         rated = rate_request(session, context, api_key, number, request.form)
+        session.commit()
         return _answer(fmt, "ratings", "rating", rating_json(number, rated), 201 if rated.created else 200)
 
 
 @open311_api.get("/tokens/<name>")
 def token(name: str):
     _split(name)
-    raise Open311Error(404, "没有该令牌 / no such token: requests are created at once, with their id")
+    raise Open311Error(NOT_FOUND, "没有该令牌 / no such token: requests are created at once, with their id")

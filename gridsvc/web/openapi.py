@@ -6,7 +6,7 @@ strict loaders. Here the views stay as they are; `OPERATIONS` below says, one ro
 per operation, what each answers, and `build_spec` turns the rows into the
 document with apispec's MarshmallowPlugin, so parameters and request bodies come
 from the very schema classes the views use (LocateQuery, ReportBody, …) and
-cannot disagree with them. tests/test_openapi.py compares the rows with the
+cannot disagree with them. tests/api/test_openapi.py compares the rows with the
 app's URL map both ways, so a new endpoint without a row (or a row without an
 endpoint) fails a test.
 

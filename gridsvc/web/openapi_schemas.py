@@ -2,7 +2,7 @@
 
 The views build their JSON by hand (gridsvc.web.grids_api, gridsvc.web.cases_api, …) and
 nothing here serialises a response. These schemas exist so the published
-document describes each answer field by field, and tests/test_openapi.py
+document describes each answer field by field, and tests/api/test_openapi.py
 checks real answers against them, so a view that changes its JSON without
 its schema here fails a test. `required` means "always present";
 `allow_none` means "present, may be null".

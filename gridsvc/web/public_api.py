@@ -12,11 +12,10 @@ from flask import Blueprint, jsonify, request
 
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.catalogue_api import published_list
-from gridsvc.web.errors import ApiError
-from gridsvc.kernel.models import utcnow
+from gridsvc.kernel.clock import utcnow
 from gridsvc.oversight.numbers import PeriodError, default_period
 from gridsvc.web.numbers_api import PeriodQuery, period_error
-from gridsvc.oversight.public_figures import NotPublic, public_case, public_townships, township_stats
+from gridsvc.oversight.public_figures import public_case, public_townships, township_stats
 
 public_api = Blueprint("public_api", __name__, url_prefix="/api/v1/public")
 public_api.add_url_rule("/responsibility", view_func=published_list, methods=["GET"])
@@ -29,10 +28,7 @@ class PublicStatsQuery(PeriodQuery):
 @public_api.get("/cases/<tracking_no>")
 def public_case_view(tracking_no: str):
     with runtime().sessions() as session:
-        try:
-            return jsonify(public_case(session, tracking_no))
-        except NotPublic:
-            raise ApiError(404, "case_not_found", "未找到该编号 / no case with this number") from None
+        return jsonify(public_case(session, tracking_no))
 
 
 @public_api.get("/townships")
@@ -50,7 +46,5 @@ def public_township_stats(township: str):
     with rt.sessions() as session:
         try:
             return jsonify(township_stats(session, township, rt.calendar.get(), now, period_from, period_to))
-        except NotPublic:
-            raise ApiError(404, "township_not_found", f"没有乡镇 {township} / no township {township}") from None
         except PeriodError as exc:
             raise period_error(query, exc) from exc

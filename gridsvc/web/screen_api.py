@@ -21,13 +21,14 @@ from gridsvc.web.grids_api import CommaSeparated, CrsField
 from gridsvc.web.auth_api import signed_in_user
 from gridsvc.web.basemap import basemap_of, drawing_datum
 from gridsvc.cases.sheet import case_sheet
-from gridsvc.web.cases_api import TRACKING_NO, case_json, visible_case
+from gridsvc.cases import view
+from gridsvc.web.cases_api import TRACKING_NO, visible_case
 from gridsvc.web.errors import ApiError
 from gridsvc.events import outbox
 from gridsvc.cases.intake import FLAG_NAMES_ZH
 from gridsvc.kernel.models import DOMAIN_NAMES_ZH, OPEN_STATUSES, ROLE_NAMES_ZH, STATUS_NAMES_ZH
-from gridsvc.network.store import utcnow
-from gridsvc.oversight.screen_map import CASE_ROW_FIELDS, case_rows, grid_card, network_layers
+from gridsvc.kernel.clock import utcnow
+from gridsvc.oversight.screen_map import case_rows, grid_card, network_layers
 
 screen_api = Blueprint("screen_api", __name__, url_prefix="/api/v1/screen")
 
@@ -89,7 +90,7 @@ def cases():
         user = signed_in_user(session)
         seen = outbox.head(session)  # read first: every event up to it is in the rows, later ones may be too
         rows = case_rows(session, user, datum, query["tracking_no"])
-    return jsonify({"crs": datum.name, "fields": list(CASE_ROW_FIELDS), "rows": rows, "events_head": seen})
+    return jsonify({"crs": datum.name, "fields": list(view.SCREEN_ROW_FIELDS), "rows": rows, "events_head": seen})
 
 
 @screen_api.get("/grids/<code>")
@@ -108,4 +109,4 @@ def sheet(tracking_no: str):
     with rt.sessions() as session:
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
-        return jsonify({"case": case_json(case), **case_sheet(session, rt.calendar.get(), user, case, utcnow())})
+        return jsonify({"case": view.full(case), **case_sheet(session, rt.calendar.get(), user, case, utcnow())})

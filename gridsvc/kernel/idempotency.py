@@ -1,0 +1,19 @@
+"""Idempotency keys: the client UUID a phone gives every report and patrol, spelled one way.
+
+A phone that loses its connection sends the same report (or patrol start) again with the same UUID,
+and the unique index on that UUID makes the retry return what the first attempt made (as ODK Central
+does). That only works if `{ABC…}`, `ABC…` and `abc…` are one key, so every context reads the key
+through here and stores the canonical spelling.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+def canonical_uuid_or_none(value: object) -> str | None:
+    """The canonical spelling (lower case, hyphenated), or None for anything that is not a UUID."""
+    try:
+        return str(uuid.UUID(value))  # type: ignore[arg-type]
+    except (ValueError, TypeError, AttributeError):
+        return None
