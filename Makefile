@@ -26,7 +26,7 @@ test: setup lint
 	@scripts/ensure-redis.sh
 	@scripts/ensure-browser.sh
 	@scripts/ensure-gdal.sh
-	$(PYTEST) -n 2 $(PYTEST_ARGS)
+	$(PYTEST) -n 2 --dist worksteal $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/flake8 gridsvc mobile_api fixtures bench tests

@@ -54,7 +54,7 @@ def gunicorn(target: str, env: dict[str, str], serving: list[str], log: Path) ->
         while not answers(base + "/"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn {target} did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
+            time.sleep(0.05)  # a test waits for every server it starts
         yield base
     finally:
         stop(process)

@@ -62,11 +62,18 @@ def index_cache(sessions: sessionmaker[Session], settings: Settings) -> Reloadin
                      build=lambda session, _revision: _frozen(build_index(session, settings)))
 
 
+# Below this many cells (a county's network has a few thousand) the collector's rescans cost
+# nothing worth a full collection at every rebuild, and freezing would keep each replaced index
+# alive for good; a province's network (issue 19: 100,000 grids) is well above it.
+FREEZE_FROM_CELLS = 20_000
+
+
 def _frozen(index: GridIndex) -> GridIndex:
     """A large index is millions of long-lived objects: collect what is garbage now, then keep the
     collector from rescanning the rest (pauses of ~0.2 s at 1 M cells otherwise)."""
-    gc.collect()
-    gc.freeze()
+    if len(index) >= FREEZE_FROM_CELLS:
+        gc.collect()
+        gc.freeze()
     return index
 
 
