@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.cases import record as case_record, photos
 from gridsvc.kernel.config import Settings
+from gridsvc.kernel.idempotency import written_once
 from gridsvc.geo import metric
 from gridsvc.kernel.models import Attachment, Case, User
 from gridsvc.kernel.clock import as_utc
@@ -130,14 +131,8 @@ def attach(
     prevent (a unique violation) has only add_photo's savepoint rolled back and finds the winner's
     attachment, as gridsvc.cases.intake does for reports."""
     case_id, sha256 = case.id, hashlib.sha256(data).hexdigest()
-    try:
-        attachment, created = add_photo(session, store, settings, case, uploader, data, at)
-    except sa.exc.IntegrityError:
-        existing = find(session, case_id, sha256)
-        if existing is None:
-            raise
-        return existing, False
-    return attachment, created
+    return written_once(lambda: add_photo(session, store, settings, case, uploader, data, at),
+                        lambda: find(session, case_id, sha256))
 
 
 def lock_case(session: Session, case: Case) -> None:

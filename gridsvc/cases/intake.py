@@ -31,7 +31,7 @@ from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.catalogue.store import area_chain, current_category
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.errors import CONFLICT, DomainError
-from gridsvc.kernel.idempotency import canonical_uuid_or_none
+from gridsvc.kernel.idempotency import canonical_uuid_or_none, written_once
 from gridsvc.geo import metric
 from gridsvc.geo.crs import STORAGE_EPSG, InputCRS
 from gridsvc.geo.locate import GridIndex
@@ -122,14 +122,10 @@ def submit(session: Session, intake: Intake, reporter: User, report: Report,
     existing = _existing(session, report.client_uuid, content_hash)
     if existing is not None:
         return existing, False
-    try:
-        case = _new_case(session, intake, reporter, report, content_hash, as_utc(now) if now else utcnow())
-    except sa.exc.IntegrityError:  # a concurrent retry won the race: its case is ours
-        existing = _existing(session, report.client_uuid, content_hash)
-        if existing is None:
-            raise
-        return existing, False
-    return case, True
+    received = as_utc(now) if now else utcnow()
+    return written_once(  # a concurrent retry that won the race: its case is ours
+        lambda: (_new_case(session, intake, reporter, report, content_hash, received), True),
+        lambda: _existing(session, report.client_uuid, content_hash))
 
 
 def canonical_uuid(value: str) -> str:

@@ -9,6 +9,12 @@ through here and stores the canonical spelling.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+T = TypeVar("T")
 
 
 def canonical_uuid_or_none(value: object) -> str | None:
@@ -17,3 +23,19 @@ def canonical_uuid_or_none(value: object) -> str | None:
         return str(uuid.UUID(value))  # type: ignore[arg-type]
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def written_once(write: Callable[[], tuple[T, bool]], winner: Callable[[], T | None]) -> tuple[T, bool]:
+    """What `write` returns, or, when a concurrent request's row stopped it at a unique key, that row
+    (found by `winner`) and False.
+
+    `write` inserts inside a SAVEPOINT (gridsvc.kernel's transaction rule), so losing the race costs
+    only the savepoint and the caller's transaction goes on. An IntegrityError that no winner
+    explains is not a race and is raised again."""
+    try:
+        return write()
+    except sa.exc.IntegrityError:
+        existing = winner()
+        if existing is None:
+            raise
+        return existing, False

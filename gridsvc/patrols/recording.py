@@ -42,7 +42,7 @@ from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import Coverage, Fix, TrackRules, clean, pieces
 from gridsvc.kernel.errors import CONFLICT, UNAVAILABLE, DomainError
-from gridsvc.kernel.idempotency import canonical_uuid_or_none
+from gridsvc.kernel.idempotency import canonical_uuid_or_none, written_once
 from gridsvc.network.points import PointError, check_accuracy, storage_point
 from gridsvc.kernel.clock import iso_or_none
 from gridsvc.kernel.models import Patrol, PatrolDay, PatrolPoint, User
@@ -120,17 +120,15 @@ def start(session: Session, user: User, client_uuid: str, started_at: datetime |
     if started_at > now + CLOCK_SLACK:
         raise PatrolError("started_at", "must not lie in the future (is the phone's clock right?)")
     patrol = Patrol(client_uuid=client_uuid, user_id=user.id, started_at=started_at, received_at=now)
-    try:
+
+    def write() -> tuple[Patrol, bool]:
         with session.begin_nested():
             session.add(patrol)
             _publish(session, "patrol.started", user, patrol, now)
             session.flush()
-    except sa.exc.IntegrityError:  # a concurrent retry won the race: its patrol is ours
-        existing = _by_uuid(session, user, client_uuid)
-        if existing is None:
-            raise
-        return existing, False
-    return patrol, True
+        return patrol, True
+
+    return written_once(write, lambda: _by_uuid(session, user, client_uuid))  # a retry that won: its patrol
 
 
 def _uuid(value: str) -> str:
