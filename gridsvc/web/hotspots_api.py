@@ -32,8 +32,8 @@ from gridsvc.oversight.hotspots import (
 )
 from gridsvc.kernel.clock import utcnow
 from gridsvc.kernel.models import DOMAINS
-from gridsvc.oversight.numbers import PeriodError, default_period
-from gridsvc.web.numbers_api import PeriodQuery, period_error
+from gridsvc.oversight.numbers import default_period
+from gridsvc.web.numbers_api import PeriodQuery, blaming_the_sent_end
 from gridsvc.web.screen_api import LayersQuery, screen_datum
 from gridsvc.worktime.calendar import CHINA
 
@@ -93,11 +93,9 @@ def grids():
     with rt.sessions() as session:
         user = signed_in_user(session)
         which = _filter(session, query)
-        try:
+        with blaming_the_sent_end(query):
             return jsonify(grid_hotspots(session, rt.index.get(), user, screen_datum(query), *_period(query), which,
                                          query["outlines"]))
-        except PeriodError as exc:
-            raise period_error(query, exc) from exc
 
 
 @hotspots_api.get("/hexagons")
@@ -107,11 +105,9 @@ def hexagons():
     with rt.sessions() as session:
         user = signed_in_user(session)
         which = _filter(session, query)
-        try:
+        with blaming_the_sent_end(query):
             return jsonify(hexagon_hotspots(session, user, screen_datum(query), *_period(query), query["resolution"],
                                             which))
-        except PeriodError as exc:
-            raise period_error(query, exc) from exc
 
 
 @hotspots_api.get("/rising")

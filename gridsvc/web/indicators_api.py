@@ -19,8 +19,8 @@ from gridsvc.web.auth_api import signed_in_user
 from gridsvc.oversight.indicator_export import CSV_MEDIA, XLSX_MEDIA, as_csv, as_xlsx, file_name
 from gridsvc.oversight.indicators import LEVELS, Period, indicator_table
 from gridsvc.kernel.clock import utcnow
-from gridsvc.oversight.numbers import PeriodError, default_period
-from gridsvc.web.numbers_api import PeriodQuery, period_error
+from gridsvc.oversight.numbers import default_period
+from gridsvc.web.numbers_api import PeriodQuery, blaming_the_sent_end
 
 indicators_api = Blueprint("indicators_api", __name__, url_prefix="/api/v1")
 
@@ -46,11 +46,9 @@ def indicators():
     rt = runtime()
     with rt.sessions() as session:
         user = signed_in_user(session)
-        try:
+        with blaming_the_sent_end(query):
             table = indicator_table(session, user, rt.calendar.get(), rt.index.get(), rt.settings,
                                     Period(period_from, period_to), query["level"], query["area"])
-        except PeriodError as exc:
-            raise period_error(query, exc) from exc
         session.commit()  # the patrol days it counted are kept (gridsvc.patrols.days)
     if query["format"] == "json":
         return jsonify(table)

@@ -8,6 +8,8 @@ the start of the current China-time month and now; the period may span at most 9
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Regexp
@@ -34,10 +36,15 @@ class PeriodQuery(Schema):
                                                                  "At most 92 days after `from`."})
 
 
-def period_error(query: dict, exc: PeriodError) -> PeriodError:
-    """The period's refusal naming the end the caller sent: the domain blames `to`, but `from` alone
+@contextmanager
+def blaming_the_sent_end(query: dict):
+    """A period refused inside names the end the caller sent: the domain blames `to`, but `from` alone
     defaults `to` to now, so then `from` is to blame. Only the query knows which was sent."""
-    return PeriodError(exc.field if query["to"] is not None or query["from_"] is None else "from", exc.message)
+    try:
+        yield
+    except PeriodError as exc:
+        field = exc.field if query["to"] is not None or query["from_"] is None else "from"
+        raise PeriodError(field, exc.message) from exc
 
 
 class NumbersQuery(PeriodQuery):
@@ -53,8 +60,6 @@ def numbers():
     rt = runtime()
     with rt.sessions() as session:
         user = signed_in_user(session)
-        try:
+        with blaming_the_sent_end(query):
             figures = screen_numbers(session, user, rt.calendar.get(), now, period_from, period_to, query["area"])
-        except PeriodError as exc:
-            raise period_error(query, exc) from exc
         return jsonify(figures)

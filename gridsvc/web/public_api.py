@@ -13,8 +13,8 @@ from flask import Blueprint, jsonify, request
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.catalogue_api import published_list
 from gridsvc.kernel.clock import utcnow
-from gridsvc.oversight.numbers import PeriodError, default_period
-from gridsvc.web.numbers_api import PeriodQuery, period_error
+from gridsvc.oversight.numbers import default_period
+from gridsvc.web.numbers_api import PeriodQuery, blaming_the_sent_end
 from gridsvc.oversight.public_figures import public_case, public_townships, township_stats
 
 public_api = Blueprint("public_api", __name__, url_prefix="/api/v1/public")
@@ -44,7 +44,5 @@ def public_township_stats(township: str):
     period_from, period_to = default_period(now, query["from_"], query["to"])
     rt = runtime()
     with rt.sessions() as session:
-        try:
+        with blaming_the_sent_end(query):
             return jsonify(township_stats(session, township, rt.calendar.get(), now, period_from, period_to))
-        except PeriodError as exc:
-            raise period_error(query, exc) from exc
