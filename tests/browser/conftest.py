@@ -10,7 +10,8 @@ import pytest
 
 from tests.support import serve
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's headless shell: the browser's engine without its window machinery (scripts/ensure-browser.sh).
+CHROMIUM = "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 # `make screenshots` writes them into docs/screenshots/ for the README; otherwise they stay in pytest's
@@ -24,7 +25,7 @@ def browser():
     sync API allows one instance per process."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-browser.sh installs Debian's chromium")
+        pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-browser.sh installs Debian's chromium-headless-shell")
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
