@@ -6,9 +6,10 @@
     POST /mobile/v1/reports/batch                       the offline queue: a result per item
     POST /mobile/v1/reports/<client_uuid>/photos        a photo of my report (multipart `photo`)
     GET  /mobile/v1/my/reports[?open=true][&limit=&before=]  what I reported, a page at a time
-    GET  /mobile/v1/my/verifications                    handled cases waiting for my 核查
-    GET  /mobile/v1/my/tasks                            my department's open dispatches, by deadline
+    GET  /mobile/v1/my/verifications[?crs=&limit=&before=]   handled cases waiting for my 核查, by deadline
+    GET  /mobile/v1/my/tasks[?crs=&limit=&before=]      my department's open dispatches, by deadline
     GET  /mobile/v1/cases/<tracking_no>                 one case (as /api/v1)
+    GET  /mobile/v1/cases/<tracking_no>/record          its record, as the phone's timeline shows it
     POST /mobile/v1/cases/<tracking_no>/steps/<step>    accept, arrive, feedback, verify, rework, …
     POST /mobile/v1/cases/<tracking_no>/attachments     evidence photos (multipart `photo`)
     GET|POST /mobile/v1/cases/<tracking_no>/rating      my rating of my closed report (满意度)
@@ -25,14 +26,16 @@ from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length, Range, Regexp
 
-from gridsvc.cases.view import phone_summary
+from gridsvc.cases.view import phone_summary, phone_work_rows
 from gridsvc.web import attachments_api, auth_api, cases_api
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web import events_api
 from gridsvc.web.attachments_api import store_upload
 from gridsvc.web.auth_api import json_body, signed_in_user
 from gridsvc.web.errors import ApiError
-from mobile_api.my_cases import LIST_LIMIT, PAGE, my_reports, my_tasks, waiting_for_my_verification
+from gridsvc.web.grids_api import CrsField
+from mobile_api.my_cases import (CURSOR_MAX_LENGTH, LIST_LIMIT, PAGE, my_reports, my_tasks,
+                                 waiting_for_my_verification)
 from mobile_api.reporting import MAX_BATCH, ReportRejected, my_report, submit_one
 from mobile_api.startup import StartupQuery, conditional_json, default_crs, startup_data
 
@@ -44,6 +47,7 @@ for rule, view, methods in (
     ("/auth/refresh", auth_api.refresh_tokens, ["POST"]),
     ("/auth/logout", auth_api.logout, ["POST"]),
     ("/cases/<tracking_no>", cases_api.case_detail, ["GET"]),
+    ("/cases/<tracking_no>/record", cases_api.case_history, ["GET"]),
     ("/cases/<tracking_no>/steps", cases_api.case_steps, ["GET"]),
     ("/cases/<tracking_no>/steps/<step>", cases_api.take_step, ["POST"]),
     ("/cases/<tracking_no>/attachments", attachments_api.upload, ["POST"]),
@@ -74,6 +78,20 @@ class MyReportsQuery(Schema):
                            metadata={"description": "at most this many"})
     before = fields.String(load_default=None, validate=Regexp(cases_api.TRACKING_NO, error="a tracking number"),
                            metadata={"description": "the `next` of the page before: the cases older than that one"})
+
+
+class WorkListQuery(Schema):
+    """A page of my tasks or of the cases waiting for my verification, and the datum of their points."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    crs = CrsField(load_default=None, metadata={"description": "datum of each case's `point` (default gcj02, "
+                                                               "as the phone's map and /mobile/v1/startup)"})
+    limit = fields.Integer(load_default=PAGE, validate=Range(1, LIST_LIMIT),
+                           metadata={"description": "at most this many"})
+    before = fields.String(load_default=None, validate=Length(1, CURSOR_MAX_LENGTH),
+                           metadata={"description": "the `next` of the page before: the cases after it"})
 
 
 @mobile_api.get("/startup")
@@ -139,13 +157,22 @@ def reports_of_mine():
                         **_listing(page.cases, session)})
 
 
+def _work_list(pages) -> dict:
+    """A page of a list by deadline (`pages(session, user, limit, before)`), its rows in the asked datum."""
+    query = WorkListQuery().load(request.args)
+    crs = default_crs(query)
+    rt = runtime()
+    with rt.sessions() as session:
+        page = pages(session, signed_in_user(session), query["limit"], query["before"])
+        return {"total": page.total, "limit": query["limit"], "next": page.next, "crs": str(crs),
+                "cases": phone_work_rows(session, page.cases, rt.index.get(), crs)}
+
+
 @mobile_api.get("/my/verifications")
 def verifications():
-    with runtime().sessions() as session:
-        return jsonify(_listing(waiting_for_my_verification(session, signed_in_user(session)), session))
+    return jsonify(_work_list(waiting_for_my_verification))
 
 
 @mobile_api.get("/my/tasks")
 def tasks():
-    with runtime().sessions() as session:
-        return jsonify(_listing(my_tasks(session, signed_in_user(session)), session))
+    return jsonify(_work_list(my_tasks))

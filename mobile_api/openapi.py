@@ -84,6 +84,11 @@ def _moved(method: str, path: str, at: str | None = None, errors: tuple[tuple[in
 
 
 _summary = Answer(201, "the new case, as the phone shows it", out.CaseSummarySchema)
+_WORK_LIST = (f"A page at a time, the nearest stage deadline first: `limit` cases (default {PAGE}, at most "
+              f"{LIST_LIMIT}), then `next`; send it as `before` for the following page, until `next` is null. "
+              "`total` counts the whole list. Each row is the case summary with its category's names, description, "
+              "urgency, flags, deadlines and `point` in `crs` (default gcj02, the datum of the phone's map), so a "
+              "list and its map need no further call.")
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- sign-in: the web API's views
@@ -121,13 +126,14 @@ OPERATIONS: tuple[Operation, ...] = (
                           "a position, so reports sent and cases closed meanwhile neither repeat a case nor skip "
                           "one. `total` counts all that match."),
     Operation("get", PREFIX + "my/verifications", "mine", "待我核查", "Handled cases of my grids waiting for 核查",
-              (Answer(200, "OK, the oldest deadline first", out.CaseSummaryListSchema),), auth=True,
-              errors=(401, 503)),
+              (Answer(200, "one page, the nearest deadline first", out.WorkPageSchema),), query=views.WorkListQuery,
+              auth=True, errors=(401, 422, 503), description=_WORK_LIST),
     Operation("get", PREFIX + "my/tasks", "mine", "我的任务", "My department's open dispatches, by deadline",
-              (Answer(200, "OK, the nearest deadline first", out.CaseSummaryListSchema),), auth=True,
-              errors=(401, 503)),
+              (Answer(200, "one page, the nearest deadline first", out.WorkPageSchema),), query=views.WorkListQuery,
+              auth=True, errors=(401, 422, 503), description=_WORK_LIST),
     # -- a case: the web API's views
     _moved("get", "cases/{tracking_no}"),
+    _moved("get", "cases/{tracking_no}/record"),
     _moved("get", "cases/{tracking_no}/steps"),
     _moved("post", "cases/{tracking_no}/steps/{step}"),
     _moved("post", "cases/{tracking_no}/attachments"),

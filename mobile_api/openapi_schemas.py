@@ -84,8 +84,30 @@ class CaseSummarySchema(CaseIdentitySchema):
     handling_due_at = _req(fields.DateTime)
 
 
-class CaseSummaryListSchema(Shape):
-    cases = _req(fields.List, fields.Nested(CaseSummarySchema), metadata={"description": "at most 200"})
+class MapPointSchema(Shape):
+    lon = _req(fields.Float)
+    lat = _req(fields.Float)
+    crs = _req(fields.String, metadata={"description": "the datum asked for (`crs`, default gcj02)",
+                                        "example": "gcj02"})
+
+
+class CaseWorkRowSchema(CaseSummarySchema):
+    """A row of my tasks or of my verifications: the summary and what the list and its map show at once."""
+
+    category_name_zh = _nullable(fields.String, metadata={"example": "乱堆乱放"})
+    category_name_en = _nullable(fields.String)
+    description = _req(fields.String)
+    urgent = _req(fields.Boolean)
+    point = _req(fields.Nested, MapPointSchema)  # where the case is, in the datum asked (`crs`)
+
+
+class WorkPageSchema(Shape):
+    total = _req(fields.Integer, metadata={"description": "all the cases of the list, on every page"})
+    limit = _req(fields.Integer)
+    next = _nullable(fields.String, metadata={"description": "send it as `before` for the next page; null on the "
+                                                             "last page"})
+    crs = _req(fields.String, metadata={"description": "the datum of every `point`"})
+    cases = _req(fields.List, fields.Nested(CaseWorkRowSchema), metadata={"description": "nearest deadline first"})
 
 
 class MyReportsPageSchema(Shape):

@@ -49,12 +49,19 @@ POSSIBLE_DUPLICATE = "possible_duplicate"
 NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
 OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
 UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
+LOCATION_PICKED_BY_HAND = "location_picked_by_hand"  # placed on a map or a grid chosen: no GPS fix (location_source)
+ARRIVED_FAR_FROM_CASE = "arrived_far_from_case"  # set by the `arrive` step (gridsvc.cases.workflow), not by intake
 # A report notes at most this many possible duplicates (the nearest): the hint is for a person to read.
 MAX_POSSIBLE_DUPLICATES = 20
 FLAG_NAMES_ZH = {
     LOCATION_UNCONFIRMED: "位置待确认", ACCURACY_CROSSES_BOUNDARY: "定位精度跨网格", POSSIBLE_DUPLICATE: "疑似重复",
     NO_RESPONSIBLE_DEPARTMENT: "无责任部门", OUTSIDE_OWN_GRIDS: "超出本人网格", UNOFFICIAL_CALENDAR: "期限按非官方日历",
+    LOCATION_PICKED_BY_HAND: "位置为手动选取，非定位所得", ARRIVED_FAR_FROM_CASE: "到场位置与案件位置相距过远",
 }
+# Where the report's point came from (the phone says): a GPS fix, a spot placed on the map by hand, or a grid
+# chosen by name (GPS denied or unavailable). The last two flag the case LOCATION_PICKED_BY_HAND.
+GPS, MAP, GRID = "gps", "map", "grid"
+LOCATION_SOURCES = (GPS, MAP, GRID)
 
 
 class ReportError(DomainError, ValueError):
@@ -84,6 +91,7 @@ class Report:
     accuracy_m: float | None = None
     reported_at: datetime | None = None
     urgent: bool = False
+    location_source: str = GPS  # one of LOCATION_SOURCES
 
     def content_hash(self, reporter_id: int) -> str:
         content = {
@@ -92,6 +100,8 @@ class Report:
             "reported_at": as_utc(self.reported_at).isoformat() if self.reported_at else None,
             "urgent": self.urgent,
         }
+        if self.location_source != GPS:  # so a GPS report keeps the hash it had before the field existed
+            content["location_source"] = self.location_source
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -150,6 +160,8 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         raise ReportError("category", f"{report.category_code} is not in the current catalogue")
     if not report.description.strip():
         raise ReportError("description", "describe what was seen")
+    if report.location_source not in LOCATION_SOURCES:
+        raise ReportError("location_source", f"must be one of: {', '.join(LOCATION_SOURCES)}")
     try:
         check_accuracy(report.accuracy_m, intake.settings.max_accuracy_m)
         lon, lat = storage_point(report.x, report.y, report.crs)
@@ -164,6 +176,8 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
         flags.append(NO_RESPONSIBLE_DEPARTMENT)
     if reporter.role == "grid_worker" and not (grid and jurisdiction_of(session, reporter).covers_area(grid.code)):
         flags.append(OUTSIDE_OWN_GRIDS)
+    if report.location_source != GPS:
+        flags.append(LOCATION_PICKED_BY_HAND)
     reach = category.duplicate_distance_m or intake.settings.duplicate_distance_m
     duplicates = _possible_duplicates(session, intake.settings, category.code, reach, lon, lat, received)
     if duplicates:
@@ -193,7 +207,8 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
             data={"grid": case.grid_code, "match": located.match, "department": case.department_code,
                   "rule": {"area": route.rule.area_code, route.rule.subject_kind: route.rule.subject}
                   if route else None,
-                  "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat()},
+                  "flags": flags, "possible_duplicates": duplicates, "handling_due_at": due.isoformat(),
+                  "location_source": report.location_source},
         )
     return case
 

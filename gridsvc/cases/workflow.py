@@ -40,7 +40,7 @@ from gridsvc.cases.events import publish_departure
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
-from gridsvc.cases.intake import LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
+from gridsvc.cases.intake import ARRIVED_FAR_FROM_CASE, LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.kernel.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Category, Department, Team, User
 from gridsvc.network.points import PointError, storage_point
@@ -64,6 +64,18 @@ class WorkflowError(DomainError):
 
     def __init__(self, kind: str, code: str, message: str, field_name: str | None = None):
         super().__init__(message, kind=kind, code=code, field=field_name)
+
+
+class PhotoRequired(WorkflowError):
+    """处置反馈 without a photo, for a category whose catalogue entry sets `feedback_photo_required`."""
+
+    summary = "处置反馈须附照片 / the feedback needs a photo"
+
+    def __init__(self):
+        super().__init__(INVALID, "photo_required",
+                         "该类事项反馈须附处置照片：请先上传照片，再在 attachments 中注明 / a photo of the result is "
+                         "required for this category: upload it (POST …/attachments) and name it in attachments",
+                         "attachments")
 
 
 @dataclass(frozen=True)
@@ -187,19 +199,29 @@ def _send_back(session, ctx, case, user, given) -> _Effect:
 
 
 def _arrive(session, ctx, case, user, given) -> _Effect:
-    """到达现场: the officer is on site; where they are, and how far that is from the reported point."""
+    """到达现场: the officer is on site; where they are, and how far that is from the reported point, in
+    metres (Gauss–Krüger, gridsvc.geo.metric). Farther than `arrival_max_distance_m` is still an arrival (GPS
+    can be wrong, the matter can have moved), but the case is flagged ARRIVED_FAR_FROM_CASE for the commander."""
     if given.lon is None or given.lat is None or given.crs is None:
         raise WorkflowError(INVALID, "invalid_parameters", "lon, lat and crs of where you are are required", "lon")
     try:
         lon, lat = storage_point(given.lon, given.lat, given.crs)
     except PointError as exc:
         raise WorkflowError(INVALID, "invalid_parameters", str(exc), exc.field) from exc
-    distance = metric.distance_m(shapely.Point(lon, lat), shapely.Point(case.lon, case.lat))
+    distance = round(metric.distance_m(shapely.Point(lon, lat), shapely.Point(case.lon, case.lat)), 1)
+    limit = ctx.settings.arrival_max_distance_m
+    far = distance > limit
+    if far and ARRIVED_FAR_FROM_CASE not in (case.flags or []):
+        case.flags = [*(case.flags or []), ARRIVED_FAR_FROM_CASE]  # a new list: the JSON column sees the change
     return _Effect({"point": [lon, lat], "input": [given.lon, given.lat, str(given.crs)],
-                    "distance_m": round(distance, 1)})
+                    "distance_m": distance, "max_distance_m": limit, "far_from_case": far})
 
 
 def _feedback(session, ctx, case, user, given) -> _Effect:
+    """处置反馈. A category whose catalogue entry (the version the case was reported under) sets
+    `feedback_photo_required` needs at least one photo of the result among `attachments`."""
+    if not given.attachments and _category_of(session, case).feedback_photo_required:
+        raise PhotoRequired()
     return _Effect({"attachments": _attachments_of(session, case, given.attachments)})
 
 

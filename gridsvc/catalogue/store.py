@@ -87,6 +87,8 @@ class CategorySchema(_Strict):
     description_zh = fields.String(load_default=None, allow_none=True, validate=Length(max=2000))
     duplicate_distance_m = fields.Float(load_default=None, allow_none=True, allow_nan=False,
                                         validate=Range(min=1, max=5000))
+    # The feedback step (处置反馈) must name a photo of the result.
+    feedback_photo_required = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
     @validates_schema
     def _consistent(self, data, **_):

@@ -49,6 +49,9 @@ class Settings:
     max_photo_bytes: float = 15.0 * 2**20
     max_photo_pixels: float = 50e6
     photo_mismatch_m: float = 300.0
+    # Arrival on site (到达现场, the `arrive` step): an officer who says they are on site farther than this
+    # (metres, from the case's point) flags the case `arrived_far_from_case` for the commander.
+    arrival_max_distance_m: float = 300.0
     # Workflow clocks, in working time: filing (立案), dispatch (派遣) and closing (结案) each within
     # this many minutes (urgent cases: the second), verification (核查) within this many hours.
     filing_limit_minutes: float = 30.0

@@ -188,6 +188,8 @@ class Category(Base):
     description_zh: Mapped[str | None] = mapped_column(sa.Text)
     # Reports of this category this near an open one are possible duplicates (None: the global setting).
     duplicate_distance_m: Mapped[float | None] = mapped_column(sa.Float)
+    # 处置反馈 of a case of this category must name at least one photo (gridsvc.cases.workflow).
+    feedback_photo_required: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

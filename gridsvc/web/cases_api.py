@@ -20,17 +20,17 @@ import re
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
-from marshmallow.validate import Length, Range, Regexp
+from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import DATUM_HELP, BboxFilter, CommaSeparated, CrsField, MomentField, Text
 from gridsvc.web.auth_api import json_body, signed_in_user
 from gridsvc.cases import view
 from gridsvc.cases.access import can_see, record_data_as_shown
-from gridsvc.cases.sheet import step_choices
+from gridsvc.cases.sheet import ACTION_NAMES_ZH, step_choices
 from gridsvc.cases.search import CaseFilter, find_cases
 from gridsvc.web.errors import ApiError
-from gridsvc.cases.intake import Intake, Report, submit
+from gridsvc.cases.intake import GPS, LOCATION_SOURCES, Intake, Report, submit
 from gridsvc.web.json_fields import JsonBoolean, JsonFloat, JsonInteger
 from gridsvc.kernel.models import CASE_STATUSES, Case, CaseEvent, User
 from gridsvc.kernel.clock import as_utc, utcnow
@@ -54,6 +54,9 @@ class ReportBody(Schema):
     accuracy = JsonFloat(load_default=None, allow_none=True, allow_nan=True)
     reported_at = MomentField(load_default=None, allow_none=True)
     urgent = JsonBoolean(load_default=False)
+    location_source = Text(load_default=GPS, validate=OneOf(LOCATION_SOURCES), metadata={
+        "description": "where the point came from: gps (a fix, the default); map (placed on the map by hand) or "
+                       "grid (a grid chosen by name) flag the case `location_picked_by_hand`"})
 
 
 class StatusList(CommaSeparated):
@@ -100,7 +103,7 @@ class StepBody(Schema):
 def report_from(body: dict) -> Report:
     """The report a loaded ReportBody describes."""
     return Report(body["client_uuid"], body["category"], body["description"], body["lon"], body["lat"],
-                  body["crs"], body["accuracy"], body["reported_at"], body["urgent"])
+                  body["crs"], body["accuracy"], body["reported_at"], body["urgent"], body["location_source"])
 
 
 def current_intake(rt) -> Intake:
@@ -161,8 +164,8 @@ def case_history(tracking_no: str):
         shown = record_data_as_shown(session, user, [e.data for e in events])
         return jsonify({"tracking_no": tracking_no, "record": [
             {"seq": e.seq, "at": as_utc(e.at).isoformat(), "actor_id": e.actor_id, "action": e.action,
-             "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "data": data,
-             "hash": e.hash}
+             "action_name_zh": ACTION_NAMES_ZH.get(e.action), "from_status": e.from_status,
+             "to_status": e.to_status, "note": e.note, "data": data, "hash": e.hash}
             for e, data in zip(events, shown)
         ]})
 

@@ -35,6 +35,7 @@ def category_json(c) -> dict:
         "reserved_power": c.reserved_power,
         "description_zh": c.description_zh,
         "duplicate_distance_m": c.duplicate_distance_m,
+        "feedback_photo_required": c.feedback_photo_required,
         "valid_from": as_utc(c.valid_from).isoformat(),
     }
 

@@ -150,7 +150,7 @@ class Operation:
     description: str | Callable[[Settings], str] = ""
 
 
-def _steps_description(_settings: Settings) -> str:
+def _steps_description(settings: Settings) -> str:
     """The workflow steps as a table, generated from gridsvc.cases.workflow.STEPS so it cannot go stale."""
     rows = [
         f"| `{s.name}` | {s.label_zh} | {', '.join(s.from_statuses)} | {s.to_status or '(unchanged)'} "
@@ -161,6 +161,12 @@ def _steps_description(_settings: Settings) -> str:
         "按工作流办理一步；可用的环节见 `GET …/steps`。/ Take one workflow step (gridsvc.cases.workflow); "
         "`GET …/cases/{tracking_no}/steps` lists those the caller may take now. "
         "Send `expected_seq` (the case's `record_seq`) to be refused with 409 if the case moved on.",
+        "",
+        f"`arrive` (`lon`, `lat`, `crs` of where the officer is) farther than {settings.arrival_max_distance_m:g} m "
+        "(`GRIDSVC_ARRIVAL_MAX_DISTANCE_M`) from the case's point is still an arrival, but flags the case "
+        "`arrived_far_from_case`; its record entry keeps `distance_m` and `max_distance_m`. `feedback` on a case whose "
+        "category sets `feedback_photo_required` (the catalogue's field) must name a photo of the case in "
+        "`attachments`, else 422 `photo_required` naming `attachments`.",
         "",
         "| step | 环节 | from status | to status | taken by | `note` required |",
         "|---|---|---|---|---|---|",

@@ -235,6 +235,8 @@ class CategorySchema(NamedSchema):
     reserved_power = _nullable(fields.String)
     description_zh = _nullable(fields.String)
     duplicate_distance_m = _nullable(fields.Float)
+    feedback_photo_required = _req(fields.Boolean, metadata={
+        "description": "the feedback step (处置反馈) of a case of this category must name a photo (`attachments`)"})
     valid_from = _req(fields.DateTime)
 
 
@@ -403,6 +405,7 @@ class RecordEntrySchema(Shape):
     at = _req(fields.DateTime)
     actor_id = _nullable(fields.Integer)
     action = _req(fields.String)
+    action_name_zh = _nullable(fields.String, metadata={"description": "the action's name as the screens show it"})
     from_status = _nullable(fields.String)
     to_status = _nullable(fields.String)
     note = _nullable(fields.String)

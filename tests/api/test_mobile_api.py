@@ -3,16 +3,19 @@
 import io
 import uuid
 
+import pytest
 import shapely
 import sqlalchemy as sa
 from PIL import Image
 from shapely.geometry import shape
 
 from gridsvc.catalogue.store import current_categories, load_catalogue, read_json
+from gridsvc.geo import metric
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.models import Case
 from fixtures.sample import CATALOGUE_FILE
-from tests.support import COMMANDER, JSON_TYPE_ERRORS, OFFICER, QIJIA, STRANGER, WORKER, report_body
+from tests.support import (COMMANDER, JSON_TYPE_ERRORS, OFFICER, QIJIA, STRANGER, WORKER, assert_documented,
+                           report_body)
 
 
 def jpeg() -> bytes:
@@ -235,3 +238,147 @@ def test_a_page_of_my_reports_needs_a_cursor_of_my_own(field):
     for limit in (0, 201, "many"):
         refused = get(field, WORKER, "/my/reports", query_string={"limit": limit})
         assert refused.status_code == 422 and list(refused.get_json()["error"]["fields"]) == ["limit"]
+
+
+# -- what the field app needs: hand-picked spots, photos with feedback, task lists in one call ---------------------
+
+PICKED = "location_picked_by_hand"
+
+
+def test_a_spot_picked_by_hand_is_flagged_for_the_commander_alone_or_in_the_queue(field):
+    placed = post(field, WORKER, "/reports", json=report_body(field, location_source="map", accuracy=None))
+    assert placed.status_code == 201, placed.get_json()
+    assert PICKED in placed.get_json()["flags"]
+    by_gps = post(field, WORKER, "/reports", json=report_body(field, category="01001"))
+    assert PICKED not in by_gps.get_json()["flags"]  # no location_source: a GPS fix
+    unknown = post(field, WORKER, "/reports", json=report_body(field, location_source="wifi"))
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["fields"] == {"location_source": ["Must be one of: gps, map, grid."]}
+    queue = [report_body(field, category="02001", location_source="grid"),
+             report_body(field, category="02002", location_source="gps"),
+             report_body(field, location_source="satellite")]
+    results = post(field, WORKER, "/reports/batch", json={"reports": queue}).get_json()["results"]
+    assert [r["result"] for r in results] == ["created", "created", "rejected"]
+    assert PICKED in results[0]["case"]["flags"] and PICKED not in results[1]["case"]["flags"]
+    assert results[2]["error"]["fields"] == {"location_source": ["Must be one of: gps, map, grid."]}
+    # The commander finds them by the flag, and the screen names it.
+    listed = field["phone"].get("/api/v1/cases", query_string={"flag": PICKED}, headers=field["headers"](COMMANDER))
+    assert {c["tracking_no"] for c in listed.get_json()["cases"]} == {
+        placed.get_json()["tracking_no"], results[0]["case"]["tracking_no"]}
+    config = field["phone"].get("/api/v1/screen/config", headers=field["headers"](COMMANDER)).get_json()
+    assert config["flags"][PICKED] == "位置为手动选取，非定位所得"
+
+
+def test_a_category_that_wants_a_photo_with_feedback_says_so_at_startup_and_refuses_feedback_without(field, rt):
+    def asks_photo():
+        categories = get(field, OFFICER, "/startup").get_json()["catalogue"]["categories"]
+        return next(c["feedback_photo_required"] for c in categories if c["code"] == "02004")
+
+    assert asks_photo() is False
+    data = read_json(CATALOGUE_FILE)
+    next(c for c in data["categories"] if c["code"] == "02004")["feedback_photo_required"] = True
+    with rt.sessions.begin() as session:
+        load_catalogue(session, data)
+    assert asks_photo() is True
+    number = post(field, WORKER, "/reports", json=report_body(field)).get_json()["tracking_no"]
+    for who, step in ((COMMANDER, "file"), (COMMANDER, "dispatch"), (OFFICER, "accept")):
+        assert post(field, who, f"/cases/{number}/steps/{step}", json={}).status_code == 200
+    refused = post(field, OFFICER, f"/cases/{number}/steps/feedback", json={"note": "已清理"})
+    assert refused.status_code == 422, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "photo_required" and list(error["fields"]) == ["attachments"]
+    assert error["fields"]["attachments"][0].startswith("该类事项反馈须附处置照片") and " / a photo" in \
+        error["fields"]["attachments"][0]
+    evidence = post(field, OFFICER, f"/cases/{number}/attachments", data={"photo": (io.BytesIO(jpeg()), "done.jpg")},
+                    content_type="multipart/form-data").get_json()
+    done = post(field, OFFICER, f"/cases/{number}/steps/feedback",
+                json={"note": "已清理", "attachments": [evidence["id"]]})
+    assert done.status_code == 200 and done.get_json()["status"] == "handled"
+
+
+def dispatched_here(field, **changes) -> str:
+    """A case reported, filed and dispatched to the officer's department (whatever its category): its number."""
+    number = post(field, WORKER, "/reports", json=report_body(field, **changes)).get_json()["tracking_no"]
+    for step, body in (("file", {}), ("dispatch", {"department": field["department"]})):
+        assert post(field, COMMANDER, f"/cases/{number}/steps/{step}", json=body).status_code == 200
+    return number
+
+
+def pages_of(field, who, path, limit, **query) -> list[dict]:
+    """Every page of a list, following `next`: each answer, checked against the phones' document."""
+    spec = field["phone"].get("/mobile/v1/openapi.json").get_json()
+    answers, before = [], None
+    while True:
+        answer = get(field, who, path, query_string={"limit": limit, **query, **({"before": before} if before else {})})
+        assert_documented(spec, "get", f"/mobile/v1{path}", answer, 200)
+        answers.append(answer.get_json())
+        before = answers[-1]["next"]
+        if before is None:
+            return answers
+
+
+def test_tasks_come_a_page_at_a_time_each_row_enough_for_the_list_and_its_map(field, rt):
+    categories = ("02004", "02001", "02002", "02003", "02005")  # five categories: no possible duplicates
+    numbers = [dispatched_here(field, category=c, urgent=c == "02001") for c in categories]
+    # Two cases due in the same instant, across the boundary of the first two pages: the order falls back to the id.
+    with rt.sessions.begin() as session:
+        due = session.scalar(sa.select(Case.stage_due_at).where(Case.tracking_no == numbers[0]))
+        session.execute(sa.update(Case).where(Case.tracking_no.in_(numbers[:3])).values(stage_due_at=due))
+        stored = {c.tracking_no: c for c in session.scalars(sa.select(Case))}
+    pages = pages_of(field, OFFICER, "/my/tasks", 2)
+    assert [len(p["cases"]) for p in pages] == [2, 2, 1] and {p["total"] for p in pages} == {5}
+    rows = [row for page in pages for row in page["cases"]]
+    assert sorted(r["tracking_no"] for r in rows) == sorted(numbers)
+    expected = sorted(stored.values(), key=lambda c: (c.stage_due_at, c.id))
+    assert [r["tracking_no"] for r in rows] == [c.tracking_no for c in expected]
+    row = next(r for r in rows if r["tracking_no"] == numbers[1])
+    assert (row["category"], row["category_name_zh"], row["category_name_en"]) == (
+        "02001", "道路及公共区域保洁", "Cleaning of roads and public spaces")
+    assert (row["status"], row["status_name_zh"], row["urgent"], row["description"]) == (
+        "dispatched", "待签收", True, "村口堆放秸秆")
+    assert row["stage_due_at"] and row["handling_due_at"] and row["department"]["code"] == field["department"]
+    assert all(r["urgent"] is False for r in rows if r["tracking_no"] != numbers[1])
+    # The point in the phone's map datum (GCJ-02 unless it asks), a few hundred metres from the stored one.
+    case = stored[numbers[1]]
+    assert pages[0]["crs"] == "gcj02" and row["point"]["crs"] == "gcj02"
+    assert (row["point"]["lon"], row["point"]["lat"]) == pytest.approx(
+        from_cgcs2000(case.lon, case.lat, parse_crs("gcj02")), abs=1e-7)
+    plain = get(field, OFFICER, "/my/tasks", query_string={"crs": "cgcs2000", "limit": 200}).get_json()
+    as_stored = next(r for r in plain["cases"] if r["tracking_no"] == numbers[1])["point"]
+    assert plain["crs"] == as_stored["crs"] == "cgcs2000" and plain["next"] is None
+    assert (as_stored["lon"], as_stored["lat"]) == pytest.approx((case.lon, case.lat), abs=1e-7)
+    shift = metric.distance_m(shapely.Point(as_stored["lon"], as_stored["lat"]),
+                              shapely.Point(row["point"]["lon"], row["point"]["lat"]))
+    assert 100 < shift < 1000
+    assert get(field, WORKER, "/my/tasks").get_json() == {"total": 0, "limit": 50, "next": None, "crs": "gcj02",
+                                                          "cases": []}
+
+
+def test_verifications_page_on_while_cases_leave_the_list(field):
+    numbers = [dispatched_here(field, category=c) for c in ("02004", "02001", "02002", "02003", "02005")]
+    for number in numbers:
+        for step, body in (("accept", {}), ("feedback", {"note": "已处理"})):
+            assert post(field, OFFICER, f"/cases/{number}/steps/{step}", json=body).status_code == 200
+    first = get(field, WORKER, "/my/verifications", query_string={"limit": 2}).get_json()
+    assert first["total"] == 5 and len(first["cases"]) == 2 and first["next"]
+    assert all(r["status"] == "handled" and r["point"]["crs"] == "gcj02" for r in first["cases"])
+    # Verified meanwhile, on this page and on the next: the cursor is a place in the list, not a case to find.
+    shown = [r["tracking_no"] for r in first["cases"]]
+    later = [n for n in numbers if n not in shown]
+    for number in (shown[-1], later[0]):
+        assert post(field, WORKER, f"/cases/{number}/steps/verify", json={}).status_code == 200
+    rest = pages_of(field, WORKER, "/my/verifications", 2, before=first["next"])
+    assert shown == numbers[:2] and [r["tracking_no"] for page in rest for r in page["cases"]] == later[1:]
+    assert rest[0]["total"] == 3
+    assert get(field, STRANGER, "/my/verifications").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("query, field_name", [
+    ({"before": "20260101-AAAAAAAA"}, "before"), ({"before": "20261399T000000000000Z.1"}, "before"),
+    ({"before": "none.99999999999"}, "before"), ({"before": "x" * 41}, "before"), ({"limit": 0}, "limit"),
+    ({"limit": 201}, "limit"), ({"crs": "mars"}, "crs"),
+])
+def test_a_bad_page_of_tasks_is_a_422_naming_the_parameter(field, query, field_name):
+    for path in ("/my/tasks", "/my/verifications"):
+        refused = get(field, OFFICER, path, query_string=query)
+        assert refused.status_code == 422 and list(refused.get_json()["error"]["fields"]) == [field_name], query

@@ -11,8 +11,9 @@ import shapely
 import sqlalchemy as sa
 
 from gridsvc.cases import record as case_record
-from gridsvc.cases.intake import (LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT, OUTSIDE_OWN_GRIDS,
-                                  POSSIBLE_DUPLICATE, Intake, Report, ReportConflict, ReportError, submit)
+from gridsvc.cases.intake import (LOCATION_PICKED_BY_HAND, LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT,
+                                  OUTSIDE_OWN_GRIDS, POSSIBLE_DUPLICATE, Intake, Report, ReportConflict, ReportError,
+                                  submit)
 from gridsvc.catalogue.store import area_chain, current_category
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.clock import as_utc
@@ -104,6 +105,8 @@ def test_a_retry_in_any_spelling_is_the_same_case_and_other_content_a_conflict(o
     ({"accuracy_m": 1e6}, "accuracy"),
     ({"x": float("nan")}, "lon"),
     ({"x": 125.5, "y": 95.0}, "lat"),
+    ({"location_source": "wifi"}, "location_source"),
+    ({"location_source": "GPS"}, "location_source"),
 ])
 def test_a_bad_report_names_its_field_and_writes_nothing(office, rt, changes, field):
     with rt.sessions() as session:
@@ -112,6 +115,29 @@ def test_a_bad_report_names_its_field_and_writes_nothing(office, rt, changes, fi
         assert (refused.value.kind, refused.value.field) == (INVALID, field)
         assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == 0
+
+
+def test_a_spot_placed_on_the_map_or_a_grid_chosen_by_name_is_flagged(office, rt):
+    by_gps = submitted(rt, "worker", a_report(office["point"]))
+    assert by_gps.flags == []
+    for source, category in (("map", DISPUTE), ("grid", "02001")):  # other categories: no possible duplicate
+        sent = a_report(office["point"], location_source=source, category_code=category)
+        case = submitted(rt, "worker", sent)
+        assert case.flags == [LOCATION_PICKED_BY_HAND] and case.grid_code == office["grid"].code
+        with rt.sessions() as session:
+            (entry,) = record_of(session, case)
+            assert entry.data["location_source"] == source and entry.data["flags"] == [LOCATION_PICKED_BY_HAND]
+            reporter = person(session, "worker")
+            again, created = submit(session, intake_of(rt), reporter, sent, now=NOW)  # a retry: the same case
+            assert (again.id, created) == (case.id, False)
+            with pytest.raises(ReportConflict):  # the same UUID from another source is other content
+                submit(session, intake_of(rt), reporter, replace(sent, location_source="gps"), now=NOW)
+    with rt.sessions() as session:
+        assert record_of(session, by_gps)[0].data["location_source"] == "gps"
+    # A GPS report's content is what it was before the field existed: a retry from an older app still matches.
+    plain = a_report(office["point"])
+    assert plain.content_hash(1) == replace(plain, location_source="gps").content_hash(1)
+    assert plain.content_hash(1) != replace(plain, location_source="map").content_hash(1)
 
 
 def test_a_point_on_a_shared_edge_needs_its_grid_confirmed(office, rt):

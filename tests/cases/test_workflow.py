@@ -9,7 +9,7 @@ from gridsvc.catalogue.store import area_chain, current_category, responsibility
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.models import Case, CaseEvent, Category
 from tests.support import (COUNTY, LOCAL_CATEGORY, LUXIANG, QIJIA, REPO, RESERVED_CATEGORY, actions,
-                           assert_record_intact, at_once, report, step)
+                           assert_record_intact, at_once, moved, report, step)
 
 
 def test_the_whole_path_from_report_to_closing(office, rt):
@@ -294,6 +294,37 @@ def test_cases_are_found_by_status_category_department_area_and_flags(office, rt
     received = everything["cases"][1]["received_at"]
     assert numbers(listing(office, received_before=received)) == {plain["tracking_no"]}
     assert plain["tracking_no"] not in numbers(listing(office, received_from=received))
+
+
+def test_an_arrival_two_kilometres_away_is_flagged_where_the_command_screen_looks(office, rt):
+    case = report(office)
+    for who, name in (("commander", "file"), ("commander", "dispatch"), ("handler", "accept")):
+        step(office, who, case, name)
+    number, commander = case["tracking_no"], office["headers"]("commander")
+
+    def screen_row():
+        rows = office["client"].get(f"/api/v1/screen/cases?tracking_no={number}", headers=commander).get_json()
+        return dict(zip(rows["fields"], rows["rows"][0]))
+
+    def arrive_at(east_m, north_m):
+        x, y = from_cgcs2000(*moved(office["point"], east_m, north_m).coords[0], parse_crs("gcj02"))
+        return step(office, "handler", case, "arrive", lon=x, lat=y, crs="gcj02")
+
+    assert case["flags"] == [] and arrive_at(30, 26)["flags"] == []  # 40 m: on site
+    assert screen_row()["flagged"] is False and listing(office, flag="arrived_far_from_case")["total"] == 0
+    arrived = arrive_at(0, -2000)
+    assert arrived["status"] == "handling" and arrived["flags"] == ["arrived_far_from_case"]
+    assert screen_row()["flagged"] is True
+    assert numbers(listing(office, flag="arrived_far_from_case")) == {number}
+    config = office["client"].get("/api/v1/screen/config", headers=commander).get_json()
+    assert config["flags"]["arrived_far_from_case"] == "到场位置与案件位置相距过远"
+    events = office["client"].get("/api/v1/events?since=0", headers=commander).get_json()["events"]
+    arrivals = [e["data"] for e in events if e["data"].get("action") == "arrive"]
+    assert [a["case"]["flags"] for a in arrivals] == [[], ["arrived_far_from_case"]]
+    record = office["client"].get(f"/api/v1/cases/{number}/record", headers=commander).get_json()["record"]
+    far = [e["data"] for e in record if e["action"] == "arrive"][-1]
+    assert far["distance_m"] == pytest.approx(2000, abs=1) and (far["max_distance_m"], far["far_from_case"]) == (
+        300, True)
 
 
 def test_cases_are_found_by_a_bounding_box_in_any_datum(office):

@@ -4,22 +4,25 @@ transaction (a step flushes, the caller commits). Both backends, the sample coun
 fixture's people. (tests/cases/test_workflow.py checks the same paths through the API.)"""
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from gridsvc.cases import record as case_record
+from fixtures.sample import CATALOGUE_FILE
+from gridsvc.cases import record as case_record, view
 from gridsvc.cases.attachments import MediaStore, attach
-from gridsvc.cases.intake import LOCATION_UNCONFIRMED, Intake, Report, submit
+from gridsvc.cases.intake import ARRIVED_FAR_FROM_CASE, LOCATION_UNCONFIRMED, Intake, Report, submit
 from gridsvc.cases.workflow import (COMMANDER, DEPARTMENT, GRID_WORKER, REPORTER, SUPERVISOR, Context, StepInput,
                                     WorkflowError, act, available_steps, relations, reopen)
-from gridsvc.catalogue.store import area_chain, responsibility_list
-from gridsvc.geo.crs import parse_crs
+from gridsvc.catalogue.store import area_chain, current_category, load_catalogue, read_json, responsibility_list
+from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.clock import as_utc
 from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND
-from gridsvc.kernel.models import Case, CaseEvent, Category, User
-from tests.support import COUNTY, LOCAL_CATEGORY, LUXIANG, OFFICE_PHONES, QIJIA, RESERVED_CATEGORY, at, phone_jpeg
+from gridsvc.kernel.models import Case, CaseEvent, Category, Event, User
+from tests.support import (COUNTY, LOCAL_CATEGORY, LUXIANG, OFFICE_PHONES, QIJIA, RESERVED_CATEGORY, at, moved,
+                           phone_jpeg)
 
 NOW = at("2026-05-11T09:00")  # a Monday, a working day
 LATER = NOW + timedelta(minutes=10)
@@ -311,3 +314,100 @@ def test_a_reserved_matter_goes_to_the_county_department_only(office, rt):
     assert refused(rt, "commander", number, "dispatch", department=office["local"]).field == "department"
     assert take(rt, "commander", number, "dispatch").department_code == office["reserved"]
     assert take(rt, "county_handler", number, "accept").status == "handling"
+
+
+# -- arrival on site far from the case; feedback that needs a photo -------------------------------------------
+
+
+def handling(office, rt, category=LOCAL_CATEGORY) -> str:
+    """A case reported, filed, dispatched to the handler's department and accepted: its tracking number."""
+    number = reported(office, rt, category=category)
+    take(rt, "commander", number, "file")
+    take(rt, "commander", number, "dispatch", department=office["local"])
+    take(rt, "handler", number, "accept")
+    return number
+
+
+def screen_flagged(session, number: str) -> bool:
+    """What the command screen's row of the case says: flagged or not."""
+    row = session.execute(sa.select(*view.screen_row_columns()).where(Case.tracking_no == number)).one()
+    return dict(zip(view.SCREEN_ROW_FIELDS, view.screen_row(row, row.lon, row.lat)))["flagged"]
+
+
+def last_event(session, number: str) -> dict:
+    """The data of the newest event about the case (the outbox, written at the commit)."""
+    events = session.scalars(sa.select(Event).order_by(Event.seq.desc()))
+    return next(e.data for e in events if e.data.get("case", {}).get("tracking_no") == number)
+
+
+def test_an_arrival_far_from_the_case_flags_it_for_the_commander(office, rt):
+    number = handling(office, rt)
+    point, gcj02 = office["point"], parse_crs("gcj02")
+    near = moved(point, 40)
+    arrived = take(rt, "handler", number, "arrive", lon=near.x, lat=near.y, crs=parse_crs("cgcs2000"))
+    assert arrived.flags == []
+    with rt.sessions() as session:
+        assert not screen_flagged(session, number) and last_event(session, number)["case"]["flags"] == []
+    far = from_cgcs2000(*moved(point, 0, 2000).coords[0], gcj02)  # 2 km north, as an AMap phone says it
+    arrived = take(rt, "handler", number, "arrive", lon=far[0], lat=far[1], crs=gcj02)
+    assert arrived.status == "handling" and arrived.flags == [ARRIVED_FAR_FROM_CASE]
+    take(rt, "handler", number, "arrive", lon=far[0], lat=far[1], crs=gcj02)  # again: flagged once
+    with rt.sessions() as session:
+        case = case_of(session, number)
+        assert case.flags == [ARRIVED_FAR_FROM_CASE]
+        entries = list(session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                                  CaseEvent.action == "arrive")
+                                       .order_by(CaseEvent.seq)))
+        # Metres, not degrees: 40 m and 2 km, each with the limit it was judged by.
+        assert [(e.data["max_distance_m"], e.data["far_from_case"]) for e in entries] == [
+            (300.0, False), (300.0, True), (300.0, True)]
+        assert entries[0].data["distance_m"] == pytest.approx(40, abs=0.5)
+        assert entries[1].data["distance_m"] == pytest.approx(2000, abs=1)
+        # What the command screen reads: the case, its row on the map, the event of the step.
+        assert view.full(case)["flags"] == [ARRIVED_FAR_FROM_CASE] and screen_flagged(session, number)
+        event = last_event(session, number)
+        assert event["action"] == "arrive" and event["case"]["flags"] == [ARRIVED_FAR_FROM_CASE]
+        assert case_record.verify(session) == []
+
+
+def test_the_arrival_limit_is_a_setting(office, rt):
+    number = handling(office, rt)
+    far = moved(office["point"], 2000)
+    wide = Context(rt.index.get(), rt.calendar.get(), replace(rt.settings, arrival_max_distance_m=5000.0), LATER)
+    with rt.sessions() as session:
+        case = act(session, wide, person(session, "handler"), case_of(session, number), "arrive",
+                   StepInput(lon=far.x, lat=far.y, crs=parse_crs("cgcs2000")))
+        session.commit()
+        assert case.flags == []
+        entry = session.scalar(sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "arrive"))
+        assert (entry.data["max_distance_m"], entry.data["far_from_case"]) == (5000.0, False)
+
+
+def photo_required_for(rt, code: str) -> None:
+    """Load the sample catalogue with `code` asking for a photo with its feedback: a new version of it."""
+    data = read_json(CATALOGUE_FILE)
+    next(c for c in data["categories"] if c["code"] == code)["feedback_photo_required"] = True
+    with rt.sessions.begin() as session:
+        assert load_catalogue(session, data).changed == 1
+    with rt.sessions() as session:
+        assert current_category(session, code).feedback_photo_required
+
+
+def test_feedback_of_a_category_that_wants_a_photo_needs_one(office, rt, tmp_path):
+    before = handling(office, rt)  # reported under the version that asked for no photo
+    photo_required_for(rt, LOCAL_CATEGORY)
+    number, other = handling(office, rt), handling(office, rt, category="02001")  # 02001: no photo asked
+    refusal = refused(rt, "handler", number, "feedback", note="已清理")
+    assert (refusal.kind, refusal.code, refusal.field) == (INVALID, "photo_required", "attachments")
+    assert refusal.message_zh.startswith("该类事项反馈须附处置照片") and "photo" in refusal.message_en
+    assert refused(rt, "handler", number, "feedback", note="已清理", attachments=()).code == "photo_required"
+    with rt.sessions() as session:
+        photo, _ = attach(session, MediaStore(tmp_path), rt.settings, case_of(session, number),
+                          person(session, "handler"), phone_jpeg(), LATER)
+        session.commit()
+        photo_id = photo.id
+    handled = take(rt, "handler", number, "feedback", note="已清理", attachments=(photo_id,))
+    assert handled.status == "handled"
+    # Unchanged where the catalogue asks for no photo: another category, and a case of the earlier version.
+    assert take(rt, "handler", other, "feedback", note="已清理").status == "handled"
+    assert take(rt, "handler", before, "feedback", note="已清理").status == "handled"

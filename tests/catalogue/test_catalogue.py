@@ -87,6 +87,26 @@ def test_reload_changes_nothing_and_an_edit_opens_a_version(sample_app, rt):
         assert [c.limit_value for c in current_categories(session) if c.code == code] == [versions[1].limit_value]
 
 
+def test_a_category_asks_for_a_photo_with_feedback_in_a_version_of_its_own(sample_app, rt, client):
+    data = read_json(CATALOGUE_FILE)
+    assert not any("feedback_photo_required" in c for c in data["categories"])  # absent: no photo asked
+    with rt.sessions() as session:
+        assert not any(c.feedback_photo_required for c in current_categories(session))
+    code = data["categories"][5]["code"]
+    data["categories"][5]["feedback_photo_required"] = True
+    with rt.sessions.begin() as session:
+        result = load_catalogue(session, data)
+    assert (result.created, result.changed, result.unchanged) == (0, 1, len(data["categories"]) - 1)
+    with rt.sessions() as session:
+        versions = session.scalars(sa.select(Category).where(Category.code == code).order_by(Category.version)).all()
+        assert [(v.version, v.feedback_photo_required) for v in versions] == [(1, False), (2, True)]
+    with rt.sessions.begin() as session:
+        assert load_catalogue(session, data).changed == 0  # the same file again: nothing changes
+    listed = {c["code"]: c for c in client.get("/api/v1/categories").get_json()["categories"]}
+    assert listed[code]["feedback_photo_required"] is True
+    assert [c for c, entry in listed.items() if entry["feedback_photo_required"]] == [code]
+
+
 @pytest.mark.parametrize("breakage,message", [
     (lambda d: d["categories"][0].update(code="1x001"), "5 digits"),
     (lambda d: d["categories"][1].update(domain="weather"), "domain"),
@@ -101,6 +121,8 @@ def test_reload_changes_nothing_and_an_edit_opens_a_version(sample_app, rt):
     (lambda d: d["categories"][2].update(township_may_act=False, reserved_power=None), "reserved_power"),
     (lambda d: d["categories"][2].update(name_zh="长" * 101), "name_zh"),
     (lambda d: d["categories"].insert(0, "01001"), "categories.0"),
+    (lambda d: d["categories"][2].update(feedback_photo_required="yes"), "feedback_photo_required: Not a valid"),
+    (lambda d: d["categories"][2].update(feedback_photo_required=None), "feedback_photo_required"),
 ])
 def test_bad_catalogue_is_refused_whole(sample_app, rt, breakage, message):
     data = read_json(CATALOGUE_FILE)

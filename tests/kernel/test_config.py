@@ -11,6 +11,13 @@ def test_settings_from_env():
     assert Settings.from_env({}) == Settings()
 
 
+def test_the_arrival_limit_is_metres_from_its_variable():
+    assert Settings().arrival_max_distance_m == 300.0
+    assert Settings.from_env({"GRIDSVC_ARRIVAL_MAX_DISTANCE_M": "500"}).arrival_max_distance_m == 500.0
+    with pytest.raises(ValueError, match="GRIDSVC_ARRIVAL_MAX_DISTANCE_M must be zero or more"):
+        Settings.from_env({"GRIDSVC_ARRIVAL_MAX_DISTANCE_M": "-1"})
+
+
 @pytest.mark.parametrize("value,reason", [
     ("abc", "must be a number"),
     ("-1", "must be zero or more"),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.kernel import migrate
 from gridsvc.kernel.db import make_engine
-from gridsvc.kernel.models import Base, Case
+from gridsvc.kernel.models import Base, Case, Category
 from tests.support import BACKENDS, create_postgis_database, drop_postgis_database
 
 
@@ -75,5 +75,27 @@ def test_cases_from_before_the_workflow_get_a_clock_and_utc_deadlines(empty_data
         migrate.upgrade(engine)
         with Session(engine) as session:
             assert session.scalar(sa.select(Case.handling_due_at)) == expected
+    finally:
+        engine.dispose()
+
+
+def test_categories_from_before_ask_for_no_photo_with_feedback_and_the_column_goes_down_again(empty_database):
+    engine = make_engine(empty_database)
+    try:
+        migrate.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO category_majors (code, name_zh, name_en) VALUES ('02', '市容环境', 'City')"))
+            conn.execute(sa.text(
+                "INSERT INTO categories (code, version, major_code, name_zh, name_en, domain, limit_value, limit_unit, "
+                "township_may_act, valid_from) VALUES ('02004', 1, '02', '乱堆乱放', 'Piled', 'enforcement', 2, 'days', "
+                "true, '2026-11-25 00:00:00')"))
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            assert session.scalars(sa.select(Category.feedback_photo_required)).all() == [False]
+        migrate.downgrade(engine, "0012")
+        assert "feedback_photo_required" not in {c["name"] for c in sa.inspect(engine).get_columns("categories")}
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM categories")) == 1
+        migrate.upgrade(engine)
     finally:
         engine.dispose()
