@@ -41,13 +41,14 @@ bench: setup
 	$(VENV)/bin/python -m bench.load_bench
 	$(VENV)/bin/python -m bench.live_bench
 	$(VENV)/bin/python -m bench.indicators_bench
+	$(VENV)/bin/python -m bench.field_app_bench
 	@scripts/ensure-browser.sh
 	$(VENV)/bin/python -m bench.screen_bench
 
-# The README's (and docs/public.md's) screenshots: the browser tests, writing theirs into docs/screenshots/.
+# The README's and the docs' screenshots: the browser tests, writing theirs into docs/screenshots/.
 screenshots: setup
 	@scripts/ensure-browser.sh
-	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/browser/test_screen_browser.py tests/browser/test_public_browser.py -k spatialite
+	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/browser -k spatialite
 
 # Re-pin the Python dependencies after editing pyproject.toml.
 lock:

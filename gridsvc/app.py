@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.web.request_guard import guard_requests
     from gridsvc.web.screen_api import screen_api
     from gridsvc.web.screen_web import screen_web
+    from gridsvc.web.field_web import field_web
     from mobile_api.api import mobile_api
     from mobile_api.docs import mobile_docs
     from mobile_api.patrols import patrols_api
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(events_api)  # /api/v1/events: catch-up for clients that poll, acknowledgements
     app.register_blueprint(screen_api)  # /api/v1/screen: the command screen's layers and cards
     app.register_blueprint(screen_web)  # /screen/: the command screen itself, and its npm libraries
+    app.register_blueprint(field_web)  # /m/: the field app for grid workers' and officers' phones
     app.register_blueprint(ogc_api)  # /ogc: OGC API – Features for QGIS and GDAL
     app.register_blueprint(open311_api)  # /open311/v2: the citizen channel (Open311 GeoReport v2)
     app.register_blueprint(docs_api)  # /api/openapi.json and its Swagger UI page

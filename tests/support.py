@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import requests
 import shapely
 import socketio
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ from gridsvc.geo import metric
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.db import make_engine
+from gridsvc.kernel.models import Attachment, Case, User
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -285,6 +287,12 @@ def _step_into(point: Point, cell, metres: float) -> Point:
         if zone_cell.contains(candidate.buffer(metres * 0.5)):
             return metric.from_zone(candidate, point.x)
     raise AssertionError("no inward direction found")
+
+
+def moved(point: Point, east_m: float, north_m: float = 0.0) -> Point:
+    """A CGCS2000 point moved this many metres east and north, in its Gauss–Krüger zone (gridsvc.geo.metric)."""
+    in_zone = metric.to_zone(point, point.x)
+    return metric.from_zone(Point(in_zone.x + east_m, in_zone.y + north_m), point.x)
 
 
 def base_grid_and_point(index):
@@ -629,3 +637,117 @@ def eventually(check, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+# -- pages in a browser: the command screen, the field app ------------------------------------------
+
+WALL = {"width": 1920, "height": 1080}
+PHONES = {"360x740": {"width": 360, "height": 740}, "390x844": {"width": 390, "height": 844}}
+
+
+def geolocation(point, accuracy: float = 6.0) -> dict:
+    """A GPS fix at a CGCS2000 point, as a phone's browser gives it (WGS84: the same to well under a metre)."""
+    return {"longitude": point.x, "latitude": point.y, "accuracy": accuracy}
+
+
+def sign_in_screen(page, base: str, phone: str, password: str = PASSWORD, goto: bool = True) -> None:
+    if goto:
+        page.goto(f"{base}/screen/")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", password)
+    page.click("#sign-in button[type=submit]")
+    wait_until(page, "window.gridsvcScreen?.map?.gridCount() > 0")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=20_000)
+
+
+def report_over_http(base: str, town, who: str = WORKER, **changes) -> str:
+    answer = requests.post(f"{base}/mobile/v1/reports", json=report_body(town, **changes), timeout=30,
+                           headers=town["headers"](who))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["tracking_no"]
+
+
+def case_marker(number: str, status: str = "") -> str:
+    """The case's marker on the map (optionally: drawn in this status)."""
+    return f'.case-marker{"." + "status-" + status if status else ""} [data-tracking-no="{number}"]'
+
+
+def jpeg_photo(colour: tuple[int, int, int], size=(640, 480)) -> dict:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG", quality=80)
+    name = "photo-{}-{}-{}.jpg".format(*colour)
+    return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
+def sign_in_phone(page, base: str, phone_number: str = WORKER) -> None:
+    page.goto(f"{base}/m/")
+    page.fill("input[name=phone]", phone_number)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in button[type=submit]")
+    wait_until(page, "window.gridsvcField?.ready === true")
+
+
+def app_installed(page) -> None:
+    """The service worker is active: the app shell is in its cache, and the next page load, with or without
+    a network, goes through it. (This page itself may stay uncontrolled: a worker that activates while the
+    page's own request is in flight does not take it over, and the app needs no control of it.)"""
+    deadline = time.monotonic() + 30
+    active = "navigator.serviceWorker.ready.then((registration) => registration.active.state)"
+    while page.evaluate(active) != "activated":
+        assert time.monotonic() < deadline, "the service worker did not activate"
+        time.sleep(0.05)
+
+
+def file_report(page, description: str, photos: list[dict]) -> str:
+    """Fill and submit the report form (the location is the phone's fix): the report's client UUID."""
+    page.click(".tabs button[data-view=report]")
+    page.fill("#category-search", "乱堆")
+    page.click("#category-results button[data-code='02004']")
+    page.fill("#description", description)
+    wait_until(page, "document.getElementById('grid-here').textContent !== ''")
+    for picture in photos:
+        page.set_input_files("#gallery", files=[picture])
+    client_uuid = page.evaluate("gridsvcField.form.clientUuid")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector(f"#outbox li[data-client-uuid='{client_uuid}']")
+    return client_uuid
+
+
+def cases_reported_by(rt, phone_number: str) -> dict[str, tuple[str, int]]:
+    """The worker's cases in the database: client UUID -> (tracking number, photos)."""
+    with rt.sessions() as session:
+        rows = session.execute(
+            sa.select(Case.client_uuid, Case.tracking_no, sa.func.count(Attachment.id))
+            .join(User, User.id == Case.reporter_id).outerjoin(Attachment, Attachment.case_id == Case.id)
+            .where(User.phone == phone_number).group_by(Case.id)).all()
+    return {uuid: (number, photos) for uuid, number, photos in rows}
+
+
+# What a thumb can hit: every visible control, or the label that holds it (a checkbox, a file input).
+TOO_SMALL = """(() => {
+    const small = [];
+    const controls = 'button, a[href], input, select, textarea, label.button, .leaflet-bar a';
+    for (const control of document.querySelectorAll(controls)) {
+        const target = control.matches('input[type=checkbox]') ? control.closest('label') : control;
+        const box = target.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;  // not shown
+        if (box.width < 44 || box.height < 44) {
+            small.push(`${target.tagName}#${target.id}.${target.className} ${box.width}x${box.height}`);
+        }
+    }
+    return small;
+})()"""
+SIDEWAYS = "document.documentElement.scrollWidth > window.innerWidth || document.body.scrollWidth > window.innerWidth"
+# Latin words in what the user reads (codes, numbers and units such as 02004 or ±6 米 are not words, nor
+# are tracking numbers: 20261208-YZ5SHY2Q).
+ENGLISH = r"""(() => {
+    const words = document.body.innerText.replace(/\d{8}-[A-Z2-7]{8}/g, '').match(/[A-Za-z]{2,}/g) || [];
+    const placeholders = [...document.querySelectorAll('[placeholder]')].map((e) => e.placeholder).join(' ');
+    return words.concat(placeholders.match(/[A-Za-z]{2,}/g) || []);
+})()"""
+
+
+def check_phone_screen(page, where: str) -> None:
+    assert not page.evaluate(SIDEWAYS), f"{where}: the page scrolls sideways"
+    assert page.evaluate(TOO_SMALL) == [], f"{where}: controls smaller than 44×44 CSS px"
+    assert page.evaluate(ENGLISH) == [], f"{where}: English on the screen"

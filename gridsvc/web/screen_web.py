@@ -1,6 +1,6 @@
 """The command screen (综治指挥中心大屏) served by the service itself: the page and its scripts from
 gridsvc/web/screen/, the third-party browser libraries (Leaflet, Supercluster, ECharts, the Socket.IO
-client) from `node_modules`, where the project's set-up installs them from package-lock.json.
+client) from `node_modules` (gridsvc.web.vendor).
 
 Township office networks often have no internet access, so nothing is loaded from a CDN: every
 file the page asks for comes from this service. Only the base map's tiles, when one is configured
@@ -14,15 +14,11 @@ from pathlib import Path
 from flask import Blueprint, redirect, send_from_directory
 
 from gridsvc.kernel.runtime import runtime
+from gridsvc.web import vendor
 from gridsvc.web.basemap import Basemap, basemap_of
-from gridsvc.web.errors import ApiError
 
 screen_web = Blueprint("screen_web", __name__)
 PAGE_DIR = Path(__file__).resolve().parent / "screen"
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
-# The npm packages the page may load, each from its `dist` folder only (package.json pins them).
-VENDORED = ("echarts", "leaflet", "socket.io-client", "supercluster")
-VENDOR_MAX_AGE_S = 24 * 3600  # they change only when package-lock.json does
 
 
 @screen_web.get("/")
@@ -54,10 +50,4 @@ def page_file(filename: str):
 
 @screen_web.get("/screen/vendor/<package>/<path:filename>")
 def vendor_file(package: str, filename: str):
-    if package not in VENDORED:
-        raise ApiError(404, "not_found", f"没有这个前端库 / no such library: {package[:40]}")
-    folder = NODE_MODULES / package / "dist"
-    if not folder.is_dir():
-        raise ApiError(503, "screen_not_installed",
-                       "前端依赖未安装，请运行 make setup / the screen's npm packages are missing: run make setup")
-    return send_from_directory(folder, filename, max_age=VENDOR_MAX_AGE_S)
+    return vendor.vendor_file(package, filename)

@@ -21,7 +21,7 @@ from gridsvc.events import outbox
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.models import Case
 from gridsvc.oversight.screen_map import OutlineCache
-from gridsvc.web.screen_web import VENDORED
+from gridsvc.web.vendor import BUILT_FOLDER
 from gridsvc.worktime.calendar import WorkCalendar
 from tests.support import COMMANDER, LUXIANG_COMMANDER, OFFICER, REPO, WORKER, report_body
 
@@ -249,8 +249,8 @@ def test_only_the_vendored_packages_dist_folders_are_served(sample_app, monkeypa
     assert client.get("/screen/vendor/leaflet/../package.json").status_code == 404
     assert client.get("/screen/vendor/leaflet/%2e%2e/package.json").status_code == 404
     assert client.get("/screen/..%2f..%2fpyproject.toml").status_code == 404
-    assert set(VENDORED) <= set(__import__("json").loads((REPO / "package.json").read_text())[
+    assert set(BUILT_FOLDER) == set(__import__("json").loads((REPO / "package.json").read_text())[
         "dependencies"])
-    monkeypatch.setattr("gridsvc.web.screen_web.NODE_MODULES", tmp_path)
+    monkeypatch.setattr("gridsvc.web.vendor.NODE_MODULES", tmp_path)
     missing = client.get("/screen/vendor/leaflet/leaflet.js")
     assert missing.status_code == 503 and "make setup" in missing.get_json()["error"]["message"]

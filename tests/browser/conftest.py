@@ -1,5 +1,5 @@
-"""The browser tests' fixtures: one headless Chromium per test process, the service under gunicorn on the
-test's database, and where screenshots go."""
+"""The browser tests' fixtures: one headless Chromium per test process, pages in browser contexts of their own
+(a wall screen's, a phone's), the service under gunicorn on the test's database, and where screenshots go."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import serve
+from tests.support import PHONES, geolocation, serve
 
 # Debian's headless shell: the browser's engine without its window machinery (scripts/ensure-browser.sh).
 CHROMIUM = "/usr/bin/chromium-headless-shell"
@@ -30,6 +30,41 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def pages(browser):
+    """`pages(**options)`: a new page in a browser context of its own (zh-CN, China time, and Playwright's
+    context `options`). Every page opened is checked at the end: none may have thrown a script error."""
+    contexts, errors = [], []
+
+    def open_page(**options):
+        context = browser.new_context(**{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], f"a page threw: {errors}"
+
+
+@pytest.fixture
+def phone_at(pages):
+    """`phone_at(point, size="390x844", accuracy=6, **options)`: a phone's page (touch, the size of a phone)
+    whose GPS is allowed and stands at `point`; with `point` None the browser refuses the GPS."""
+    def open_phone(point, size: str = "390x844", accuracy: float = 6.0, **options):
+        gps = {"permissions": ["geolocation"], "geolocation": geolocation(point, accuracy)} if point else {}
+        return pages(viewport=PHONES[size], device_scale_factor=2, is_mobile=True, has_touch=True, **gps, **options)
+    return open_phone
+
+
+@pytest.fixture
+def phone(phone_at, town):
+    """A grid worker's phone standing at the probe point, a few metres inside their grid's shared edge."""
+    return phone_at(town["probe"])
 
 
 @pytest.fixture

@@ -35,52 +35,23 @@ from gridsvc.geo.crs import parse_crs
 from gridsvc.cases.intake import Intake, Report, submit
 from gridsvc.kernel.models import AuthToken, Case, User
 from gridsvc.kernel.clock import utcnow
-from tests.support import (COMMANDER, LUXIANG_COMMANDER, OFFICER, PASSWORD, STRANGER, WORKER, report_body, serve,
-                           shared_edge_points, wait_until)
+from tests.support import (COMMANDER, LUXIANG_COMMANDER, OFFICER, PASSWORD, STRANGER, WALL, WORKER, case_marker,
+                           report_over_http, serve, shared_edge_points, sign_in_screen, wait_until)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-WALL = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 1366, "height": 768}
 HIGHLIGHT = (255, 0, 255)  # map.js HIGHLIGHT: a selected grid's outline
 QIJIA, LUXIANG = "220112100", "220112102"
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=WALL, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"the page threw: {errors}"
-
-
-def sign_in(page, base: str, phone: str, password: str = PASSWORD, goto: bool = True) -> None:
-    if goto:
-        page.goto(f"{base}/screen/")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", password)
-    page.click("#sign-in button[type=submit]")
-    wait_until(page, "window.gridsvcScreen?.map?.gridCount() > 0")
-    page.wait_for_selector("#live-status[data-state=live]", timeout=20_000)
+def page(pages):
+    return pages(viewport=WALL)
 
 
 def grid_codes(page) -> list[str]:
     return page.evaluate("[...gridsvcScreen.map.gridLayers.keys()]")
-
-
-def report(base: str, town, who: str = WORKER, **changes) -> str:
-    answer = requests.post(f"{base}/mobile/v1/reports", json=report_body(town, **changes), timeout=30,
-                           headers=town["headers"](who))
-    assert answer.status_code == 201, answer.text
-    return answer.json()["tracking_no"]
-
-
-def marker(number: str, status: str = "") -> str:
-    """The case's marker on the map (optionally: drawn in this status)."""
-    return f'.case-marker{"." + "status-" + status if status else ""} [data-tracking-no="{number}"]'
 
 
 def status_count(status: str, count: int) -> str:
@@ -89,7 +60,7 @@ def status_count(status: str, count: int) -> str:
 
 
 def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, town, rt, page, save_screenshot):
-    sign_in(page, server, COMMANDER)
+    sign_in_screen(page, server, COMMANDER)
     index = rt.index.get()
     township_grids = sorted(c.code for c in index.cells if c.code.startswith(QIJIA))
     assert sorted(grid_codes(page)) == township_grids
@@ -102,8 +73,8 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     assert "1–2 件" in page.inner_text("#legend")
     edge = next(p for a, _, p in shared_edge_points(index, 0.3, limit=400) if a == town["grid"])
     sent = time.monotonic()
-    number = report(server, town, lon=edge.x, lat=edge.y, crs="cgcs2000")
-    page.wait_for_selector(marker(number), timeout=2_000)  # no reload: it came over the live channel
+    number = report_over_http(server, town, lon=edge.x, lat=edge.y, crs="cgcs2000")
+    page.wait_for_selector(case_marker(number), timeout=2_000)  # no reload: it came over the live channel
     assert time.monotonic() - sent < 2.0
     wait_until(page, "document.querySelector('[data-count=location]').textContent === '1'")
     located = requests.get(f"{server}/api/v1/cases/{number}", headers=town["headers"](COMMANDER), timeout=10).json()
@@ -113,7 +84,7 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
         .map(([, layer]) => layer.options.fillColor)""")
     assert set(others) == {"#334155"}  # no open case elsewhere
 
-    page.click(marker(number))
+    page.click(case_marker(number))
     page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
     assert "位置待确认" in page.inner_text("#case-sheet")
     page.click("#case-sheet button[data-step=file]")
@@ -136,7 +107,7 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
     timeline = page.inner_text("#case-sheet .timeline")
     assert "上报" in timeline and "立案" in timeline and "派遣" in timeline and "齐家指挥长" in timeline
     wait_until(page, "document.querySelector('[data-count=dispatch]').textContent === '0'")
-    page.wait_for_selector(marker(number, "dispatched"))
+    page.wait_for_selector(case_marker(number, "dispatched"))
     wait_until(page, status_count("dispatched", 1))  # the numbers followed the dispatch
     wait_until(page, status_count("filed", 0))
 
@@ -158,10 +129,10 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
 
 def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, town, page):
     """More reports than one request for rows may name (200): the page asks in pieces and loses none."""
-    sign_in(page, server, COMMANDER)
+    sign_in_screen(page, server, COMMANDER)
     page.evaluate("gridsvcScreen.live.socket.disconnect()")
     page.wait_for_selector("#live-status[data-state=offline]")
-    missed = [report(server, town) for _ in range(205)]
+    missed = [report_over_http(server, town) for _ in range(205)]
     page.evaluate("gridsvcScreen.live.socket.connect()")
     page.wait_for_selector("#live-status[data-state=live]")
     wait_until(page, f"{missed!r}.every((n) => gridsvcScreen.map.cases.has(n))", timeout=15)
@@ -173,13 +144,13 @@ def test_a_screen_that_lost_its_connection_catches_up_without_a_reload(server, t
 def test_a_screen_whose_token_expired_while_away_renews_it_and_catches_up(server, town, rt, page):
     """The server refuses the reconnection (sign_in_refused, with its code in the error's data);
     Socket.IO gives up on a refusal, the page refreshes its token and connects again."""
-    sign_in(page, server, COMMANDER)
+    sign_in_screen(page, server, COMMANDER)
     page.evaluate("gridsvcScreen.live.socket.disconnect()")
     page.wait_for_selector("#live-status[data-state=offline]")
     with rt.sessions.begin() as session:
         session.execute(sa.update(AuthToken).where(AuthToken.kind == "access").values(
             expires_at=utcnow() - timedelta(seconds=1)))
-    missed = report(server, town)
+    missed = report_over_http(server, town)
     page.evaluate("gridsvcScreen.live.socket.connect()")
     page.wait_for_selector("#live-status[data-state=live]", timeout=10_000)
     wait_until(page, f"gridsvcScreen.map.cases.has('{missed}')", timeout=5)
@@ -196,14 +167,14 @@ def test_a_double_click_on_sign_in_signs_in_once(server, town, page):
 
 
 def test_an_open_sheet_closes_when_its_case_leaves_the_users_view(server, town, page):
-    number = report(server, town)
+    number = report_over_http(server, town)
     commander = town["headers"](COMMANDER)
     for step, body in (("file", {}), ("dispatch", {})):
         answer = requests.post(f"{server}/mobile/v1/cases/{number}/steps/{step}", json=body, headers=commander,
                                timeout=10)
         assert answer.status_code == 200, answer.text
-    sign_in(page, server, OFFICER)  # the department the case was dispatched to
-    page.click(marker(number))
+    sign_in_screen(page, server, OFFICER)  # the department the case was dispatched to
+    page.click(case_marker(number))
     page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
     escalated = requests.post(f"{server}/mobile/v1/cases/{number}/steps/escalate", json={"note": "需县级执法"},
                               headers=commander, timeout=10)
@@ -214,17 +185,17 @@ def test_an_open_sheet_closes_when_its_case_leaves_the_users_view(server, town, 
 
 
 def test_signing_out_and_in_again_on_the_same_page(server, town, page):
-    sign_in(page, server, COMMANDER)
+    sign_in_screen(page, server, COMMANDER)
     page.click("#sign-out")
     page.wait_for_selector("#sign-in form", state="visible")
     assert page.evaluate("sessionStorage.getItem('gridsvc.tokens')") is None
-    sign_in(page, server, LUXIANG_COMMANDER, goto=False)
+    sign_in_screen(page, server, LUXIANG_COMMANDER, goto=False)
     assert all(code.startswith(LUXIANG) for code in grid_codes(page))
 
 
 def test_the_desk_escalates_by_the_list_and_shows_why_a_step_was_refused(server, town, page):
-    number = report(server, town)
-    sign_in(page, server, COMMANDER)
+    number = report_over_http(server, town)
+    sign_in_screen(page, server, COMMANDER)
     page.click(f'#queue-list [data-tracking-no="{number}"]')
     page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
     page.click("#case-sheet button[data-step=merge]")
@@ -244,12 +215,13 @@ def test_the_desk_escalates_by_the_list_and_shows_why_a_step_was_refused(server,
 
 
 def test_the_neighbouring_townships_commander_sees_nothing_of_it(server, town, page):
-    sign_in(page, server, LUXIANG_COMMANDER)
+    sign_in_screen(page, server, LUXIANG_COMMANDER)
     assert grid_codes(page) and all(code.startswith(LUXIANG) for code in grid_codes(page))
-    number = report(server, town)
-    theirs = report(server, town, who=STRANGER, lon=town["other_point"].x, lat=town["other_point"].y, crs="cgcs2000")
-    page.wait_for_selector(marker(theirs), timeout=5_000)
-    assert page.query_selector(marker(number)) is None
+    number = report_over_http(server, town)
+    theirs = report_over_http(server, town, who=STRANGER, lon=town["other_point"].x, lat=town["other_point"].y,
+                              crs="cgcs2000")
+    page.wait_for_selector(case_marker(theirs), timeout=5_000)
+    assert page.query_selector(case_marker(number)) is None
     assert page.evaluate("[...gridsvcScreen.map.cases.keys()]") == [theirs]
     assert number not in page.inner_text("body")
 
@@ -266,7 +238,7 @@ def test_the_demo_township_fits_a_wall_screen_and_a_laptop(viewport, name, sampl
         load_demo(session, current_intake(rt), utcnow())
     page.set_viewport_size(viewport)
     with serve(database_url, tmp_path) as base:
-        sign_in(page, base, "13900000001", DEMO_PASSWORD)
+        sign_in_screen(page, base, "13900000001", DEMO_PASSWORD)
         signed_in = page.evaluate("JSON.parse(sessionStorage.getItem('gridsvc.tokens')).access_token")
         listed = requests.get(f"{base}/api/v1/cases?status={','.join(OPEN_STATUSES)}&limit=1", timeout=10,
                               headers={"Authorization": f"Bearer {signed_in}"}).json()["total"]
@@ -343,8 +315,8 @@ def test_a_grid_vertex_is_drawn_where_the_base_map_has_it(basemap, town, rt, pag
     settings = {} if basemap is None else {
         "basemap_url": tiles + "/{z}/{x}/{y}.png?key={key}", "basemap_datum": basemap, "basemap_key": "TESTKEY"}
     with serve(database_url, tmp_path, **settings) as base:
-        number = report(base, town)
-        sign_in(page, base, COMMANDER)
+        number = report_over_http(base, town)
+        sign_in_screen(page, base, COMMANDER)
         wait_until(page, f"gridsvcScreen.map.cases.has('{number}')")
         marker_at = page.evaluate(f"(({{lon, lat}}) => [lon, lat])(gridsvcScreen.map.cases.get('{number}'))")
         index = rt.index.get()
@@ -441,7 +413,7 @@ def test_the_hotspot_layer_colours_grids_by_their_cases_and_flags_a_rising_one(t
             sa.select(Case.grid_code, Case.lon, Case.lat).where(Case.grid_code.in_([a, b, c])))}
     settings = {"basemap_url": tiles + "/{z}/{x}/{y}.png", "basemap_datum": "gcj02"}
     with serve(database_url, tmp_path, **settings) as base:
-        sign_in(page, base, COMMANDER)
+        sign_in_screen(page, base, COMMANDER)
         page.select_option("#color-mode", "load")  # the styling the layer must give back when switched off
         wait_until(page, f"gridsvcScreen.map.gridLayers.get('{c}').options.fillColor === '#facc15'")
         before, legend_before = page.evaluate(GRID_STYLES), page.inner_text("#legend")
@@ -510,7 +482,7 @@ def test_the_hotspot_layer_colours_grids_by_their_cases_and_flags_a_rising_one(t
         redrawn(page, lambda: page.select_option("#hot-unit", "grids"))
         redrawn(page, lambda: page.select_option("#hot-period", "7"))
         assert page.evaluate("gridsvcScreen.map.hexagons.getLayers().length") == 0
-        report(base, town, lon=points[c].x, lat=points[c].y, crs="cgcs2000")
+        report_over_http(base, town, lon=points[c].x, lat=points[c].y, crs="cgcs2000")
         wait_until(page, f"gridsvcScreen.map.gridLayers.get('{c}').options.fillColor === '{HOT_RAMP[1]}'", timeout=10)
         assert page.evaluate(HOT_LEGEND)[3] == [1, 1, 1]
 

@@ -127,6 +127,9 @@ class Screen {
       this.heard(trackingNo);
       this.feed(event);
       if (COUNTED_KINDS.has(event.kind)) this.refreshHotspots();
+    } else if (event.kind === "event.acknowledged") {
+      // A phone confirmed a dispatch (or a warning): the feed says who, and when.
+      this.feedItem(event, `${event.data.name} 已确认收到`, event.data.tracking_no, "event-acknowledged");
     } else if (event.kind === "network.changed") {
       // A new grid network: redraw it (in turn with the changes); a failure waits for the next change.
       this.serially(async () => {
@@ -173,13 +176,16 @@ class Screen {
     const c = event.data.case;
     const label = { "case.created": "新上报", "case.overdue": "超期", "case.dispatched": "已派遣",
                     "case.status_changed": c.status_zh ?? "状态变化", "case.county_alert": "县级预警" }[event.kind];
-    if (!label) return;
+    if (label) this.feedItem(event, label, c.tracking_no, event.kind.replace(".", "-"));
+  }
+
+  feedItem(event, label, trackingNo, className) {
     const list = $("#feed");
     const item = document.createElement("li");
-    item.dataset.trackingNo = c.tracking_no;
-    item.className = event.kind.replace(".", "-");
-    item.innerHTML = `<time>${moment(event.at)}</time> <b>${escape(label)}</b> ${escape(c.tracking_no)}`;
-    item.addEventListener("click", () => { this.map.focusCase(c.tracking_no); this.desk.show(c.tracking_no); });
+    item.dataset.trackingNo = trackingNo;
+    item.className = className;
+    item.innerHTML = `<time>${moment(event.at)}</time> <b>${escape(label)}</b> ${escape(trackingNo)}`;
+    item.addEventListener("click", () => { this.map.focusCase(trackingNo); this.desk.show(trackingNo); });
     list.prepend(item);
     while (list.children.length > FEED_LENGTH) list.lastChild.remove();
   }
