@@ -713,6 +713,18 @@ def file_report(page, description: str, photos: list[dict]) -> str:
     return client_uuid
 
 
+def photos_reported_by(rt, phone_number: str) -> dict[str, set[str]]:
+    """The SHA-256 of the photos filed with each of the worker's cases, by the case's client UUID."""
+    with rt.sessions() as session:
+        rows = session.execute(
+            sa.select(Case.client_uuid, Attachment.sha256).join(User, User.id == Case.reporter_id)
+            .join(Attachment, Attachment.case_id == Case.id).where(User.phone == phone_number)).all()
+    found: dict[str, set[str]] = {}
+    for client_uuid, sha256 in rows:
+        found.setdefault(client_uuid, set()).add(sha256)
+    return found
+
+
 def cases_reported_by(rt, phone_number: str) -> dict[str, tuple[str, int]]:
     """The worker's cases in the database: client UUID -> (tracking number, photos)."""
     with rt.sessions() as session:
@@ -742,8 +754,9 @@ SIDEWAYS = "document.documentElement.scrollWidth > window.innerWidth || document
 # are tracking numbers: 20261208-YZ5SHY2Q).
 ENGLISH = r"""(() => {
     const words = document.body.innerText.replace(/\d{8}-[A-Z2-7]{8}/g, '').match(/[A-Za-z]{2,}/g) || [];
-    const placeholders = [...document.querySelectorAll('[placeholder]')].map((e) => e.placeholder).join(' ');
-    return words.concat(placeholders.match(/[A-Za-z]{2,}/g) || []);
+    const said = [...document.querySelectorAll('[placeholder], [title], [aria-label]')]
+        .map((e) => [e.placeholder, e.title, e.getAttribute('aria-label')].filter(Boolean).join(' ')).join(' ');
+    return words.concat(said.match(/[A-Za-z]{2,}/g) || []);
 })()"""
 
 

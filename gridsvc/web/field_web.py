@@ -6,8 +6,8 @@ ES modules, the web app manifest and the service worker; the npm libraries it lo
 service worker's scope and nothing is fetched from outside but the base map's tiles.
 
 The service worker's precache list and version are written into it here, from the files as they
-are on disk: any change to a file of the app changes the worker's bytes, so phones install the new
-version the next time they open the app with a network, and never mix old and new files.
+are on disk and the page's Content-Security-Policy: any change to either changes the worker's bytes,
+so phones install the new version, whole, the next time they open the app with a network.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, redirect, send_from_directory
 
-from gridsvc.kernel.runtime import runtime
 from gridsvc.web import vendor
-from gridsvc.web.basemap import basemap_of
-from gridsvc.web.screen_web import content_policy
+from gridsvc.web.screen_web import current_policy, page_with_policy
 
 field_web = Blueprint("field_web", __name__)
 APP_DIR = Path(__file__).resolve().parent / "field"
@@ -38,9 +36,7 @@ def without_slash():
 
 @field_web.get("/m/")
 def page():
-    response = send_from_directory(APP_DIR, "index.html", max_age=0)
-    response.headers["Content-Security-Policy"] = content_policy(basemap_of(runtime().settings))
-    return response
+    return page_with_policy(APP_DIR)
 
 
 @field_web.get("/m/sw.js")
@@ -48,7 +44,11 @@ def service_worker():
     """The worker with the shell's list and version written in. Never cached by HTTP: the browser
     compares its bytes to learn whether the app changed."""
     shell = shell_files()
-    version = hashlib.sha256()
+    if not all(path.is_file() for path in shell.values()):
+        raise vendor.not_installed()
+    # The page's policy is kept with the page in the worker's cache: a new base map's tile host must
+    # reach the phones as a new version, as a changed file does.
+    version = hashlib.sha256(current_policy().encode())
     for url, path in shell.items():
         version.update(url.encode() + b"\0" + path.read_bytes())
     text = ((APP_DIR / "sw.js").read_text(encoding="utf-8")

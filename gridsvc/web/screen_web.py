@@ -28,9 +28,18 @@ def home():
 
 @screen_web.get("/screen/")
 def page():
-    response = send_from_directory(PAGE_DIR, "index.html", max_age=0)
-    response.headers["Content-Security-Policy"] = content_policy(basemap_of(runtime().settings))
+    return page_with_policy(PAGE_DIR)
+
+
+def page_with_policy(folder: Path):
+    """A page (its index.html, never cached by HTTP) with the policy of the configured base map."""
+    response = send_from_directory(folder, "index.html", max_age=0)
+    response.headers["Content-Security-Policy"] = current_policy()
     return response
+
+
+def current_policy() -> str:
+    return content_policy(basemap_of(runtime().settings))
 
 
 def content_policy(basemap: Basemap | None) -> str:

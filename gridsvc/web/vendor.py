@@ -33,7 +33,12 @@ def vendor_file(package: str, filename: str) -> Response:
         raise ApiError(404, "not_found", f"没有这个前端库 / no such library: {package[:40]}")
     folder = NODE_MODULES / package / BUILT_FOLDER[package]
     if not folder.is_dir():
-        raise ApiError(503, "screen_not_installed",
-                       "前端依赖未安装，请运行 make setup / the pages' npm packages are missing: run make setup")
+        raise not_installed()
     # send_from_directory joins safely: `..`, absolute paths and folders answer 404.
     return send_from_directory(folder, filename, max_age=VENDOR_MAX_AGE_S)
+
+
+def not_installed() -> ApiError:
+    """503: the set-up has not installed the npm packages (node_modules is missing or incomplete)."""
+    return ApiError(503, "libraries_not_installed",
+                    "前端依赖未安装，请运行 make setup / the pages' npm packages are missing: run make setup")

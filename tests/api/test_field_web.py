@@ -70,3 +70,9 @@ def test_only_the_apps_files_and_pinned_libraries_are_served(client):
     assert client.get("/m/vendor/gcoord/../package.json").status_code == 404
     assert client.get("/m/vendor/lodash/lodash.js").status_code == 404
     assert client.get("/m/..%2f..%2fpyproject.toml").status_code == 404
+
+
+def test_without_the_npm_packages_the_worker_is_a_503_that_says_what_to_do(client, monkeypatch, tmp_path):
+    monkeypatch.setattr("gridsvc.web.vendor.NODE_MODULES", tmp_path)
+    answer = client.get("/m/sw.js")
+    assert answer.status_code == 503 and "make setup" in answer.get_json()["error"]["message"]

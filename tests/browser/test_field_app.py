@@ -11,12 +11,13 @@ service had stored the photo: still three cases and each photo once.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
 
 from tests.support import (PHONES, WORKER, app_installed, cases_reported_by, check_phone_screen, file_report,
-                           geolocation, jpeg_photo, sign_in_phone, wait_until)
+                           geolocation, jpeg_photo, photos_reported_by, sign_in_phone, wait_until)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -28,28 +29,31 @@ def phone_items(page) -> dict[str, dict]:
          tracking: li.querySelector('.tracking')?.textContent || null}]))""")
 
 
-def three_reports_offline(page, town) -> dict[str, int]:
+def three_reports_offline(page, town) -> dict[str, set[str]]:
     """File three reports with the network cut: two from the probe point, one outside the worker's
-    grids. Answers client UUID -> the number of photos attached."""
+    grids. Answers client UUID -> the SHA-256 of the photos attached."""
     page.context.set_offline(True)
     page.reload()
     wait_until(page, "window.gridsvcField?.ready === true")  # opened from the service worker's cache
     assert page.inner_text("#network") == "离线"
     sent = {}
-    first = file_report(page, "村口堆放秸秆", [jpeg_photo((200, 30, 30)), jpeg_photo((30, 200, 30))])
-    sent[first] = 2
+    photos = [jpeg_photo((200, 30, 30)), jpeg_photo((30, 200, 30))]
+    first = file_report(page, "村口堆放秸秆", photos)
+    sent[first] = photos
     page.click(".tabs button[data-view=report]")
     assert page.get_attribute("#grid-here", "data-grid") == town["grid"]  # worked out on the phone, offline
-    sent[file_report(page, "路边堆放建筑垃圾", [jpeg_photo((30, 30, 200))])] = 1
+    photos = [jpeg_photo((30, 30, 200))]
+    sent[file_report(page, "路边堆放建筑垃圾", photos)] = photos
     page.context.set_geolocation(geolocation(town["other_point"]))
     page.click(".tabs button[data-view=report]")
     wait_until(page, "document.getElementById('grid-here').classList.contains('outside')")
     assert "不在您负责的网格内" in page.inner_text("#grid-here")
-    sent[file_report(page, "邻镇路口堆放杂物", [jpeg_photo((120, 120, 0)), jpeg_photo((0, 120, 120))])] = 2
+    photos = [jpeg_photo((120, 120, 0)), jpeg_photo((0, 120, 120))]
+    sent[file_report(page, "邻镇路口堆放杂物", photos)] = photos
     items = phone_items(page)
     assert {item["state"] for item in items.values()} == {"waiting"} and len(items) == 3
     assert all(item["status"] == "待发送" for item in items.values())
-    return sent
+    return {uuid: {hashlib.sha256(p["buffer"]).hexdigest() for p in photos} for uuid, photos in sent.items()}
 
 
 def test_three_reports_made_offline_become_three_cases_with_their_photos(phone, server, town, rt):
@@ -61,7 +65,8 @@ def test_three_reports_made_offline_become_three_cases_with_their_photos(phone, 
     wait_until(phone, "[...document.querySelectorAll('#outbox li')].every((li) => li.dataset.state === 'accepted'"
                       " && !li.querySelector('.status').textContent.includes('照片待发送'))", timeout=30)
     stored = cases_reported_by(rt, WORKER)
-    assert {uuid: photos for uuid, (number, photos) in stored.items()} == sent
+    assert {uuid: photos for uuid, (number, photos) in stored.items()} == {uuid: len(s) for uuid, s in sent.items()}
+    assert photos_reported_by(rt, WORKER) == sent  # each photo as it was taken, once
     shown = phone_items(phone)
     assert {uuid: item["tracking"] for uuid, item in shown.items()} == {
         uuid: number for uuid, (number, _) in stored.items()}
@@ -98,7 +103,8 @@ def test_a_connection_lost_in_the_middle_of_the_photos_loses_and_duplicates_noth
     wait_until(phone, "[...document.querySelectorAll('#outbox li')].every((li) => li.dataset.state === 'accepted'"
                       " && !li.querySelector('.status').textContent.includes('照片待发送'))", timeout=30)
     stored = cases_reported_by(rt, WORKER)
-    assert {uuid: photos for uuid, (number, photos) in stored.items()} == sent  # each photo once
+    assert {uuid: photos for uuid, (number, photos) in stored.items()} == {uuid: len(s) for uuid, s in sent.items()}
+    assert photos_reported_by(rt, WORKER) == sent  # each photo once, none lost
     assert {uuid: item["tracking"] for uuid, item in phone_items(phone).items()} == {
         uuid: number for uuid, (number, _) in stored.items()}
 

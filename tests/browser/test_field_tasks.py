@@ -43,6 +43,7 @@ def take_step(page, step: str, note: str | None = None, photos=()) -> None:
         page.fill(f"{form} textarea[name=note]", note)
     if photos:
         page.set_input_files(f"{form} input[name=photo]", files=list(photos))
+    check_phone_screen(page, f"the form of {step}")
     record = page.evaluate("document.querySelectorAll('#case-record li').length")
     page.click(f"{form} button[type=submit]")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,8 +16,8 @@ from PIL import Image
 from gridsvc.accounts.users import revoke
 from gridsvc.cases.intake import LOCATION_PICKED_BY_HAND
 from gridsvc.kernel.models import AuthToken, Case, User
-from tests.support import app_installed, cases_reported_by, file_report, jpeg_photo, sign_in_phone
-from tests.support import PASSWORD, WORKER, serve, wait_until
+from tests.support import (PASSWORD, WORKER, app_installed, cases_reported_by, check_phone_screen, file_report,
+                           jpeg_photo, serve, sign_in_phone, wait_until)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -37,6 +38,7 @@ def test_with_gps_denied_the_spot_is_chosen_by_grid_and_flagged(phone_at, server
     sign_in_phone(page, server)
     wait_until(page, "document.getElementById('fix').textContent.includes('定位权限被拒绝')")
     assert not page.is_hidden("#grid-pick-label")
+    check_phone_screen(page, "report with the GPS denied")
     page.fill("#category-search", "乱堆")
     page.click("#category-results button[data-code='02004']")
     page.fill("#description", "无定位时按网格上报")
@@ -60,13 +62,15 @@ def test_a_report_the_service_refuses_shows_why_and_is_kept_to_correct(phone_at,
                      " === 'refused'")
     row = f"#outbox li[data-client-uuid='{client_uuid}']"
     assert "被退回" in page.inner_text(f"{row} .status")
-    assert "定位精度不符合要求" in page.inner_text(f"{row} .reason")
+    reason = page.inner_text(f"{row} .reason")
+    assert "定位精度不符合要求" in reason and not re.search("[A-Za-z]{2,}", reason)  # in Chinese only
+    check_phone_screen(page, "mine with a refused report")
     assert cases_reported_by(rt, WORKER) == {}
     page.click(f"{row} button:has-text('修改后重新发送')")
     page.wait_for_selector("#report:not([hidden])")
     assert page.input_value("#description") == "基站定位，精度很差"
-    page.evaluate("gridsvcField.form.noFix('定位精度太差')")  # as when the user gives up on the GPS
-    page.select_option("#grid-pick", town["grid"])
+    page.click("#report-map", position={"x": 180, "y": 120})  # the spot tapped on the map instead
+    wait_until(page, "document.getElementById('fix').textContent === '位置：地图上手动选取'")
     page.click("#report-form button[type=submit]")
     wait_sent(page, client_uuid)
     assert {uuid: photos for uuid, (_, photos) in cases_reported_by(rt, WORKER).items()} == {client_uuid: 1}

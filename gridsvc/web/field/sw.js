@@ -4,12 +4,13 @@
 //   with no network after the first visit; an update installs whole, then the old cache goes.
 // - Pages and files of the shell are answered from that cache (the page is one URL, /m/).
 //   API requests are never cached here: the app keeps its data in IndexedDB (js/store.js).
-// - Background Sync: when the browser wakes the worker because the network is back, an open page
-//   of the app is asked to send its outbox and its patrols; with no page open, the worker sends them.
+// - Background Sync: when the browser wakes the worker because the network is back, a page of the
+//   app that is in front is asked to send its outbox and its patrols; otherwise the worker sends them,
+//   and fails the sync while anything still waits, so that the browser tries again later.
 
 import { Offline, ApiError } from "./js/api.js";
-import { sendOutbox } from "./js/outbox.js";
-import { sendPatrols } from "./js/patrol_outbox.js";
+import { outboxWaiting, sendOutbox } from "./js/outbox.js";
+import { patrolsWaiting, sendPatrols } from "./js/patrol_outbox.js";
 import { read } from "./js/store.js";
 
 const VERSION = "__VERSION__";
@@ -17,7 +18,9 @@ const SHELL = __SHELL__;
 const CACHE = `gridsvc-field-${VERSION}`;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  // Past the browser's HTTP cache (the libraries are cached for a day there): this version's files.
+  const fresh = SHELL.map((url) => new Request(url, { cache: "reload" }));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(fresh)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -43,17 +46,21 @@ self.addEventListener("sync", (event) => {
 
 async function sendFromHere() {
   const pages = await self.clients.matchAll({ type: "window" });
-  if (pages.length) {
-    pages.forEach((page) => page.postMessage({ type: "send-outbox" }));
+  const shown = pages.filter((page) => page.visibilityState === "visible");
+  if (shown.length) {
+    // A page in front sends (and shows what it sends); one in the background may be frozen: not asked.
+    shown.forEach((page) => page.postMessage({ type: "send-outbox" }));
     return;
   }
-  await sendOutbox();
   const phone = await read("me");
   if (!phone || !(await read("tokens"))) return;
+  await sendOutbox();
   try {
     await self.navigator.locks.request("gridsvc-patrols", () => sendPatrols(phone));
   } catch (error) {
     if (!(error instanceof Offline) && !(error instanceof ApiError)) throw error;
-    // still no network, or signed out: the browser tries the sync again later, the app when it opens
   }
+  // Something still waits (no network after all, a busy service): fail the sync, so that the browser
+  // tries it again later, as it does with a growing pause.
+  if ((await outboxWaiting(phone)) || (await patrolsWaiting(phone))) throw new Error("还有未发送的内容");
 }

@@ -12,6 +12,9 @@
 import { deviceId, forget, read, write } from "./store.js";
 
 export const CHANNEL = "gridsvc-field";
+const TIMEOUT_MS = 30000;
+const NO_REFRESH = ["/mobile/v1/auth/login", "/mobile/v1/auth/refresh"];
+const UPLOAD_TIMEOUT_MS = 300000; // a phone camera's photo over a slow mobile network
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -27,7 +30,8 @@ export class Offline extends Error {
   constructor() { super("没有网络"); }
 }
 
-function announce(message) {
+/** Tell every page of the app (and the worker) something happened: "outbox", "signed-out". */
+export function announce(message) {
   const channel = new BroadcastChannel(CHANNEL);
   channel.postMessage(message);
   channel.close();
@@ -37,10 +41,12 @@ async function send(path, options, pair) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
   if (pair) headers.Authorization = `Bearer ${pair.access_token}`;
   if (options.json !== undefined) headers["Content-Type"] = "application/json";
+  // A stalled connection counts as none: a village's network often accepts and then says nothing.
+  const timeout = options.body instanceof FormData ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS;
   let answer;
   try {
     answer = await fetch(path, {
-      method: options.method || "GET", headers, cache: "no-store",
+      method: options.method || "GET", headers, cache: "no-store", signal: AbortSignal.timeout(timeout),
       body: options.json !== undefined ? JSON.stringify(options.json) : options.body,
     });
   } catch {
@@ -51,24 +57,27 @@ async function send(path, options, pair) {
   return answer;
 }
 
-let refreshing = null;
-
-/** The renewed pair, or null when the service ended the sign-in (then "signed-out" is announced). */
+/** The renewed pair, or null when the service ended the sign-in (then "signed-out" is announced).
+ * A refresh token works once, and the service takes a second use as theft and ends the sign-in: so
+ * the page and the service worker refresh one at a time (a Web Lock), and whoever comes second takes
+ * the pair the first one stored. */
 function refresh(pair) {
-  refreshing ??= send("/mobile/v1/auth/refresh", { method: "POST", json: { refresh_token: pair.refresh_token } })
-    .then(async (answer) => {
-      if (answer.status === 400 || answer.status === 401 || answer.status === 422) {
-        await forget("tokens");
-        announce({ type: "signed-out", reason: "revoked" });
-        return null;
-      }
-      if (!answer.ok) throw new ApiError(answer.status, null);
-      const renewed = await answer.json();
-      await write("tokens", renewed);
-      return renewed;
-    })
-    .finally(() => { refreshing = null; });
-  return refreshing;
+  const renew = async () => {
+    const current = await read("tokens");
+    if (!current) return null;
+    if (current.refresh_token !== pair.refresh_token) return current; // renewed meanwhile
+    const answer = await send("/mobile/v1/auth/refresh", { method: "POST", json: { refresh_token: pair.refresh_token } });
+    if (answer.status === 400 || answer.status === 401 || answer.status === 422) {
+      await forget("tokens");
+      announce({ type: "signed-out", reason: "revoked" });
+      return null;
+    }
+    if (!answer.ok) throw new ApiError(answer.status, null);
+    const renewed = await answer.json();
+    await write("tokens", renewed);
+    return renewed;
+  };
+  return self.navigator.locks ? self.navigator.locks.request("gridsvc-refresh", renew) : renew();
 }
 
 /** New tokens for the kept refresh token (the live channel's connection was refused): the pair or null. */
@@ -81,7 +90,7 @@ export async function renewTokens() {
 export async function api(path, options = {}) {
   const sent = await read("tokens");
   let answer = await send(path, options, sent);
-  if (answer.status === 401 && sent && !path.startsWith("/mobile/v1/auth/")) {
+  if (answer.status === 401 && sent && !NO_REFRESH.includes(path)) {
     const current = await read("tokens");
     const renewed = current && current.access_token !== sent.access_token ? current : await refresh(sent);
     if (renewed) answer = await send(path, options, renewed);
@@ -95,9 +104,10 @@ export async function api(path, options = {}) {
   if (answer.status === 204 || answer.status === 304) return null;
   try {
     return await answer.json();
-  } catch (error) {
-    if (error instanceof SyntaxError) throw error;
-    throw new Offline(); // the connection broke while the answer came: as if there were none
+  } catch {
+    // The connection broke while the answer came, or what came is not the service's JSON (a Wi-Fi's
+    // sign-in page answering in its place): as if there were no network.
+    throw new Offline();
   }
 }
 

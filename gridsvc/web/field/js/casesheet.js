@@ -8,6 +8,7 @@ import gcoord from "../vendor/gcoord/gcoord.esm-browser.prod.js";
 import { api, ApiError, Offline } from "./api.js";
 import { offsetMs, shown, untilDeadline } from "./clock.js";
 import { $, element } from "./dom.js";
+import { refusal } from "./words.js";
 
 // What each step asks for besides a note (the service says which steps need one).
 const WITH_PHOTO = new Set(["feedback", "rework", "self_handle"]);
@@ -16,7 +17,7 @@ const WITH_UNTIL = new Set(["request_extension"]);
 
 /** 导航 links: AMap takes GCJ-02 (coordinate=gaode), Baidu Maps BD-09 (coord_type=bd09ll). The case's
  * point is CGCS2000, which matches WGS84 to well under a metre. */
-export function navigationLinks({ lon, lat }, name) {
+function navigationLinks({ lon, lat }, name) {
   const [gx, gy] = gcoord.transform([lon, lat], gcoord.WGS84, gcoord.GCJ02);
   const [bx, by] = gcoord.transform([lon, lat], gcoord.WGS84, gcoord.BD09);
   const label = encodeURIComponent(name);
@@ -37,7 +38,7 @@ function currentPosition() {
 export class CaseSheet {
   constructor(context, handlers) {
     this.context = context;
-    this.handlers = handlers; // {onBack(), onStepTaken(trackingNo, step)}
+    this.handlers = handlers; // {onBack()}
     this.trackingNo = null;
     $("case-back").addEventListener("click", () => this.handlers.onBack());
   }
@@ -152,10 +153,9 @@ export class CaseSheet {
       error.textContent = "";
       try {
         await this.take(step, form, photoRequired);
-        this.handlers.onStepTaken?.(this.trackingNo, step.step);
         await this.show(this.trackingNo, this.row);
       } catch (failure) {
-        error.textContent = failure instanceof Offline ? "无网络：请在有网络时办理" : failure instanceof ApiError ? describe(failure) : failure.message;
+        error.textContent = failure instanceof Offline ? "无网络：请在有网络时办理" : failure instanceof ApiError ? refusal(failure) : failure.message;
       } finally {
         submit.disabled = false;
       }
@@ -205,11 +205,4 @@ export class CaseSheet {
       return item;
     }));
   }
-}
-
-/** A refused step, in Chinese: the service's message (zh / en) up to its English half. */
-function describe(error) {
-  const zh = error.message.split(" / ")[0];
-  const fields = Object.values(error.fields || {}).flat();
-  return fields.length ? `${zh}（${fields.join("；")}）` : zh;
 }

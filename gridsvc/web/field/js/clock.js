@@ -8,7 +8,7 @@ import { read } from "./store.js";
 const CHINA = new Intl.DateTimeFormat("zh-CN", {
   timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
 });
-export const TOLERATED_OFFSET_MS = 5 * 60 * 1000;
+const TOLERATED_OFFSET_MS = 5 * 60 * 1000;
 
 export async function offsetMs() { return (await read("clock_offset_ms")) || 0; }
 

@@ -9,12 +9,15 @@ import { ApiError, CHANNEL, Offline, signIn, signOut, signedIn } from "./api.js"
 import { CaseSheet } from "./casesheet.js";
 import { clockWarning, offsetMs } from "./clock.js";
 import { Mine } from "./mine.js";
-import { sendOutbox } from "./outbox.js";
+import { outboxWaiting, sendOutbox } from "./outbox.js";
+import { patrolsWaiting } from "./patrol_outbox.js";
 import { PatrolView } from "./patrol.js";
 import { ReportForm } from "./report.js";
 import { loadStartup } from "./startup.js";
+import { StorageFull } from "./store.js";
 import { Tasks } from "./tasks.js";
 import { $ } from "./dom.js";
+import { refusal } from "./words.js";
 
 const TITLES = { report: "上报", patrol: "巡查", mine: "我的", tasks: "任务", case: "办理进度", account: "账号" };
 const TABS = {
@@ -23,6 +26,7 @@ const TABS = {
   department_handler: ["tasks", "account"],
 };
 const OTHER_TABS = ["report", "mine", "account"];
+const RETRY_MS = 60000;
 const SIGNED_OUT = "您已退出登录，或此手机已被管理员停用。请重新登录；未发送的上报已保留，登录后继续发送。";
 
 const app = { context: null, views: {}, view: null };
@@ -60,8 +64,22 @@ async function send() {
     await app.views.mine.showOutbox();
     if (app.view === "mine") await app.views.mine.showReports();
   } catch (error) {
-    if (!(error instanceof Offline) && !(error instanceof ApiError)) throw error;
+    if (error instanceof StorageFull) banner(error.message);
+    else if (!(error instanceof Offline) && !(error instanceof ApiError)) throw error;
   }
+}
+
+/** Send again while something waits: the service was busy, or a request stalled, and no `online`
+ * event will come. */
+async function retryWhatWaits() {
+  const phone = app.context.startup.user.phone;
+  if (navigator.onLine && ((await outboxWaiting(phone)) || (await patrolsWaiting(phone)))) await send();
+}
+
+/** A list that could not be read: a passing trouble is said, and the list shows what it had. */
+function troubled(error) {
+  if (error instanceof Offline || error instanceof ApiError) banner(error instanceof ApiError ? refusal(error) : "");
+  else throw error;
 }
 
 function openCase(trackingNo, row = null) {
@@ -82,8 +100,8 @@ async function start() {
   });
   app.views.mine.opened = () => {
     app.views.mine.showOutbox();
-    app.views.mine.showVerifications();
-    app.views.mine.showReports();
+    app.views.mine.showVerifications().catch(troubled);
+    app.views.mine.showReports().catch(troubled);
   };
   app.views.case = new CaseSheet(app.context, { onBack: () => show(app.returnTo || tabs[0]) });
   if (tabs.includes("patrol")) app.views.patrol = new PatrolView(app.context);
@@ -98,6 +116,7 @@ async function start() {
   $("app").hidden = false;
   show(tabs[0]);
   await app.views.mine.showOutbox();
+  setInterval(() => retryWhatWaits().catch(troubled), RETRY_MS);
   app.ready = true;
   app.readyAfterMs = Math.round(performance.now()); // from the page's navigation: the tests print it
   send();
@@ -121,7 +140,7 @@ $("sign-in").querySelector("form").addEventListener("submit", async (event) => {
     else await start();
   } catch (error) {
     $("sign-in-error").textContent = error instanceof Offline ? "没有网络：首次登录需要网络"
-      : error instanceof ApiError ? error.message : `登录失败：${error.message}`;
+      : error instanceof ApiError ? refusal(error) : `登录失败：${error.message}`;
   } finally {
     button.disabled = false;
   }
@@ -142,7 +161,10 @@ window.addEventListener("online", () => { showNetwork(); send(); });
 window.addEventListener("offline", showNetwork);
 showNetwork();
 
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("/m/sw.js", { type: "module", scope: "/m/" });
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/m/sw.js", { type: "module", scope: "/m/" })
+    .catch(() => banner("此浏览器不能离线使用本应用：请用最新版的手机浏览器，并通过 https 打开。"));
+}
 
 (async () => {
   if (!(await signedIn())) return askToSignIn();

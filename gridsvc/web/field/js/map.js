@@ -10,10 +10,13 @@ export class GridMap {
   constructor(element, config, grids, handlers) {
     this.handlers = handlers; // {onPlace([x, y])}: the user tapped the map or dragged the pin there
     const basemap = config.basemap;
-    this.map = L.map(element, { zoomControl: true, attributionControl: Boolean(basemap), maxZoom: basemap ? basemap.max_zoom : 19 });
+    this.map = L.map(element, { zoomControl: false, attributionControl: Boolean(basemap), maxZoom: basemap ? basemap.max_zoom : 19 });
+    L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(this.map);
     this.map.attributionControl?.setPrefix(false); // the tiles' own attribution, in Chinese where they give it
-    if (basemap && navigator.onLine) {
-      L.tileLayer(basemap.url, { subdomains: basemap.subdomains || "abc", attribution: basemap.attribution || "" }).addTo(this.map);
+    if (basemap) {
+      const tiles = () => L.tileLayer(basemap.url, { subdomains: basemap.subdomains || "abc", attribution: basemap.attribution || "" }).addTo(this.map);
+      if (navigator.onLine) tiles();
+      else window.addEventListener("online", tiles, { once: true }); // the outlines alone until then
     }
     this.outlines = L.geoJSON({ type: "FeatureCollection", features: grids.map((g) => ({ type: "Feature", geometry: g.boundary, properties: { name: g.name } })) },
       { style: OUTLINE }).addTo(this.map);

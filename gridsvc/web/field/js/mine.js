@@ -8,20 +8,8 @@ import { shown } from "./clock.js";
 import { discard, itemStatus } from "./outbox.js";
 import { outboxItems, read, write } from "./store.js";
 import { showWorkList } from "./worklist.js";
+import { refusal } from "./words.js";
 import { $, element } from "./dom.js";
-
-const FIELD_NAMES = {
-  category: "问题类别", description: "问题描述", lon: "位置", lat: "位置", crs: "坐标系", accuracy: "定位精度",
-  reported_at: "上报时间", urgent: "紧急", client_uuid: "上报编号", location_source: "位置来源",
-};
-
-/** Why the service refused a report, in Chinese (with its own words for the details). */
-export function refusalText(error) {
-  if (!error) return "";
-  const fields = Object.entries(error.fields || {});
-  if (!fields.length) return `服务端未受理（${error.code}）`;
-  return fields.map(([field, reasons]) => `${FIELD_NAMES[field] || field}不符合要求：${[].concat(reasons).join("；")}`).join("\n");
-}
 
 export class Mine {
   constructor(context, handlers) {
@@ -50,7 +38,7 @@ export class Mine {
     const refusedPhotos = item.photos.filter((p) => p.state === "refused");
     if (refusedPhotos.length) row.append(element("p", "error", `照片未被接受：${refusedPhotos.map((p) => p.error).join("；")}`));
     if (item.state === "refused") {
-      row.append(element("p", "error reason", refusalText(item.error)));
+      row.append(element("p", "error reason", refusal(item.error)));
       const edit = element("button", "secondary", "修改后重新发送");
       edit.type = "button";
       edit.addEventListener("click", () => this.handlers.onEdit(item));

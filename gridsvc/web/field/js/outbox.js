@@ -11,17 +11,15 @@
 // worker (the Web Locks API). Items move: waiting → sending → accepted (with the tracking number)
 // or refused (with the reason, kept to be corrected and sent again).
 
-import { api, ApiError, CHANNEL, Offline } from "./api.js";
+import { announce, api, ApiError, Offline } from "./api.js";
 import { dropOutboxItem, keepOutboxItem, outboxItem, outboxItems, read } from "./store.js";
+import { refusal } from "./words.js";
 
-export const BATCH = 100; // mobile_api.reporting.MAX_BATCH
-export const STATE_NAMES = { waiting: "待发送", sending: "发送中", accepted: "已受理", refused: "被退回" };
+const BATCH = 100; // mobile_api.reporting.MAX_BATCH
+const STATE_NAMES = { waiting: "待发送", sending: "发送中", accepted: "已受理", refused: "被退回" };
+const KEEP_SENT_MS = 24 * 3600 * 1000; // a sent report stays in the outbox's list for a day
 
-function changed() {
-  const channel = new BroadcastChannel(CHANNEL);
-  channel.postMessage({ type: "outbox" });
-  channel.close();
-}
+function changed() { announce({ type: "outbox" }); }
 
 /** Put a new report (or a refused one, corrected) into the outbox. */
 export async function queueReport(body, photos, phone) {
@@ -33,7 +31,7 @@ export async function queueReport(body, photos, phone) {
   };
   await keepOutboxItem(item);
   changed();
-  await askForBackgroundSync();
+  askForBackgroundSync();
   return item;
 }
 
@@ -46,9 +44,11 @@ export async function discard(clientUuid) {
 /** Ask the browser to wake the service worker when the network is back (tag "outbox" or "patrols"). */
 export async function askForBackgroundSync(tag = "outbox") {
   try {
-    const registration = await self.navigator.serviceWorker?.ready;
+    // getRegistration, not `ready`: a worker that never activates (a browser without module workers,
+    // a first visit cut short) must not hold anything up.
+    const registration = await self.navigator.serviceWorker?.getRegistration("/m/");
     await registration?.sync?.register(tag);
-  } catch { /* no Background Sync here: `online` and opening the app send what waits */ }
+  } catch { /* no Background Sync here: `online`, opening the app and the retry timer send what waits */ }
 }
 
 /** Send what waits: the reports in batches, then their photos. Resolves when done or cut off. */
@@ -69,11 +69,20 @@ async function sendAll() {
     if (!(error instanceof Offline) && !(error instanceof ApiError)) throw error;
     // No network, or the service cannot take it now (signed out, 503): everything stays for the next try.
   } finally {
+    const dayAgo = new Date(Date.now() - KEEP_SENT_MS).toISOString();
     for (const item of await outboxItems()) {
       if (item.state === "sending") await keepOutboxItem({ ...item, state: "waiting" });
+      const done = item.state === "accepted" && !item.photos.some((p) => p.state === "waiting");
+      if (done && item.created_at < dayAgo) await dropOutboxItem(item.client_uuid); // 我的 lists it from the service
     }
     changed();
   }
+}
+
+/** Whether anything of `phone`'s outbox still waits to be sent. */
+export async function outboxWaiting(phone) {
+  return (await outboxItems()).some((item) => item.phone === phone
+    && (["waiting", "sending"].includes(item.state) || item.photos.some((p) => p.state === "waiting")));
 }
 
 async function sendReports(items) {
@@ -103,7 +112,7 @@ async function sendPhotos(item) {
       outcome = { state: "sent", blob: null, error: null }; // the service has it: free the phone's space
     } catch (error) {
       if (!(error instanceof ApiError) || ![413, 415, 422].includes(error.status)) throw error;
-      outcome = { state: "refused", error: error.message };
+      outcome = { state: "refused", blob: null, error: refusal(error) }; // kept no longer: the service will not take it
     }
     const current = await outboxItem(item.client_uuid);
     current.photos[position] = { ...current.photos[position], ...outcome };

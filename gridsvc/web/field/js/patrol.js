@@ -14,14 +14,15 @@
 
 import { api, ApiError, Offline } from "./api.js";
 import { offsetMs, shown } from "./clock.js";
-import { StorageFull, changePatrol, keepPatrol, read, recordFix, waitingFixes, write } from "./store.js";
+import { StorageFull, changePatrol, keepPatrol, newUuid, read, recordFix, waitingFixes, write } from "./store.js";
 import { $, element } from "./dom.js";
 import { askForBackgroundSync } from "./outbox.js";
 import { patrolsOf, sendPatrols } from "./patrol_outbox.js";
+import { refusal } from "./words.js";
 
-export const BATCH = 10; // fixes waiting that are worth a request at once
-export const EVERY_MS = 15000; // and what waits is sent at least this often while recording
-export const MAX_ACCURACY_M = 100; // the service's patrol_max_accuracy_m: worse fixes are not kept
+const BATCH = 10; // fixes waiting that are worth a request at once
+const EVERY_MS = 15000; // and what waits is sent at least this often while recording
+const MAX_ACCURACY_M = 100; // the service's patrol_max_accuracy_m: worse fixes are not kept
 const REPEAT_MS = 30000; // the same position again this soon is the browser repeating its last fix
 const CLOCK_WRONG_MS = 60000; // a phone clock this far from the service's: times are corrected
 
@@ -30,7 +31,7 @@ const CHINA_TIME = new Intl.DateTimeFormat("zh-CN", {
   timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
 });
 /** The China day (Asia/Shanghai) of a moment, as YYYY-MM-DD. */
-export function chinaDay(ms) {
+function chinaDay(ms) {
   const parts = Object.fromEntries(CHINA_DAY.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day}`;
 }
@@ -115,7 +116,7 @@ export class PatrolView {
     const offset = await offsetMs();
     const clockOffset = Math.abs(offset) > CLOCK_WRONG_MS ? offset : 0;
     const patrol = {
-      client_uuid: crypto.randomUUID(), phone: this.phone,
+      client_uuid: newUuid(), phone: this.phone,
       started_at: new Date(Date.now() + clockOffset).toISOString(), ended_at: null, clock_offset_ms: clockOffset,
       next_seq: 0, recorded: 0, sent: 0, rejected: 0, rejection: null, last_fix: null,
       start_sent: false, stop_sent: false, refused: null,
@@ -382,6 +383,7 @@ export class PatrolView {
   }
 
   failed(error) {
-    $("patrol-error").textContent = error instanceof StorageFull ? error.message : `出错了：${error.message}`;
+    $("patrol-error").textContent = error instanceof StorageFull ? error.message
+      : error instanceof ApiError ? refusal(error) : `出错了：${error.message}`;
   }
 }

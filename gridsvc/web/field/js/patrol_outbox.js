@@ -26,6 +26,15 @@ export async function patrolsOf(phone) {
   return all.sort((a, b) => a.started_at.localeCompare(b.started_at));
 }
 
+/** Whether any patrol of `phone` still has something to send (its start, fixes or its stop). */
+export async function patrolsWaiting(phone) {
+  for (const p of await patrolsOf(phone)) {
+    if (p.refused) continue;
+    if (!p.start_sent || (p.ended_at && !p.stop_sent) || (await waitingFixes(p.client_uuid))) return true;
+  }
+  return false;
+}
+
 /** Send what waits of every patrol of `phone` the service has not refused: whether the service took
  * anything. Rejects with Offline or ApiError when it cannot go on; what is left waits for the next try. */
 export async function sendPatrols(phone) {

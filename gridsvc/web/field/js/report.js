@@ -8,11 +8,11 @@ import { fixOnMap, gridAt, pointInside } from "./geo.js";
 import { GridMap } from "./map.js";
 import { queueReport } from "./outbox.js";
 import { recentCategories, searchCategories, usedCategory } from "./startup.js";
-import { StorageFull } from "./store.js";
+import { StorageFull, newUuid } from "./store.js";
 import { $ } from "./dom.js";
 
-export const GOOD_FIX_M = 30; // a fix at least this good is taken without asking
-export const MAX_PHOTOS = 6;
+const GOOD_FIX_M = 30; // a fix at least this good is taken without asking
+const MAX_PHOTOS = 6;
 
 export class ReportForm {
   constructor({ config, startup }, handlers) {
@@ -26,8 +26,12 @@ export class ReportForm {
     this.wire();
   }
 
+  /** An empty form, or one holding a refused report to correct (`kept`, an outbox item). */
   reset(kept = null) {
-    this.clientUuid = kept ? kept.client_uuid : crypto.randomUUID();
+    this.editing = Boolean(kept);
+    // A report refused because its UUID was used with other content cannot be corrected under it.
+    const reusable = kept && !(kept.error && kept.error.fields && kept.error.fields.client_uuid);
+    this.clientUuid = reusable ? kept.client_uuid : newUuid();
     this.category = kept ? this.startup.catalogue.categories.find((c) => c.code === kept.body.category) || null : null;
     this.photos = kept ? kept.photos.map((p) => p.blob).filter(Boolean) : [];
     this.place = kept ? this.keptPlace(kept.body) : null; // {source: gps|map|grid, wgs84?, point (map datum), accuracy?}
@@ -84,12 +88,17 @@ export class ReportForm {
   }
 
   closed() {
+    this.stopWatching();
+    if (this.editing) this.reset(); // a correction left unsent: the refused report stays in the outbox as it was
+  }
+
+  stopWatching() {
     if (this.watch !== null) navigator.geolocation.clearWatch(this.watch);
     this.watch = null;
   }
 
   locate() {
-    this.closed();
+    this.stopWatching();
     if (!navigator.geolocation) return this.noFix("此手机不支持定位");
     $("fix").textContent = "正在定位…";
     this.watch = navigator.geolocation.watchPosition(

@@ -2,7 +2,7 @@
 // the base map's settings, kept in IndexedDB and revalidated with the ETag whenever there is a
 // network: the app works from what it last had for days without one.
 
-import { api, Offline } from "./api.js";
+import { api, ApiError, Offline } from "./api.js";
 import { read, write } from "./store.js";
 
 /** What the app works from: {config, startup}; fresh when the service answers, else as last kept. */
@@ -12,7 +12,7 @@ export async function loadStartup() {
     config = await api("/api/v1/screen/config");
     await write("config", config);
   } catch (error) {
-    if (!(error instanceof Offline) || !config) throw error;
+    if (!usable(error, config)) throw error;
   }
   const datum = config.datum;
   const kept = await read("startup");
@@ -26,9 +26,16 @@ export async function loadStartup() {
       return { config, startup };
     }
   } catch (error) {
-    if (!(error instanceof Offline) || !kept) throw error;
+    if (!usable(error, kept)) throw error;
   }
   return { config, startup: kept.data };
+}
+
+/** Whether to go on with what was kept: yes, whatever kept the service from answering (no network, a
+ * proxy's 502, a busy 503), unless it said the sign-in is over (401) or nothing was kept. */
+function usable(error, kept) {
+  if (!kept) return false;
+  return error instanceof Offline || (error instanceof ApiError && error.status !== 401);
 }
 
 /** Categories the user may report: those of the catalogue, recently used first. */

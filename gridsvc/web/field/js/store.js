@@ -43,11 +43,20 @@ export async function outboxItem(clientUuid) { return (await database).get("outb
 export function keepOutboxItem(item) { return writing((db) => db.put("outbox", item)); }
 export async function dropOutboxItem(clientUuid) { return (await database).delete("outbox", clientUuid); }
 
+/** A random UUID (version 4). crypto.randomUUID exists only on https pages; this works on any. */
+export function newUuid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** This install's device id, made once: the service revokes a lost phone's sign-in by it. */
 export async function deviceId() {
   let id = await read("device_id");
   if (!id) {
-    id = `phone-${crypto.randomUUID()}`;
+    id = `phone-${newUuid()}`;
     await write("device_id", id);
   }
   return id;

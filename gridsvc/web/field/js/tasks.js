@@ -3,9 +3,10 @@
 // phone vibrates and beeps, the 任务 tab shows a badge, and a banner asks for 收到, which
 // acknowledges the dispatch (the commander's screen sees it picked up).
 
-import { api, renewTokens } from "./api.js";
+import { api, ApiError, Offline, renewTokens } from "./api.js";
 import { read, write } from "./store.js";
 import { showWorkList } from "./worklist.js";
+import { refusal } from "./words.js";
 import { $ } from "./dom.js";
 
 const DISPATCH_KINDS = new Set(["case.dispatched", "case.escalated", "case.dispatch_reminder"]);
@@ -31,9 +32,14 @@ export class Tasks {
 
   opened() { this.refresh(); }
 
+  /** The task list again; a trouble reading it is said above the list, which keeps what it had. */
   refresh() {
     return showWorkList("/mobile/v1/my/tasks", "my_tasks", $("task-list"), $("tasks-note"),
-      { config: this.context.config, onOpen: (number, row) => this.handlers.onOpenCase(number, row) });
+      { config: this.context.config, onOpen: (number, row) => this.handlers.onOpenCase(number, row) })
+      .catch((error) => {
+        if (!(error instanceof ApiError)) throw error;
+        $("tasks-note").textContent = refusal(error);
+      });
   }
 
   connect() {
@@ -79,7 +85,16 @@ export class Tasks {
       ack.type = "button";
       ack.className = "primary";
       ack.textContent = "收到";
-      ack.addEventListener("click", () => this.acknowledge(event.seq));
+      ack.addEventListener("click", async () => {
+        ack.disabled = true;
+        try {
+          await this.acknowledge(event.seq);
+        } catch (error) {
+          if (!(error instanceof Offline) && !(error instanceof ApiError)) throw error;
+          ack.disabled = false;
+          ack.textContent = error instanceof Offline ? "无网络，点此重试收到" : `${refusal(error)}，点此重试`;
+        }
+      });
       notice.append(ack);
       return notice;
     }));
