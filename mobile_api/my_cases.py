@@ -39,16 +39,15 @@ class UnknownCursor(DomainError, ValueError):
 
 
 @dataclass(frozen=True)
-class ReportPage:
+class CasePage:
+    """One page of any of the phone's lists."""
+
     total: int  # all the cases that match, on every page
     cases: list[Case]
     next: str | None  # the `before` of the following page; None on the last
 
 
-CasePage = ReportPage  # a page of any of the phone's lists
-
-
-def my_reports(session: Session, user: User, open_only: bool, limit: int, before: str | None = None) -> ReportPage:
+def my_reports(session: Session, user: User, open_only: bool, limit: int, before: str | None = None) -> CasePage:
     """One page of the cases I reported, newest first (a merged one shows as merged, with the case it joined).
 
     Why a cursor (`before`: the last case of the page before) and not an offset: the phone pages while
@@ -63,7 +62,7 @@ def my_reports(session: Session, user: User, open_only: bool, limit: int, before
         query = query.where(_older_than(_cursor_case(session, user, before)))
     found = list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)))
     page = found[:limit]
-    return ReportPage(total, page, page[-1].tracking_no if len(found) > limit else None)
+    return CasePage(total, page, page[-1].tracking_no if len(found) > limit else None)
 
 
 def _cursor_case(session: Session, user: User, tracking_no: str) -> Case:

@@ -725,6 +725,12 @@ def photos_reported_by(rt, phone_number: str) -> dict[str, set[str]]:
     return found
 
 
+def wait_until_sent(page, client_uuid: str) -> None:
+    """Until the field app's outbox shows the report accepted, with its photos sent (or refused)."""
+    row = f"document.querySelector(\"#outbox li[data-client-uuid='{client_uuid}']\")"
+    wait_until(page, f"{row}?.dataset.state === 'accepted' && !{row}.textContent.includes('照片待发送')")
+
+
 def cases_reported_by(rt, phone_number: str) -> dict[str, tuple[str, int]]:
     """The worker's cases in the database: client UUID -> (tracking number, photos)."""
     with rt.sessions() as session:

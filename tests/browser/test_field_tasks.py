@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.support import (COMMANDER, OFFICER, WALL, WORKER, case_marker, check_phone_screen, file_report, geolocation,
-                           jpeg_photo, report_over_http, sign_in_phone, sign_in_screen, wait_until)
+                           jpeg_photo, report_over_http, sign_in_phone, sign_in_screen, wait_until, wait_until_sent)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -128,8 +128,7 @@ def test_a_grid_worker_handles_a_minor_matter_of_their_grid_on_the_spot(server, 
     sign_in_phone(worker, server, WORKER)
     client_uuid = file_report(worker, "路边少量垃圾", [jpeg_photo((70, 70, 200))])
     row = f"#outbox li[data-client-uuid='{client_uuid}']"
-    wait_until(worker, f"document.querySelector(\"{row}\")?.dataset.state === 'accepted'"
-                       f" && !document.querySelector(\"{row}\").textContent.includes('照片待发送')")
+    wait_until_sent(worker, client_uuid)
     number = worker.inner_text(f"{row} .tracking")
     worker.click(row)
     worker.wait_for_selector("#case-actions button[data-step=self_handle]")

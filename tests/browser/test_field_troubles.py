@@ -17,15 +17,9 @@ from gridsvc.accounts.users import revoke
 from gridsvc.cases.intake import LOCATION_PICKED_BY_HAND
 from gridsvc.kernel.models import AuthToken, Case, User
 from tests.support import (PASSWORD, WORKER, app_installed, cases_reported_by, check_phone_screen, file_report,
-                           jpeg_photo, serve, sign_in_phone, wait_until)
+                           jpeg_photo, serve, sign_in_phone, wait_until, wait_until_sent)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def wait_sent(page, client_uuid: str) -> None:
-    """Until the outbox shows the report accepted, with its photos sent."""
-    row = f"document.querySelector(\"#outbox li[data-client-uuid='{client_uuid}']\")"
-    wait_until(page, f"{row}?.dataset.state === 'accepted' && !{row}.textContent.includes('照片待发送')")
 
 
 def flags_of(rt, tracking_no: str) -> list[str]:
@@ -46,7 +40,7 @@ def test_with_gps_denied_the_spot_is_chosen_by_grid_and_flagged(phone_at, server
     assert page.get_attribute("#grid-here", "data-grid") == town["grid"]
     client_uuid = page.evaluate("gridsvcField.form.clientUuid")
     page.click("#report-form button[type=submit]")
-    wait_sent(page, client_uuid)
+    wait_until_sent(page, client_uuid)
     number, _ = cases_reported_by(rt, WORKER)[client_uuid]
     assert LOCATION_PICKED_BY_HAND in flags_of(rt, number)
 
@@ -72,7 +66,7 @@ def test_a_report_the_service_refuses_shows_why_and_is_kept_to_correct(phone_at,
     page.click("#report-map", position={"x": 180, "y": 120})  # the spot tapped on the map instead
     wait_until(page, "document.getElementById('fix').textContent === '位置：地图上手动选取'")
     page.click("#report-form button[type=submit]")
-    wait_sent(page, client_uuid)
+    wait_until_sent(page, client_uuid)
     assert {uuid: photos for uuid, (_, photos) in cases_reported_by(rt, WORKER).items()} == {client_uuid: 1}
 
 
@@ -98,7 +92,7 @@ def test_a_revoked_phone_is_signed_out_and_keeps_its_unsent_reports(phone_at, se
     with page.expect_navigation():  # the app starts afresh for the new sign-in
         page.click("#sign-in button[type=submit]")
     wait_until(page, "window.gridsvcField?.ready === true")
-    wait_sent(page, client_uuid)
+    wait_until_sent(page, client_uuid)
     assert set(cases_reported_by(rt, WORKER)) == {client_uuid}
 
 
@@ -138,8 +132,7 @@ def test_a_photo_too_big_for_the_service_is_shown_refused_and_the_report_goes(ph
         sign_in_phone(page, base)
         client_uuid = file_report(page, "照片过大", [big, jpeg_photo((10, 10, 10))])
         row = f"#outbox li[data-client-uuid='{client_uuid}']"
-        wait_until(page, f"document.querySelector(\"{row}\")?.dataset.state === 'accepted'"
-                         f" && !document.querySelector(\"{row}\").textContent.includes('照片待发送')")
+        wait_until_sent(page, client_uuid)
         assert "照片未被接受" in page.inner_text(row)
         assert {uuid: photos for uuid, (_, photos) in cases_reported_by(rt, WORKER).items()} == {client_uuid: 1}
 

@@ -3,11 +3,10 @@
 // and the reports the service has from me with their progress (kept for when there is no network).
 // A case opens in the case sheet (js/casesheet.js).
 
-import { api, Offline } from "./api.js";
 import { shown } from "./clock.js";
 import { discard, itemStatus } from "./outbox.js";
-import { outboxItems, read, write } from "./store.js";
-import { showWorkList } from "./worklist.js";
+import { outboxItems } from "./store.js";
+import { keptList, showWorkList } from "./worklist.js";
 import { refusal } from "./words.js";
 import { $, element } from "./dom.js";
 
@@ -62,15 +61,7 @@ export class Mine {
   }
 
   async showReports() {
-    let listing = await read("my_reports");
-    try {
-      listing = await api("/mobile/v1/my/reports?limit=50");
-      await write("my_reports", { ...listing, at: new Date().toISOString() });
-      $("reports-note").textContent = "";
-    } catch (error) {
-      if (!(error instanceof Offline)) throw error;
-      $("reports-note").textContent = listing ? `无网络：显示 ${shown(listing.at)} 的记录` : "无网络，暂无记录";
-    }
+    const listing = await keptList("/mobile/v1/my/reports?limit=50", "my_reports", $("reports-note"));
     const statuses = this.context.config.statuses;
     $("my-reports").replaceChildren(...(listing ? listing.cases : []).map((c) => {
       const row = element("li", "item");

@@ -44,11 +44,14 @@ export class ReportForm {
     this.showPhotos();
   }
 
+  /** A place from a GPS fix: as the phone gave it (WGS84, sent so) and on the map, in its datum. */
+  gpsPlace(wgs84, accuracy) {
+    return { source: "gps", wgs84, accuracy, point: fixOnMap(wgs84, this.datum) };
+  }
+
   /** Where a refused report said it was, to correct it. */
   keptPlace(body) {
-    if (body.crs === "wgs84") {
-      return { source: "gps", wgs84: [body.lon, body.lat], accuracy: body.accuracy, point: fixOnMap([body.lon, body.lat], this.datum) };
-    }
+    if (body.crs === "wgs84") return this.gpsPlace([body.lon, body.lat], body.accuracy);
     return { source: body.location_source || "map", point: [body.lon, body.lat] };
   }
 
@@ -120,7 +123,7 @@ export class ReportForm {
 
   useFix(fix, accepted) {
     if (!fix) return;
-    this.place = { source: "gps", wgs84: fix.wgs84, accuracy: fix.accuracy, point: fixOnMap(fix.wgs84, this.datum) };
+    this.place = this.gpsPlace(fix.wgs84, fix.accuracy);
     if (accepted) $("accept-fix").hidden = true;
     if (this.map) this.showPlace(true);
   }

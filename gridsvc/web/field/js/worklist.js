@@ -6,17 +6,28 @@ import { offsetMs, shown, untilDeadline } from "./clock.js";
 import { read, write } from "./store.js";
 import { element } from "./dom.js";
 
-/** Load `path` into the list `element` (rows open with `onOpen(trackingNo, row)`); answers the rows. */
-export async function showWorkList(path, key, list, note, { config, onOpen }) {
-  let kept = await read(key);
+/** A list of cases from the service (`url`), kept under `key` for when there is no network: {cases,
+ * total, at} as read now, or as last read (the `note` then says when), or null if never read. */
+export async function keptList(url, key, note) {
   try {
-    const answer = await api(`${path}?crs=${config.datum}&limit=100`);
-    kept = { cases: answer.cases, total: answer.total, at: new Date().toISOString() };
-    await write(key, kept);
-    note.textContent = answer.total > answer.cases.length ? `共 ${answer.total} 件，显示期限最近的 ${answer.cases.length} 件` : "";
+    const answer = await api(url);
+    const fresh = { cases: answer.cases, total: answer.total, at: new Date().toISOString() };
+    await write(key, fresh);
+    note.textContent = "";
+    return fresh;
   } catch (error) {
     if (!(error instanceof Offline)) throw error;
+    const kept = await read(key);
     note.textContent = kept ? `无网络：显示 ${shown(kept.at)} 的记录` : "无网络，暂无记录";
+    return kept || null;
+  }
+}
+
+/** Load `path` into the list `element` (rows open with `onOpen(trackingNo, row)`); answers the rows. */
+export async function showWorkList(path, key, list, note, { config, onOpen }) {
+  const kept = await keptList(`${path}?crs=${config.datum}&limit=100`, key, note);
+  if (kept && note.textContent === "" && kept.total > kept.cases.length) {
+    note.textContent = `共 ${kept.total} 件，显示期限最近的 ${kept.cases.length} 件`;
   }
   const offset = await offsetMs();
   const rows = kept ? kept.cases : [];
