@@ -16,6 +16,7 @@ setup:
 	@scripts/bootstrap.sh
 
 run: setup
+	@scripts/ensure-fonts.sh
 	$(GRIDSVC) db upgrade
 	$(GRIDSVC) fixtures load
 	$(GRIDSVC) fixtures demo
@@ -26,6 +27,7 @@ test: setup lint
 	@scripts/ensure-redis.sh
 	@scripts/ensure-browser.sh
 	@scripts/ensure-gdal.sh
+	@scripts/ensure-fonts.sh
 	$(PYTEST) -n 2 --dist worksteal $(PYTEST_ARGS)
 
 lint: setup
@@ -48,6 +50,7 @@ bench: setup
 # The README's and the docs' screenshots: the browser tests, writing theirs into docs/screenshots/.
 screenshots: setup
 	@scripts/ensure-browser.sh
+	@scripts/ensure-fonts.sh
 	GRIDSVC_SCREENSHOT_DIR=docs/screenshots $(PYTEST) -n 2 tests/browser -k spatialite
 
 # Re-pin the Python dependencies after editing pyproject.toml.

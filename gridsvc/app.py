@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from gridsvc.web.attachments_api import attachments_api, max_request_bytes
     from gridsvc.web.auth_api import auth_api
     from gridsvc.web.cases_api import cases_api
+    from gridsvc.web.case_file_api import case_file_api
     from gridsvc.web.numbers_api import numbers_api
     from gridsvc.web.indicators_api import indicators_api
     from gridsvc.web.public_api import public_api
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalogue_api)
     app.register_blueprint(auth_api)
     app.register_blueprint(cases_api)
+    app.register_blueprint(case_file_api)  # /api/v1/cases/<no>/file(.pdf): the 案卷 to print and to keep
     app.register_blueprint(numbers_api)  # /api/v1/numbers: the command screen's figures
     app.register_blueprint(indicators_api)  # /api/v1/indicators: assessment figures per unit, CSV and Excel
     app.register_blueprint(hotspots_api)  # /api/v1/hotspots: cases per grid and hexagon, rising grids

@@ -76,7 +76,8 @@ class MyReportsQuery(Schema):
     open = fields.Boolean(load_default=False, metadata={"description": "only the cases still open"})
     limit = fields.Integer(load_default=PAGE, validate=Range(1, LIST_LIMIT),
                            metadata={"description": "at most this many"})
-    before = fields.String(load_default=None, validate=Regexp(cases_api.TRACKING_NO, error="a tracking number"),
+    before = fields.String(load_default=None,
+                           validate=Regexp(cases_api.TRACKING_NO, error="须为案件编号 / a tracking number"),
                            metadata={"description": "the `next` of the page before: the cases older than that one"})
 
 

@@ -91,7 +91,7 @@ class CoverageQuery(Schema):
     @validates("date")
     def _plausible_day(self, value, **_) -> None:
         if not 2000 <= value.year < 2100:
-            raise ValidationError("must lie between 2000 and 2100")
+            raise ValidationError("须在 2000 年至 2100 年之间 / must lie between 2000 and 2100")
 
 
 def patrol_json(session, patrol: Patrol) -> dict:

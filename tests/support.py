@@ -34,13 +34,15 @@ from PIL import Image, ImageCms
 from PIL.TiffImagePlugin import IFDRational
 from shapely import Point
 
+from fixtures.sample import CATALOGUE_FILE
 from gridsvc.accounts import users as accounts
 from gridsvc.cases import record as case_record
+from gridsvc.catalogue.store import current_category, load_catalogue, read_json
 from gridsvc.geo import metric
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.db import make_engine
-from gridsvc.kernel.models import Attachment, Case, User
+from gridsvc.kernel.models import Attachment, Case, Department, Team, User
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -305,10 +307,10 @@ def base_grid_and_point(index):
 
 # A JSON body's numbers and booleans must be JSON numbers and booleans: each change, and the error it gets.
 JSON_TYPE_ERRORS = [
-    ({"lon": "125.56"}, "Not a valid number."), ({"lat": "43.5"}, "Not a valid number."),
-    ({"accuracy": "5"}, "Not a valid number."), ({"lon": True}, "Not a valid number."),
-    ({"urgent": "yes"}, "Not a valid boolean."), ({"urgent": 1}, "Not a valid boolean."),
-    ({"urgent": "true"}, "Not a valid boolean."),
+    ({"lon": "125.56"}, "须为数字 / Not a valid number."), ({"lat": "43.5"}, "须为数字 / Not a valid number."),
+    ({"accuracy": "5"}, "须为数字 / Not a valid number."), ({"lon": True}, "须为数字 / Not a valid number."),
+    ({"urgent": "yes"}, "须为布尔值 / Not a valid boolean."), ({"urgent": 1}, "须为布尔值 / Not a valid boolean."),
+    ({"urgent": "true"}, "须为布尔值 / Not a valid boolean."),
 ]
 
 NULL_ONLY = {"type": "object", "nullable": True, "not": {"type": "object"}}
@@ -462,6 +464,65 @@ def closed_case(office):
     step(office, "handler", case, "feedback", note="已清理完毕")
     step(office, "worker", case, "verify")
     return step(office, "commander", case, "close", note="已清理，现场恢复整洁")
+
+
+def upload_photo(office, who: str, number: str, jpeg: bytes) -> int:
+    """A photo uploaded to the case through the API by `who`: its attachment id."""
+    answer = office["client"].post(f"/api/v1/cases/{number}/attachments", content_type="multipart/form-data",
+                                   data={"photo": (io.BytesIO(jpeg), "IMG_0001.jpg", "image/jpeg")},
+                                   headers=office["headers"](who))
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["id"]
+
+
+def whole_case(office, rt) -> dict:
+    """A case through every stage, through the API: reported with the worker's photo taken on the spot, filed,
+    dispatched to a team of the township's department, accepted and reached 60 m from the case by that team's
+    handler, a photo of the result taken 2 km away (so flagged), handled, verified and closed. Its number,
+    the team's and the department's names, and the two photos' ids."""
+    with rt.sessions.begin() as session:
+        team = session.scalars(sa.select(Team).where(Team.department_code == office["local"])
+                               .order_by(Team.code)).first()
+        session.scalar(sa.select(User).where(User.phone == OFFICE_PHONES["handler"])).team_code = team.code
+        department = session.get(Department, office["local"]).name_zh
+        named = {"team_code": team.code, "team": team.name_zh, "department": department}
+    case = report(office)
+    number, point = case["tracking_no"], office["point"]
+    on_the_spot = upload_photo(office, "worker", number, phone_jpeg(point.x, point.y))
+    step(office, "commander", case, "file")
+    step(office, "commander", case, "dispatch", department=office["local"], team=team.code)
+    step(office, "handler", case, "accept")
+    there, far = moved(point, 60), moved(point, 2000)
+    step(office, "handler", case, "arrive", lon=there.x, lat=there.y, crs="cgcs2000")
+    result = upload_photo(office, "handler", number, phone_jpeg(far.x, far.y, size=(60, 30)))  # other pixels
+    step(office, "handler", case, "feedback", note="已清理完毕", attachments=[result])
+    step(office, "worker", case, "verify")
+    step(office, "commander", case, "close", note="现场已恢复整洁")
+    return {"number": number, **named, "on_the_spot": on_the_spot, "result": result}
+
+
+def photo_required_for(rt, code: str) -> None:
+    """Load the sample catalogue with `code` asking for a photo with its feedback: a new version of it."""
+    data = read_json(CATALOGUE_FILE)
+    next(c for c in data["categories"] if c["code"] == code)["feedback_photo_required"] = True
+    with rt.sessions.begin() as session:
+        assert load_catalogue(session, data).changed == 1
+    with rt.sessions() as session:
+        assert current_category(session, code).feedback_photo_required
+
+
+def fed_back_with_the_reporters_photo(office, rt) -> tuple[dict, int]:
+    """A case of a category that asks for a photo with its feedback, handled with a feedback that names only the
+    reporter's own photo (which shows the problem, not that it was solved): the case, and that photo's id."""
+    photo_required_for(rt, LOCAL_CATEGORY)
+    case = report(office)
+    point = office["point"]
+    reporters = upload_photo(office, "worker", case["tracking_no"], phone_jpeg(point.x, point.y))
+    step(office, "commander", case, "file")
+    step(office, "commander", case, "dispatch")
+    step(office, "handler", case, "accept")
+    step(office, "handler", case, "feedback", note="已清理", attachments=[reporters])
+    return case, reporters
 
 
 def rate(office, who, case, expect, prefix="/api/v1", **body):
@@ -670,6 +731,13 @@ def report_over_http(base: str, town, who: str = WORKER, **changes) -> str:
 def case_marker(number: str, status: str = "") -> str:
     """The case's marker on the map (optionally: drawn in this status)."""
     return f'.case-marker{"." + "status-" + status if status else ""} [data-tracking-no="{number}"]'
+
+
+def open_sheet_from_marker(page, number: str) -> None:
+    """Open a case's sheet from the map as a commander does: its marker's pop-up, then 查看案件."""
+    page.click(case_marker(number))
+    page.click(f'.case-popup [data-tracking-no="{number}"] [data-open-sheet]')
+    page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
 
 
 def jpeg_photo(colour: tuple[int, int, int], size=(640, 480)) -> dict:

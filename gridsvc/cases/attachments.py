@@ -38,13 +38,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.cases import record as case_record, photos
+from gridsvc.cases.flags import PHOTO_LOCATION_MISMATCH
 from gridsvc.kernel.config import Settings
 from gridsvc.kernel.idempotency import written_once
 from gridsvc.geo import metric
 from gridsvc.kernel.models import Attachment, Case, User
 from gridsvc.kernel.clock import as_utc
 
-PHOTO_LOCATION_MISMATCH = "photo_location_mismatch"
 ORIGINAL, STRIPPED, THUMBNAIL = "original", "stripped", "thumbnail"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GEOD = pyproj.Geod(ellps="GRS80")
@@ -104,7 +104,7 @@ def add_photo(
             return existing, False
         info = photo.info
         distance = _distance_m(case, info.gps) if info.gps else None
-        mismatch = distance is not None and distance > settings.photo_mismatch_m
+        mismatch = bool(location_mismatch(distance, settings))
         attachment = Attachment(
             case_id=case.id, sha256=sha256, content_type=info.content_type, width=info.width, height=info.height,
             size_bytes=info.size_bytes, exif_lon=info.gps.lon if info.gps else None,
@@ -158,6 +158,11 @@ def find(session: Session, case_id: int, sha256: str) -> Attachment | None:
 
 def case_attachments(session: Session, case: Case) -> list[Attachment]:
     return list(session.scalars(sa.select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
+
+
+def location_mismatch(distance_m: float | None, settings: Settings) -> bool | None:
+    """Whether a photo's EXIF position lies too far from the case's point; None: the photo has no GPS."""
+    return None if distance_m is None else distance_m > settings.photo_mismatch_m
 
 
 def exif_json(attachment: Attachment) -> dict | None:

@@ -78,3 +78,11 @@ def mark(case: Case, notice: str, now: datetime) -> dict:
     return {"department": case.department_code, "team": case.team_code,
             "dispatched_at": as_utc(case.dispatched_at).isoformat(),
             "notify": ["township"] if notice == UNACKNOWLEDGED else ["department"]}
+
+
+def pickup_due(case: Case, settings: Settings) -> datetime | None:
+    """When a dispatched case (待签收) is late to be picked up: `dispatch_alert_minutes` after its dispatch, the
+    moment the commander is shown that nobody did (None for a case not waiting for 签收)."""
+    if case.status != "dispatched" or case.dispatched_at is None:
+        return None
+    return as_utc(case.dispatched_at) + timedelta(minutes=settings.dispatch_alert_minutes)

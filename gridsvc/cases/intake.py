@@ -39,25 +39,14 @@ from gridsvc.network.points import check_accuracy, storage_point
 from gridsvc.kernel.models import OPEN_STATUSES, Case, User
 from gridsvc.kernel.clock import as_utc, utcnow
 from gridsvc.catalogue.responsibility import ResponsibilityList
+from gridsvc.cases.search_index import index_case
 from gridsvc.cases.stage_clock import start_stage
+from gridsvc.cases.flags import (ACCURACY_CROSSES_BOUNDARY, LOCATION_PICKED_BY_HAND, LOCATION_UNCONFIRMED,
+                                 NO_RESPONSIBLE_DEPARTMENT, OUTSIDE_OWN_GRIDS, POSSIBLE_DUPLICATE, UNOFFICIAL_CALENDAR)
 from gridsvc.worktime.calendar import CHINA, WorkCalendar
 
-# Flags a commander must look at (the case desk's "flagged" queue).
-LOCATION_UNCONFIRMED = "location_unconfirmed"  # boundary, nearest or none: confirm the grid
-ACCURACY_CROSSES_BOUNDARY = "accuracy_crosses_boundary"
-POSSIBLE_DUPLICATE = "possible_duplicate"
-NO_RESPONSIBLE_DEPARTMENT = "no_responsible_department"
-OUTSIDE_OWN_GRIDS = "outside_own_grids"  # a grid worker reporting beyond their grids
-UNOFFICIAL_CALENDAR = "deadline_on_unofficial_calendar"
-LOCATION_PICKED_BY_HAND = "location_picked_by_hand"  # placed on a map or a grid chosen: no GPS fix (location_source)
-ARRIVED_FAR_FROM_CASE = "arrived_far_from_case"  # set by the `arrive` step (gridsvc.cases.workflow), not by intake
 # A report notes at most this many possible duplicates (the nearest): the hint is for a person to read.
 MAX_POSSIBLE_DUPLICATES = 20
-FLAG_NAMES_ZH = {
-    LOCATION_UNCONFIRMED: "位置待确认", ACCURACY_CROSSES_BOUNDARY: "定位精度跨网格", POSSIBLE_DUPLICATE: "疑似重复",
-    NO_RESPONSIBLE_DEPARTMENT: "无责任部门", OUTSIDE_OWN_GRIDS: "超出本人网格", UNOFFICIAL_CALENDAR: "期限按非官方日历",
-    LOCATION_PICKED_BY_HAND: "位置为手动选取，非定位所得", ARRIVED_FAR_FROM_CASE: "到场位置与案件位置相距过远",
-}
 # Where the report's point came from (the phone says): a GPS fix, a spot placed on the map by hand, or a grid
 # chosen by name (GPS denied or unavailable). The last two flag the case LOCATION_PICKED_BY_HAND.
 GPS, MAP, GRID = "gps", "map", "grid"
@@ -202,6 +191,7 @@ def _new_case(session: Session, intake: Intake, reporter: User, report: Report, 
     with session.begin_nested():  # only the writes: a concurrent retry stops at the flush (see submit)
         session.add(case)
         session.flush()
+        index_case(session, case)
         case_record.append(
             session, case, received, "report", actor_id=reporter.id, to_status="reported",
             data={"grid": case.grid_code, "match": located.match, "department": case.department_code,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from gridsvc.cases import record as case_record
+from gridsvc.cases.flags import REOPEN_REQUESTED
 from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, DomainError
 from gridsvc.kernel.clock import as_utc
 from gridsvc.kernel.models import Case, CaseEvent, CaseRating, User
@@ -33,7 +34,6 @@ from gridsvc.cases.workflow import Context, reopen
 
 REOPEN_WITHIN_WORKING_DAYS = 10
 BAD_STARS = 2  # 1–2 stars: 不满意
-REOPEN_REQUESTED = "reopen_requested"  # the flag a commander sees
 
 
 class RatingError(DomainError):

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gridsvc.cases.events import publish_entry
-from gridsvc.kernel.models import Case, CaseEvent
+from gridsvc.kernel.models import Case, CaseEvent, User
 from gridsvc.kernel.clock import as_utc
 
 GENESIS = "0" * 64
@@ -77,11 +77,16 @@ def append(
 ) -> CaseEvent:
     """Add the next entry to a case's record, in the caller's transaction (the first seals the report).
 
-    The entry is published as a domain event in the same transaction (gridsvc.cases.events).
+    The entry is published as a domain event in the same transaction (gridsvc.cases.events). An actor who
+    belongs to a department (and team) has them sealed with the entry (`actor_unit`): the record says who
+    acted for which body then, whatever team they are in when the file is read.
     """
     data = dict(data or {})
     if case.record_seq == 0:
         data["case_digest"] = case_digest(case)
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if actor is not None and (actor.department_code or actor.team_code):
+        data["actor_unit"] = {"department": actor.department_code, "team": actor.team_code}
     event = CaseEvent(
         case_id=case.id, seq=case.record_seq + 1, at=as_utc(at), actor_id=actor_id, action=action,
         from_status=from_status, to_status=to_status, note=note, data=data,
@@ -110,15 +115,26 @@ def verify(session: Session) -> list[RecordProblem]:
     for event in session.scalars(sa.select(CaseEvent).order_by(CaseEvent.case_id, CaseEvent.seq)):
         events.setdefault(event.case_id, []).append(event)
     for case in session.scalars(sa.select(Case).order_by(Case.id)):
-        chain = events.pop(case.id, [])
-        problems += _chain_problems(case.id, chain)
-        last = chain[-1] if chain else None
-        if (last.seq if last else 0, last.hash if last else None) != (case.record_seq, case.record_hash):
-            problems.append(RecordProblem(case.id, case.record_seq, "the record does not end where the case says"))
-        if chain and chain[0].data.get("case_digest") != case_digest(case):
-            problems.append(RecordProblem(case.id, 1, "the case no longer matches what was reported"))
+        problems += _case_problems(case, events.pop(case.id, []))
     for case_id, chain in events.items():
         problems.append(RecordProblem(case_id, chain[0].seq, "entries of a case that does not exist"))
+    return problems
+
+
+def verify_case(session: Session, case: Case) -> list[RecordProblem]:
+    """`verify` for one case, as its file (案卷, gridsvc.cases.case_file) states it: every check but the
+    one for entries whose case is gone."""
+    chain = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
+    return _case_problems(case, list(chain))
+
+
+def _case_problems(case: Case, chain: list[CaseEvent]) -> list[RecordProblem]:
+    problems = _chain_problems(case.id, chain)
+    last = chain[-1] if chain else None
+    if (last.seq if last else 0, last.hash if last else None) != (case.record_seq, case.record_hash):
+        problems.append(RecordProblem(case.id, case.record_seq, "the record does not end where the case says"))
+    if chain and chain[0].data.get("case_digest") != case_digest(case):
+        problems.append(RecordProblem(case.id, 1, "the case no longer matches what was reported"))
     return problems
 
 

@@ -26,6 +26,7 @@ Open311 keeps the standard's own shape (gridsvc.standards.open311); the public p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from gridsvc.geo.crs import InputCRS, from_cgcs2000
 from gridsvc.geo.locate import GridIndex
-from gridsvc.kernel.clock import iso_or_none
+from gridsvc.kernel.clock import as_utc, iso_or_none
+from gridsvc.cases.flags import needs_action
 from gridsvc.kernel.models import STATUS_NAMES_ZH, Case, Category, Department
 
 STORAGE_CRS = "EPSG:4490"  # CGCS2000: the stored point's datum
@@ -187,23 +189,27 @@ def _category_names(session: Session, cases: list[Case]) -> dict[tuple[str, int]
 
 
 # The columns of the screen's row, in order: the screen holds ten thousand of them, so names go once.
+# `reported_at` (the phone's time, for the marker's pop-up) only where it lies a minute or more from
+# `received_at` (a report queued offline), else null: most reports are uploaded as they are made.
 SCREEN_ROW_FIELDS = ("tracking_no", "lon", "lat", "status", "category", "domain", "overdue_level", "flagged",
-                     "urgent", "grid", "received_at", "record_seq")
+                     "urgent", "grid", "received_at", "record_seq", "reported_at")
 SCREEN_DECIMALS = 7  # about a centimetre
 
 
 def screen_row_columns() -> tuple:
     """What to select for `screen_row`: Case's columns under their own names, the category's domain,
-    and the flags as text (whether there are any, without decoding ten thousand JSON lists)."""
+    and the flags as text (whether one asks a commander to act, without decoding ten thousand JSON lists)."""
     domain = (sa.select(Category.domain).where(Category.code == Case.category_code,
                                                Category.version == Case.category_version)
               .scalar_subquery())
     return (Case.tracking_no, Case.lon, Case.lat, Case.status, Case.category_code, domain.label("domain"),
             Case.overdue_level, sa.cast(Case.flags, sa.Text).label("flags_text"), Case.urgent, Case.grid_code,
-            Case.received_at, Case.record_seq)
+            Case.received_at, Case.record_seq, Case.reported_at)
 
 
-_ROW_OWN = ("lon", "lat", "domain", "flagged")  # the row's own: converted point, the category's, flags as text
+_ROW_OWN = ("lon", "lat", "domain", "flagged", "reported_at")  # the row's own: converted point, the category's,
+# flags as text, the phone's time only where it tells something
+_OFFLINE = timedelta(minutes=1)
 _ROW_FIELDS = tuple((name, FIELDS[name]) for name in SCREEN_ROW_FIELDS if name not in _ROW_OWN)
 
 
@@ -212,5 +218,12 @@ def screen_row(row, lon: float, lat: float) -> list:
     screen's datum (converted for all rows at once by the caller)."""
     values = {name: value(row) for name, value in _ROW_FIELDS}
     values.update(lon=round(float(lon), SCREEN_DECIMALS), lat=round(float(lat), SCREEN_DECIMALS),
-                  domain=row.domain, flagged='"' in (row.flags_text or ""))
+                  domain=row.domain, flagged=needs_action(row.flags_text),
+                  reported_at=_phone_time(row.reported_at, row.received_at))
     return [values[name] for name in SCREEN_ROW_FIELDS]
+
+
+def _phone_time(reported_at: datetime | None, received_at: datetime) -> str | None:
+    if reported_at is None or abs(as_utc(reported_at) - as_utc(received_at)) < _OFFLINE:
+        return None
+    return iso_or_none(reported_at)

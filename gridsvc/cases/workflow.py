@@ -37,10 +37,11 @@ from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, Domai
 from gridsvc.cases import dispatch_notices
 from gridsvc.cases.audience import case_rooms
 from gridsvc.cases.events import publish_departure
+from gridsvc.cases.evidence import result_photos
 from gridsvc.geo import metric
 from gridsvc.geo.crs import InputCRS
 from gridsvc.geo.locate import GridIndex
-from gridsvc.cases.intake import ARRIVED_FAR_FROM_CASE, LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT
+from gridsvc.cases.flags import ARRIVED_FAR_FROM_CASE, LOCATION_FLAGS, NO_RESPONSIBLE_DEPARTMENT
 from gridsvc.accounts.users import jurisdiction_of
 from gridsvc.kernel.models import OPEN_STATUSES, STATUS_NAMES_ZH, Attachment, Case, Category, Department, Team, User
 from gridsvc.network.points import PointError, storage_point
@@ -76,6 +77,17 @@ class PhotoRequired(WorkflowError):
                          "该类事项反馈须附处置照片：请先上传照片，再在 attachments 中注明 / a photo of the result is "
                          "required for this category: upload it (POST …/attachments) and name it in attachments",
                          "attachments")
+
+
+class ResultPhotoMissing(WorkflowError):
+    """核查通过 of a case whose category requires a photo with the feedback, when the feedback names no photo
+    of the result (gridsvc.cases.evidence): the verifier sends it back (返工) instead."""
+
+    def __init__(self):
+        super().__init__(CONFLICT, "result_photo_missing",
+                         "该类事项须附处置照片，但处置反馈未附派遣后上传的现场照片，不能核查通过：请返工 / a photo of "
+                         "the result is required for this category, and the feedback names none uploaded after "
+                         "the dispatch: send it back for rework (返工)")
 
 
 @dataclass(frozen=True)
@@ -155,22 +167,25 @@ class Step:
 
 def _file(session, ctx, case, user, given) -> _Effect:
     """立案. A commander may confirm or correct the grid of a case located uncertainly; the case is
-    then routed again for that grid."""
+    then routed again for that grid. A grid named answers every question of where the case is (LOCATION_FLAGS:
+    a boundary, an accuracy circle across one, a spot placed by hand), so those flags go."""
     if given.grid is None or given.grid == case.grid_code:
         if given.grid is not None:
-            case.flags = [f for f in case.flags if f != LOCATION_UNCONFIRMED]
+            case.flags = [f for f in case.flags if f not in LOCATION_FLAGS]
         return _Effect({"grid": case.grid_code})
     if ctx.index.position_of(given.grid) is None:
-        raise WorkflowError(INVALID, "invalid_parameters", f"{given.grid} is not a current grid", "grid")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"{given.grid} 不是现行网格 / {given.grid} is not a current grid", "grid")
     if not jurisdiction_of(session, user).covers_area(given.grid):
-        raise WorkflowError(FORBIDDEN, "not_permitted", f"grid {given.grid} is outside your jurisdiction")
+        raise WorkflowError(FORBIDDEN, "not_permitted",
+                            f"网格 {given.grid} 不在您的辖区内 / grid {given.grid} is outside your jurisdiction")
     areas = area_chain(ctx.index, given.grid)
     case.grid_code, case.village_code, case.township_code, case.county_code = (
         areas[0], areas[1] if len(areas) > 3 else None, areas[-2], areas[-1])
     route = responsibility_list(session).route(areas, case.category_code)
     case.department_code = route.department.code if route else None
     case.reserved_to_county = bool(route and route.reserved_to_county)
-    flags = [f for f in case.flags if f not in (LOCATION_UNCONFIRMED, NO_RESPONSIBLE_DEPARTMENT)]
+    flags = [f for f in case.flags if f not in (*LOCATION_FLAGS, NO_RESPONSIBLE_DEPARTMENT)]
     case.flags = flags if route else [*flags, NO_RESPONSIBLE_DEPARTMENT]
     return _Effect({"grid": case.grid_code, "department": case.department_code})
 
@@ -181,10 +196,11 @@ def _dispatch(session, ctx, case, user, given) -> _Effect:
     department = _department(session, given.department or case.department_code)
     if department.admin_code not in (case.township_code, case.county_code):
         raise WorkflowError(INVALID, "invalid_parameters",
-                            f"{department.code} serves neither the case's township nor its county", "department")
+                            f"该部门不属于案件所在乡镇或县 / {department.code} serves neither the case's township nor its county",
+                            "department")
     if not _category_of(session, case).township_may_act and department.level != "county":
         raise WorkflowError(INVALID, "invalid_parameters",
-                            f"{case.category_code} is reserved to a county department", "department")
+                            f"该类事项须由县级部门办理 / {case.category_code} is reserved to a county department", "department")
     case.department_code = department.code
     case.team_code = _team(session, department, given.team)
     return _Effect({"department": case.department_code, "team": case.team_code})
@@ -203,7 +219,8 @@ def _arrive(session, ctx, case, user, given) -> _Effect:
     metres (Gauss–Krüger, gridsvc.geo.metric). Farther than `arrival_max_distance_m` is still an arrival (GPS
     can be wrong, the matter can have moved), but the case is flagged ARRIVED_FAR_FROM_CASE for the commander."""
     if given.lon is None or given.lat is None or given.crs is None:
-        raise WorkflowError(INVALID, "invalid_parameters", "lon, lat and crs of where you are are required", "lon")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "须提供所在位置（经纬度和坐标系） / lon, lat and crs of where you are are required", "lon")
     try:
         lon, lat = storage_point(given.lon, given.lat, given.crs)
     except PointError as exc:
@@ -225,6 +242,14 @@ def _feedback(session, ctx, case, user, given) -> _Effect:
     return _Effect({"attachments": _attachments_of(session, case, given.attachments)})
 
 
+def _verify(session, ctx, case, user, given) -> _Effect:
+    """核查通过. A category that requires a photo with the feedback needs a photo of the result to pass."""
+    photos = result_photos(session, case)
+    if photos.photo_missing:
+        raise ResultPhotoMissing()
+    return _Effect({"result_photos": list(photos.result_photos)})
+
+
 def _rework(session, ctx, case, user, given) -> _Effect:
     case.rework_count += 1
     return _Effect({"rework_count": case.rework_count})
@@ -237,11 +262,13 @@ def _close(session, ctx, case, user, given) -> _Effect:
 
 def _request_extension(session, ctx, case, user, given) -> _Effect:
     if given.until is None:
-        raise WorkflowError(INVALID, "invalid_parameters", "say until when", "until")
+        raise WorkflowError(INVALID, "invalid_parameters", "请填写延期至何时 / say until when", "until")
     if as_utc(given.until) <= as_utc(case.handling_due_at):
-        raise WorkflowError(INVALID, "invalid_parameters", "must lie after the current handling deadline", "until")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "须晚于现办理期限 / must lie after the current handling deadline", "until")
     if as_utc(given.until) > ctx.now + MAX_EXTENSION:
-        raise WorkflowError(INVALID, "invalid_parameters", f"at most {MAX_EXTENSION.days} days ahead", "until")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"最多延期至 {MAX_EXTENSION.days} 天后 / at most {MAX_EXTENSION.days} days ahead", "until")
     case.extension_until = as_utc(given.until)
     return _Effect({"until": case.extension_until.isoformat(), "due_was": as_utc(case.handling_due_at).isoformat()})
 
@@ -264,11 +291,13 @@ def _escalate(session, ctx, case, user, given) -> _Effect:
         route = responsibility_list(session).route([case.county_code] if case.county_code else [], case.category_code)
         code = route.department.code if route and route.department.level == "county" else None
     if code is None:
-        raise WorkflowError(INVALID, "invalid_parameters", "no county department answers for this case: name one",
-                            "department")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "责任清单中没有负责该案件的县级部门，请选择部门 / no county department answers for this case: "
+                            "name one", "department")
     department = _department(session, code)
     if department.level != "county" or department.admin_code != case.county_code:
-        raise WorkflowError(INVALID, "invalid_parameters", f"{code} is not a department of the case's county",
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"所选部门不是案件所在县的县级部门 / {code} is not a department of the case's county",
                             "department")
     case.department_code, case.team_code, case.escalated = department.code, None, True
     case.handling_due_at = ctx.calendar.add(ctx.now, *_category_of(session, case).handling_limit(case.urgent))
@@ -285,7 +314,8 @@ def _self_handle(session, ctx, case, user, given) -> _Effect:
     if not _category_of(session, case).township_may_act:
         raise WorkflowError(CONFLICT, "not_minor", "该类事项须由职能部门办理 / this category must go to a department")
     if not given.attachments:
-        raise WorkflowError(INVALID, "invalid_parameters", "a photo of the fixed matter is needed", "attachments")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "须附处置后的现场照片 / a photo of the fixed matter is needed", "attachments")
     case.closed_at = ctx.now
     return _Effect({"attachments": _attachments_of(session, case, given.attachments)})
 
@@ -294,14 +324,17 @@ def _merge(session, ctx, case, user, given) -> _Effect:
     """合并: the case repeats another open one of the same category; its reporter, and the reporters
     of cases merged into it before, follow that one."""
     if not given.into:
-        raise WorkflowError(INVALID, "invalid_parameters", "name the case to merge into", "into")
+        raise WorkflowError(INVALID, "invalid_parameters", "请选择或填写要并入的案件 / name the case to merge into", "into")
     survivor = session.scalar(sa.select(Case).where(Case.tracking_no == given.into))
     if survivor is None or not jurisdiction_of(session, user).covers_area(case_area(survivor)):
-        raise WorkflowError(INVALID, "invalid_parameters", f"no case {given.into} in your jurisdiction", "into")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"您的辖区内没有案件 {given.into} / no case {given.into} in your jurisdiction", "into")
     if survivor.id == case.id or survivor.status not in OPEN_STATUSES:
-        raise WorkflowError(INVALID, "invalid_parameters", f"{given.into} is not another open case", "into")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"{given.into} 不是另一件在办案件 / {given.into} is not another open case", "into")
     if survivor.category_code != case.category_code:
-        raise WorkflowError(INVALID, "invalid_parameters", "only cases of the same category are merged", "into")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "只能并入同一事项类别的案件 / only cases of the same category are merged", "into")
     case.merged_into_id = survivor.id
     session.execute(sa.update(Case).where(Case.merged_into_id == case.id).values(merged_into_id=survivor.id)
                     .execution_options(synchronize_session=False))
@@ -331,7 +364,7 @@ STEPS: dict[str, Step] = {step.name: step for step in (
     Step("deny_extension", "驳回延期", _ACTIVE, None, (COMMANDER, SUPERVISOR), True, _decide_extension(False),
          _extension_pending),
     Step("feedback", "处置反馈", ("handling",), "handled", (DEPARTMENT,), True, _feedback),
-    Step("verify", "核查通过", ("handled",), "verified", (GRID_WORKER, COMMANDER), False, _nothing),
+    Step("verify", "核查通过", ("handled",), "verified", (GRID_WORKER, COMMANDER), False, _verify),
     Step("rework", "返工", ("handled",), "handling", (GRID_WORKER, COMMANDER), True, _rework),
     Step("close", "结案", ("verified",), "closed", (COMMANDER,), False, _close),
     Step("escalate", "上报县级", ("reported", "filed", "dispatched", "handling"), "dispatched", (COMMANDER,), True,
@@ -403,7 +436,7 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
     if step is None:
         raise WorkflowError(NOT_FOUND, "unknown_step", f"没有这个办理环节 / no step {step_name!r}")
     if given.expected_seq is not None and given.expected_seq != case.record_seq:
-        raise _case_changed()
+        raise case_changed()
     if case.status not in step.from_statuses:
         raise WorkflowError(CONFLICT, "step_not_allowed", f"案件{STATUS_NAMES_ZH[case.status]}，不能{step.label_zh} / "
                             f"{step.name} is not possible from status {case.status}")
@@ -414,16 +447,17 @@ def act(session: Session, ctx: Context, user: User, case: Case, step_name: str, 
         raise not_ready
     note = (given.note or "").strip() or None
     if step.needs_note and note is None:
-        raise WorkflowError(INVALID, "invalid_parameters", "a reason or description is required", "note")
+        raise WorkflowError(INVALID, "invalid_parameters", "请填写原因或说明 / a reason or description is required", "note")
     try:
         with session.begin_nested():
             effect = _take(session, ctx, user, case, step, note, given)
     except (StaleDataError, sa.exc.IntegrityError) as exc:  # someone else changed the case first
-        raise _case_changed() from exc
+        raise case_changed() from exc
     return effect.survivor or case
 
 
-def _case_changed() -> WorkflowError:
+def case_changed() -> WorkflowError:
+    """Someone else changed the case first (a step, or a public note corrected: gridsvc.cases.public_notes)."""
     return WorkflowError(CONFLICT, "case_changed", "案件已被他人更新，请刷新 / the case changed meanwhile: reload it")
 
 
@@ -458,11 +492,12 @@ def _take(session: Session, ctx: Context, user: User, case: Case, step: Step, no
 
 def _department(session: Session, code: str | None) -> Department:
     if code is None:
-        raise WorkflowError(INVALID, "invalid_parameters", "no department answers for this case: name one",
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            "责任清单中没有负责该案件的部门，请选择部门 / no department answers for this case: name one",
                             "department")
     department = session.get(Department, code)
     if department is None:
-        raise WorkflowError(INVALID, "invalid_parameters", f"no department {code}", "department")
+        raise WorkflowError(INVALID, "invalid_parameters", f"没有部门 {code} / no department {code}", "department")
     return department
 
 
@@ -477,7 +512,8 @@ def _team(session: Session, department: Department, code: str | None) -> str | N
         return None
     team = session.get(Team, code)
     if team is None or team.department_code != department.code:
-        raise WorkflowError(INVALID, "invalid_parameters", f"{code} is not a team of {department.code}", "team")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"所选队伍不属于该部门 / {code} is not a team of {department.code}", "team")
     return team.code
 
 
@@ -491,5 +527,6 @@ def _attachments_of(session: Session, case: Case, ids: tuple[int, ...]) -> list[
     found = set(session.scalars(query))
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise WorkflowError(INVALID, "invalid_parameters", f"not attachments of this case: {missing}", "attachments")
+        raise WorkflowError(INVALID, "invalid_parameters",
+                            f"不是本案件的照片：{missing} / not attachments of this case: {missing}", "attachments")
     return wanted

@@ -49,6 +49,9 @@ class Settings:
     max_photo_bytes: float = 15.0 * 2**20
     max_photo_pixels: float = 50e6
     photo_mismatch_m: float = 300.0
+    # The case file (案卷) as PDF: the TrueType font (.ttf, or a .ttc collection's first face) with the
+    # Chinese glyphs, embedded in every file (Debian's fonts-wqy-microhei, scripts/ensure-fonts.sh).
+    case_file_font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
     # Arrival on site (到达现场, the `arrive` step): an officer who says they are on site farther than this
     # (metres, from the case's point) flags the case `arrived_far_from_case` for the commander.
     arrival_max_distance_m: float = 300.0
@@ -70,6 +73,11 @@ class Settings:
     patrol_max_speed_mps: float = 30.0
     patrol_max_gap_minutes: float = 5.0
     patrol_min_step_m: float = 5.0
+    # A grid worker is on patrol now (the command screen's 巡查 layer and 在岗, gridsvc.oversight.patrols_now)
+    # while a patrol is open and its last fix is at most this many minutes old. Phones send a batch every
+    # minute or so, and keep fixes while the village has no signal: ten minutes rides out a dead spot
+    # without showing someone who went home with the patrol left open.
+    patrol_live_minutes: float = 10.0
     # Live events (gridsvc.events): where server processes hear that events were committed elsewhere
     # (redis://host:6379; empty: nowhere, the embedded default), and how often each process's relay
     # reads the outbox anyway (seconds; this also brings events of CLI commands and cron jobs when

@@ -448,6 +448,30 @@ class CaseEvent(Base):
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 
 
+# -- finding a case by its words (gridsvc.cases.search_index; migration 0014) -----------------------
+
+
+class CaseSearchText(Base):
+    """A case's searchable text in the search's one spelling (gridsvc.kernel.search_terms.document):
+    what a word found through the bigrams is checked against."""
+
+    __tablename__ = "case_search"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    document: Mapped[str] = mapped_column(sa.Text)
+
+
+class CaseSearchTerm(Base):
+    """One character bigram of a case's searchable text: the key (term, case) is the index a word's
+    bigrams are looked up in."""
+
+    __tablename__ = "case_search_terms"
+
+    term: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+
+
 # -- the reporter's rating of a closed case (满意度评价; gridsvc.cases.ratings, issue 7) -------------
 
 RATING_OUTCOMES = ("none", "reopened", "reopen_requested")

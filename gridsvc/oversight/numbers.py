@@ -67,9 +67,9 @@ def default_period(now: datetime, period_from: datetime | None = None,
 def check_period(period_from: datetime, period_to: datetime, longest: timedelta = MAX_PERIOD) -> None:
     """PeriodError unless `to` lies after `from` and at most `longest` later (the indicators allow a year)."""
     if period_to <= period_from:
-        raise PeriodError("to", "must lie after `from`")
+        raise PeriodError("to", "截止时间须晚于起始时间 / must lie after `from`")
     if period_to - period_from > longest:
-        raise PeriodError("to", f"the period may span at most {longest.days} days")
+        raise PeriodError("to", f"统计期不得超过 {longest.days} 天 / the period may span at most {longest.days} days")
 
 
 def area_unit(session: Session, code: str) -> AdminUnit:

@@ -5,7 +5,8 @@ Plain functions (the web layer is gridsvc.web.public_api); the rules are in docs
 - a case is found by its tracking number only; an unknown or malformed number is the same `NotPublic`;
 - never who reported it (no name, phone, user id), no description, no point or coordinates (the place
   is named down to the village), no photos (so no EXIF), no free text but the notes of the `reject`
-  (不予立案的理由) and `close` (结案说明) steps, which officials write knowing they are public;
+  (不予立案的理由) and `close` (结案说明) steps, which officials write knowing they are public, each with
+  its newest text when a commander corrected it (gridsvc.cases.public_notes);
   the rating's stars, not its comment;
 - enforcement cases (执法, the category's domain `enforcement`) show only what 执法公示 allows while
   no decision is published here: status, domain, township, department and dates;
@@ -21,14 +22,12 @@ from sqlalchemy.orm import Session, aliased
 
 from gridsvc.kernel.errors import NOT_FOUND, DomainError
 from gridsvc.kernel.clock import as_utc
-from gridsvc.kernel.models import DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, CaseEvent, Category, Department
+from gridsvc.kernel.models import DOMAIN_NAMES_ZH, STATUS_NAMES_ZH, AdminUnit, Case, Category, Department
 from gridsvc.oversight.numbers import screen_numbers
+from gridsvc.cases.public_notes import ENFORCEMENT, public_notes
 from gridsvc.cases.ratings import rating_of
-from gridsvc.worktime.calendar import CHINA, WorkCalendar, china_midnight
+from gridsvc.worktime.calendar import CHINA, WorkCalendar, china_day, china_midnight
 
-PUBLIC_NOTE_ACTIONS = ("reject", "close")  # the record entries whose notes are published
-STEP_NAMES_ZH = {"reject": "不予立案", "close": "结案"}
-ENFORCEMENT = "enforcement"
 RESPONSIBILITY_LIST = "/api/v1/responsibility"  # the published 责任清单, already public
 
 
@@ -57,10 +56,6 @@ class NotPublic(DomainError, LookupError):
     @classmethod
     def township(cls, code: str) -> NotPublic:
         return cls(f"没有乡镇 {code} / no township {code}", code="township_not_found")
-
-
-def china_day(moment: datetime | None) -> str | None:
-    return as_utc(moment).astimezone(CHINA).date().isoformat() if moment else None
 
 
 def _place(session: Session, code: str | None) -> dict | None:
@@ -94,18 +89,12 @@ def public_case(session: Session, tracking_no: str) -> dict:
     if domain == ENFORCEMENT:
         return answer  # 执法公示: nothing of what, where exactly, or what was said
     rating = rating_of(session, case)
-    notes = session.execute(
-        sa.select(CaseEvent.action, CaseEvent.at, CaseEvent.note)
-        .where(CaseEvent.case_id == case.id, CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS), CaseEvent.note.is_not(None))
-        .order_by(CaseEvent.seq)
-    ).all()
     return {
         **answer,
         "category": {"code": case.category_code, "name_zh": category.name_zh if category else None,
                      "name_en": category.name_en if category else None},
         "village": _place(session, case.village_code),
-        "notes": [{"step": action, "step_name_zh": STEP_NAMES_ZH[action], "on": china_day(at), "note": note}
-                  for action, at, note in notes],
+        "notes": [n.as_published() for n in public_notes(session, case) if n.note is not None],
         "rating": {"stars": rating.stars, "rated_on": china_day(rating.rated_at)} if rating else None,
     }
 

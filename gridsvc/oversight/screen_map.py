@@ -143,7 +143,11 @@ def _unit_features(session: Session, codes: set[str], crs: InputCRS) -> list[dic
                                  .order_by(AdminUnit.code)))
     shapes = np.array([metric.for_drawing(to_shape(u.boundary)) for u in units])
     drawn = geometry_from_cgcs2000(shapes, crs) if len(shapes) else shapes
-    return [_feature(u.code, mapping(shape), {"name": u.name, "level": u.level}) for u, shape in zip(units, drawn)]
+    # `label`: a point inside the outline, where the screen writes the unit's name (the centre of a
+    # crescent-shaped township would lie in its neighbour)
+    return [_feature(u.code, mapping(shape), {"name": u.name, "level": u.level,
+                                              "label": list(shape.representative_point().coords[0])})
+            for u, shape in zip(units, drawn)]
 
 
 def _feature(code: str, geometry: dict, properties: dict) -> dict:

@@ -38,7 +38,7 @@ from gridsvc.geo.locate import GridIndex
 from gridsvc.geo.tracks import clean, pieces
 from gridsvc.kernel.models import PatrolDay
 from gridsvc.kernel.clock import utcnow
-from gridsvc.patrols.recording import _fixes, _projected, track_rules
+from gridsvc.patrols.recording import fixes_between, in_metres, track_rules
 from gridsvc.worktime.calendar import china_midnight
 
 
@@ -94,8 +94,8 @@ def _count(session: Session, index: GridIndex, settings: Settings, user_id: int,
     gap = timedelta(minutes=settings.patrol_max_gap_minutes)
     out: dict[date, DayCount] = {}
     for run in _runs(days):
-        tracks = _fixes(session, [user_id], None, china_midnight(run[0]) - gap,
-                        china_midnight(run[-1] + timedelta(days=1)) + gap)
+        tracks = fixes_between(session, [user_id], None, china_midnight(run[0]) - gap,
+                               china_midnight(run[-1] + timedelta(days=1)) + gap)
         spans = [(min(t for _, _, t in track), max(t for _, _, t in track), track) for track in tracks.values()]
         for day in run:
             out[day] = _count_day(index, settings, spans, day, gap)
@@ -114,7 +114,7 @@ def _count_day(index: GridIndex, settings: Settings, spans, day: date, gap: time
     reference_lon = median(lon for window in windows for lon, _, _ in window)  # the day's own: one GK zone
     rules, length, kept = track_rules(settings), 0.0, []
     for window in windows:
-        projected = _projected(window, reference_lon)
+        projected = in_metres(window, reference_lon)
         position = {id(fix): i for i, fix in enumerate(projected)}
         cleaned = clean(projected, rules)
         length += sum(piece.length for piece in pieces(cleaned, t0, t1))

@@ -305,7 +305,7 @@ def day_coverage(session: Session, index: GridIndex, settings: Settings, user: U
     """What the user's patrols (or one of them) covered on a China-time day, grid by grid."""
     day_start, day_end = china_midnight(day), china_midnight(day + timedelta(days=1))
     gap = timedelta(minutes=settings.patrol_max_gap_minutes)
-    tracks = _fixes(session, [user.id], patrol, day_start - gap, day_end + gap)
+    tracks = fixes_between(session, [user.id], patrol, day_start - gap, day_end + gap)
     all_fixes = [fix for fixes in tracks.values() for fix in fixes]
     t0, t1 = day_start.timestamp(), day_end.timestamp()
     empty = DayCoverage(day, settings.patrol_buffer_m, 0, 0.0, 0.0, 0, 0, [])
@@ -315,7 +315,7 @@ def day_coverage(session: Session, index: GridIndex, settings: Settings, user: U
     rules = track_rules(settings)
     track_pieces, ignored, dropped = [], 0, 0
     for fixes in tracks.values():
-        track = clean(_projected(fixes, reference_lon), rules)
+        track = clean(in_metres(fixes, reference_lon), rules)
         track_pieces += pieces(track, t0, t1)
         ignored, dropped = ignored + track.ignored_steps, dropped + track.dropped_fixes
     coverage = Coverage(track_pieces, settings.patrol_buffer_m)
@@ -326,8 +326,8 @@ def day_coverage(session: Session, index: GridIndex, settings: Settings, user: U
                        max(coverage.length_m - base_length, 0.0), ignored, dropped, grids)
 
 
-def _fixes(session: Session, user_ids: list[int], patrol: Patrol | None, since: datetime,
-           until: datetime) -> dict[tuple[int, int], list[tuple[float, float, float]]]:
+def fixes_between(session: Session, user_ids: list[int], patrol: Patrol | None, since: datetime,
+                  until: datetime) -> dict[tuple[int, int], list[tuple[float, float, float]]]:
     """(lon, lat, epoch seconds) of the fixes recorded in [since, until) by the users' patrols (or one
     of them), in the phone's order: {(user id, patrol id): fixes}.
 
@@ -351,7 +351,7 @@ def _fixes(session: Session, user_ids: list[int], patrol: Patrol | None, since: 
     return tracks
 
 
-def _projected(fixes: list[tuple[float, float, float]], reference_lon: float) -> list[Fix]:
+def in_metres(fixes: list[tuple[float, float, float]], reference_lon: float) -> list[Fix]:
     """The fixes in metres, in the Gauss–Krüger zone of `reference_lon`."""
     points = metric.to_zone(shapely.points([(lon, lat) for lon, lat, _ in fixes]), reference_lon)
     xs, ys = shapely.get_x(points), shapely.get_y(points)

@@ -18,7 +18,9 @@ from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gridsvc.kernel.runtime import runtime
-from gridsvc.cases.attachments import STRIPPED, THUMBNAIL, MediaStore, attach, case_attachments, exif_json
+from gridsvc.cases.attachments import (STRIPPED, THUMBNAIL, MediaStore, attach, case_attachments, exif_json,
+                                       location_mismatch)
+from gridsvc.cases.evidence import location_check_zh
 from gridsvc.web.auth_api import signed_in_user
 from gridsvc.web.cases_api import visible_case
 from gridsvc.kernel.config import Settings
@@ -46,6 +48,7 @@ def media_store() -> MediaStore:
 
 
 def attachment_json(tracking_no: str, attachment: Attachment) -> dict:
+    mismatch = location_mismatch(attachment.distance_m, runtime().settings)
     return {
         "id": attachment.id,
         "sha256": attachment.sha256,
@@ -55,6 +58,8 @@ def attachment_json(tracking_no: str, attachment: Attachment) -> dict:
         "size_bytes": attachment.size_bytes,
         "exif": exif_json(attachment),
         "distance_m": attachment.distance_m,
+        "location_mismatch": mismatch,
+        "location_check_zh": location_check_zh(attachment.distance_m, mismatch),
         "uploaded_by": attachment.uploaded_by,
         "uploaded_at": as_utc(attachment.uploaded_at).isoformat(),
         "urls": {

@@ -1,11 +1,13 @@
 """Cases API v1: submit a report (intake), find cases, read one and its record, take workflow steps.
 
     POST /api/v1/reports                          -> 201 new case, 200 the same retry, 409 conflict
-    GET  /api/v1/cases?status=&bbox=&…            -> the visible cases that match, newest first
+    GET  /api/v1/cases?q=&status=&bbox=&…&sort=   -> the visible cases that match (newest first by default),
+                                                     with the names of their places
     GET  /api/v1/cases/<tracking_no>              -> the case
     GET  /api/v1/cases/<tracking_no>/record       -> its record
     GET  /api/v1/cases/<tracking_no>/steps        -> the steps the caller may take now
     POST /api/v1/cases/<tracking_no>/steps/<step> -> take one (gridsvc.cases.workflow)
+    POST /api/v1/cases/<tracking_no>/public-note  -> correct a published 不予立案/结案 note (gridsvc.cases.public_notes)
     GET  /api/v1/cases/<tracking_no>/rating       -> the reporter's rating (404 none yet)
     POST /api/v1/cases/<tracking_no>/rating       -> rate a closed case: 201, 200 the same retry (gridsvc.cases.ratings)
 
@@ -28,12 +30,14 @@ from gridsvc.web.auth_api import json_body, signed_in_user
 from gridsvc.cases import view
 from gridsvc.cases.access import can_see, record_data_as_shown
 from gridsvc.cases.sheet import ACTION_NAMES_ZH, step_choices
-from gridsvc.cases.search import CaseFilter, find_cases
+from gridsvc.cases.search import SORTS, CaseFilter, find_cases, place_names
+from gridsvc.geo.grid_records import DOMAINS
 from gridsvc.web.errors import ApiError
 from gridsvc.cases.intake import GPS, LOCATION_SOURCES, Intake, Report, submit
 from gridsvc.web.json_fields import JsonBoolean, JsonFloat, JsonInteger
 from gridsvc.kernel.models import CASE_STATUSES, Case, CaseEvent, User
 from gridsvc.kernel.clock import as_utc, utcnow
+from gridsvc.cases.public_notes import correct_public_note
 from gridsvc.cases.ratings import rate, rating_json, rating_of
 from gridsvc.cases.workflow import Context, StepInput, act
 
@@ -64,20 +68,32 @@ class StatusList(CommaSeparated):
 
     def check(self, value: str) -> None:
         if value not in CASE_STATUSES:
-            raise ValidationError(f"unknown status {value!r}; one of {', '.join(CASE_STATUSES)}")
+            raise ValidationError(f"未知状态 {value!r} / unknown status {value!r}; one of {', '.join(CASE_STATUSES)}")
 
 
 class CaseQuery(BboxFilter):
     status = StatusList(load_default=())
-    category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="5 digits"))
+    category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="须为 5 位分类代码 / 5 digits"))
     department = Text(load_default=None, validate=Length(1, 40))  # Text: a NUL would be a database error
-    area = fields.String(load_default=None, validate=Regexp(r"^(\d{12}|\d{15})$", error="a 12- or 15-digit code"),
+    area = fields.String(load_default=None,
+                         validate=Regexp(r"^(\d{12}|\d{15})$", error="须为 12 位区划代码或 15 位网格代码 / a 12- or 15-digit code"),
                          metadata={"description": "a 12-digit administrative or 15-digit grid code: the cases inside"})
     overdue = fields.Boolean(load_default=None)
     flagged = fields.Boolean(load_default=None)
-    flag = fields.String(load_default=None, validate=Regexp(r"^[a-z_]{1,40}$", error="a flag name"))
+    flag = fields.String(load_default=None,
+                         validate=Regexp(r"^[a-z_]{1,40}(,[a-z_]{1,40}){0,9}$", error="须为标记名称 / flag names"),
+                         metadata={"description": "a flag, or several separated by commas: cases with any of them"})
+    escalated = fields.Boolean(load_default=None, metadata={"description": "上报县级: sent to a county department"})
+    county_alerted = fields.Boolean(load_default=None, metadata={
+        "description": "the county was alerted: still overdue county_alert_after_days after the deadline"})
+    supervised = fields.Boolean(load_default=None, metadata={"description": "督办 at least once"})
     received_from = MomentField(load_default=None)
     received_before = MomentField(load_default=None)
+    q = Text(load_default=None, validate=Length(max=100), metadata={
+        "description": "words, each of which must occur in the tracking number, the description, the reporter's "
+                       "name or phone, or the grid's or village's name (Chinese too: docs/screen.md, 查找)"})
+    domain = fields.String(load_default=None, metadata={"description": f"the category's domain: {', '.join(DOMAINS)}"})
+    sort = fields.String(load_default="newest", metadata={"description": f"the order: {', '.join(SORTS)}"})
     limit = fields.Integer(load_default=50, validate=Range(1, 500))
     offset = fields.Integer(load_default=0, validate=Range(0, 1_000_000))
 
@@ -89,7 +105,8 @@ class StepBody(Schema):
     note = Text(load_default=None, allow_none=True, validate=Length(max=2000))
     department = Text(load_default=None, allow_none=True, validate=Length(1, 40))
     team = Text(load_default=None, allow_none=True, validate=Length(1, 48))
-    grid = Text(load_default=None, allow_none=True, validate=Regexp(r"^\d{15}$", error="a 15-digit grid code"))
+    grid = Text(load_default=None, allow_none=True,
+                validate=Regexp(r"^\d{15}$", error="须为 15 位网格代码 / a 15-digit grid code"))
     until = MomentField(load_default=None, allow_none=True)
     into = Text(load_default=None, allow_none=True, validate=Length(1, 24))
     attachments = fields.List(JsonInteger(), load_default=list, validate=Length(max=20))
@@ -139,13 +156,16 @@ def case_list():
     wanted = CaseFilter(
         bounds=query.get("bounds"), statuses=query["status"], category=query["category"],
         department=query["department"], area=query["area"], overdue=query["overdue"], flagged=query["flagged"],
-        flag=query["flag"], received_from=query["received_from"], received_before=query["received_before"],
+        flag=query["flag"], escalated=query["escalated"], county_alerted=query["county_alerted"],
+        supervised=query["supervised"], received_from=query["received_from"],
+        received_before=query["received_before"], q=query["q"], domain=query["domain"], sort=query["sort"],
         limit=query["limit"], offset=query["offset"],
     )
-    with runtime().sessions() as session:
+    rt = runtime()
+    with rt.sessions() as session:
         total, cases = find_cases(session, signed_in_user(session), wanted)
-        return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset,
-                        "cases": [view.full(c) for c in cases]})
+        return jsonify({"total": total, "limit": wanted.limit, "offset": wanted.offset, "sort": wanted.sort,
+                        "cases": [view.full(c) for c in cases], "places": place_names(rt.index.get(), cases)})
 
 
 @cases_api.get("/cases/<tracking_no>")
@@ -191,6 +211,26 @@ def take_step(tracking_no: str, step: str):
         shown = act(session, context, user, case, step, given)
         session.commit()
         return jsonify(view.full(shown))
+
+
+class PublicNoteBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    seq = JsonInteger(required=True, metadata={"description": "the record entry (`seq`) of the 不予立案 or 结案 step"})
+    note = Text(required=True, validate=Length(1, 2000), metadata={"description": "the text the public page shows"})
+
+
+@cases_api.post("/cases/<tracking_no>/public-note")
+def correct_note(tracking_no: str):
+    body = PublicNoteBody().load(json_body())
+    with runtime().sessions() as session:
+        user = signed_in_user(session)
+        case = visible_case(session, tracking_no, user)
+        corrected = correct_public_note(session, utcnow(), user, case, body["seq"], body["note"])
+        session.commit()
+        return jsonify({"tracking_no": tracking_no, "record_seq": case.record_seq,
+                        "note": {"seq": corrected.seq, **corrected.as_published()}})
 
 
 class RatingBody(Schema):

@@ -7,7 +7,9 @@ an HTML error page.
 
 `fields` is flat however deep the body: a list item is named by its index
 (`attachments[0]`), a nested object's field by a dot (`location.lon`, both:
-`points[3].lon`), and every value is a list of strings (`flat_fields`).
+`points[3].lon`), and every value is a list of strings (`flat_fields`), each
+"zh / English" like the messages (marshmallow's English, in Chinese by
+gridsvc.web.reasons_zh).
 
 This is the one place where a kind of refusal (gridsvc.kernel.errors) becomes an HTTP status
 (`STATUSES`): the domain raises a `DomainError` and the handler registered here answers it, so
@@ -25,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from gridsvc.web.reasons_zh import bilingual
 from gridsvc.kernel.errors import (
     CONFLICT,
     FORBIDDEN,
@@ -79,7 +82,8 @@ def flat_fields(messages: dict | list | str) -> dict[str, list[str]]:
     marshmallow nests a list item's errors under its index and a nested object's under its field
     (`{"attachments": {0: [...]}}`), which no client can read as the one shape and no schema can
     describe as `{field: [reasons]}`; the path becomes the name instead (`attachments[0]`).
-    Errors of the whole body (or of a whole item) keep marshmallow's name, `_schema`."""
+    Errors of the whole body (or of a whole item) keep marshmallow's name, `_schema`. Each reason is given
+    "zh / English" (`bilingual`)."""
     flat: dict[str, list[str]] = {}
     _collect(messages, "", flat)
     return flat
@@ -91,7 +95,7 @@ def _collect(messages, name: str, flat: dict[str, list[str]]) -> None:
             _collect(inner, _field_path(name, key), flat)
         return
     reasons = messages if isinstance(messages, list) else [messages]
-    flat.setdefault(name or "_schema", []).extend(str(reason) for reason in reasons)
+    flat.setdefault(name or "_schema", []).extend(bilingual(str(reason)) for reason in reasons)
 
 
 def _field_path(name: str, key) -> str:

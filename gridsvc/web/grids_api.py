@@ -43,11 +43,11 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
-            raise ValidationError("must not contain a NUL character")
+            raise ValidationError("不得含空字符 / must not contain a NUL character")
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValidationError("must be valid Unicode text") from None
+            raise ValidationError("须为有效的 Unicode 文本 / must be valid Unicode text") from None
         return text
 
 
@@ -70,7 +70,7 @@ class CommaSeparated(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         values = tuple(v.strip() for v in super()._deserialize(value, attr, data, **kwargs).split(",") if v.strip())
         if len(values) > self.max_items:
-            raise ValidationError(f"at most {self.max_items} values")
+            raise ValidationError(f"至多 {self.max_items} 个值 / at most {self.max_items} values")
         for one in values:
             self.check(one)
         return values
@@ -96,9 +96,10 @@ class MomentField(fields.Field):
         try:
             moment = as_utc(datetime.fromisoformat(str(value)))
         except (ValueError, OverflowError) as exc:
-            raise ValidationError("must be an ISO 8601 date or date-time, e.g. 2026-05-01T08:00:00+08:00") from exc
+            raise ValidationError("须为 ISO 8601 日期或时间，如 2026-05-01T08:00:00+08:00 / must be an ISO 8601 date or "
+                                  "date-time, e.g. 2026-05-01T08:00:00+08:00") from exc
         if not self.EARLIEST <= moment < self.LATEST:
-            raise ValidationError("must lie between 2000 and 2100")
+            raise ValidationError("须在 2000 年至 2100 年之间 / must lie between 2000 and 2100")
         return moment
 
 

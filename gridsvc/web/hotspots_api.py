@@ -44,7 +44,8 @@ class FilterQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    category = fields.String(load_default=None, validate=Regexp(r"^\d{5}$", error="a 5-digit category code"),
+    category = fields.String(load_default=None,
+                             validate=Regexp(r"^\d{5}$", error="须为 5 位分类代码 / a 5-digit category code"),
                              metadata={"description": "only cases of this category code (any catalogue version)"})
     domain = fields.String(load_default=None, validate=OneOf(DOMAINS),
                            metadata={"description": f"only cases of this domain: {', '.join(DOMAINS)}"})

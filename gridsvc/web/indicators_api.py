@@ -32,7 +32,8 @@ class IndicatorsQuery(PeriodQuery):
                                                                  "At most 366 days after `from`."})
     level = fields.String(load_default="township", validate=OneOf(LEVELS),
                           metadata={"description": "one row per: " + ", ".join(LEVELS)})
-    area = fields.String(load_default=None, validate=Regexp(r"^\d{12}$", error="a 12-digit administrative code"),
+    area = fields.String(load_default=None,
+                         validate=Regexp(r"^\d{12}$", error="须为 12 位区划代码 / a 12-digit administrative code"),
                          metadata={"description": "a 12-digit county, township or village code: only its cases "
                                                   "(and all its units as rows)"})
     format = fields.String(load_default="json", validate=OneOf(("json", *FORMATS)),

@@ -48,7 +48,8 @@ def blaming_the_sent_end(query: dict):
 
 
 class NumbersQuery(PeriodQuery):
-    area = fields.String(load_default=None, validate=Regexp(r"^\d{12}$", error="a 12-digit administrative code"),
+    area = fields.String(load_default=None,
+                         validate=Regexp(r"^\d{12}$", error="须为 12 位区划代码 / a 12-digit administrative code"),
                          metadata={"description": "a 12-digit county, township or village code: only its cases"})
 
 

@@ -35,7 +35,7 @@ from marshmallow import Schema, fields
 from gridsvc.web import openapi_schemas as out
 from gridsvc.web.grids_api import DATUM_HELP, AtQuery, BboxQuery, CrsField, LocateQuery, MomentField, Text
 from gridsvc.web.auth_api import LoginBody, RefreshBody
-from gridsvc.web.cases_api import TRACKING_NO, CaseQuery, RatingBody, ReportBody, StatusList, StepBody
+from gridsvc.web.cases_api import TRACKING_NO, CaseQuery, PublicNoteBody, RatingBody, ReportBody, StatusList, StepBody
 from gridsvc.web.public_api import PublicStatsQuery
 from gridsvc.web.catalogue_api import RouteQuery
 from gridsvc.kernel.config import Settings
@@ -45,7 +45,7 @@ from gridsvc.web.hotspots_api import GridsQuery, HexagonsQuery, RisingQuery
 from gridsvc.oversight.indicator_export import XLSX_MEDIA
 from gridsvc.web.indicators_api import IndicatorsQuery
 from gridsvc.web.numbers_api import NumbersQuery
-from gridsvc.web.screen_api import CaseRowsQuery, LayersQuery
+from gridsvc.web.screen_api import CaseRowsQuery, LayersQuery, PatrolsQuery
 from gridsvc.cases.photos import FORMATS
 from gridsvc.web.request_guard import MAX_JSON_DEPTH, MAX_URL_BYTES
 from gridsvc.kernel.shared_stores import CHECK_EVERY_S, REDIS_TIMEOUT_S
@@ -256,9 +256,36 @@ OPERATIONS: tuple[Operation, ...] = (
               body=StepBody, auth=True, description=_steps_description,
               errors=(400, 401, 403,
                       (404, "案件或环节不存在 / no such case (`case_not_found`) or step (`unknown_step`)"),
-                      (409, "当前状态不能办理，或案件已被他人更新 / not possible from this status (`step_not_allowed`) or "
-                            "the case changed meanwhile (`case_changed`)"),
+                      (409, "当前状态不能办理，或案件已被他人更新，或核查时缺少处置照片 / not possible from this status "
+                            "(`step_not_allowed`), the case changed meanwhile (`case_changed`), or 核查通过 of a "
+                            "category that requires a photo without a photo of the result (`result_photo_missing`)"),
                       413, 422, 503)),
+    Operation("post", "/api/v1/cases/{tracking_no}/public-note", "cases", "更正公示说明",
+              "Correct a published 不予立案 or 结案 note",
+              (Answer(200, "the note as the public page now shows it", out.CorrectedNoteSchema),),
+              body=PublicNoteBody, auth=True,
+              description="The township commander of the case or an administrator replaces the text the public page "
+                          "shows for one 不予立案 or 结案 entry (`seq`). The record keeps both: a new entry "
+                          "`correct_public_note` with the new text as its note and `data` `{corrects, step, old}`, "
+                          "sent as a `case.updated` event (docs/public.md).",
+              errors=(400, 401, (403, "不是该案件的乡镇指挥长或管理员 / not the case's township commander or an "
+                                      "administrator (`not_permitted`)"),
+                      _CASE_404,
+                      (409, "执法类案件不公示说明，或案件已被他人更新 / an enforcement case publishes no notes "
+                            "(`note_not_public`), or the case changed meanwhile (`case_changed`)"),
+                      413, (422, "`seq` 不是不予立案或结案记录，说明为空或未改动 / `seq` is no 不予立案 or 结案 entry, the "
+                                 "note is empty or unchanged (`note_unchanged`)"), 503)),
+    Operation("get", "/api/v1/cases/{tracking_no}/file", "cases", "案卷（打印）",
+              "The case file as a page to print: facts, deadlines, the record with who did what, photos, seal check",
+              (Answer(200, "an HTML page with print CSS, its photos inside it", BINARY, ("text/html",)),), auth=True,
+              errors=(401, _CASE_404, 503),
+              description="In Chinese, times in China time. Every step names the person with their department and "
+                          "team, and where it sent the case; arrivals and photos say how far from the case's point "
+                          "they were; the record chain is verified (docs/workflow.md, 案卷)."),
+    Operation("get", "/api/v1/cases/{tracking_no}/file.pdf", "cases", "案卷（PDF）", "The case file as a PDF",
+              (Answer(200, "the file (A4), its Chinese font embedded", BINARY, ("application/pdf",)),), auth=True,
+              errors=(401, _CASE_404, (503, "数据库不可用，或服务器缺少中文字体 / the database is unavailable, or the "
+                                            "server lacks the CJK font (`case_file_font_missing`)"))),
     Operation("get", "/api/v1/cases/{tracking_no}/rating", "cases", "满意度评价", "The reporter's rating of the case",
               (Answer(200, "the rating", out.RatingSchema),), auth=True,
               errors=(401, (404, "案件不存在或尚未评价 / no such case (`case_not_found`) or not rated yet "
@@ -295,6 +322,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/api/v1/screen/cases/{tracking_no}/sheet", "screen", "案件办理单",
               "A case with names, its stage's clock in working hours, its record with who did what, my steps",
               (Answer(200, "OK", out.CaseSheetSchema),), auth=True, errors=(401, _CASE_404, 503)),
+    Operation("get", "/api/v1/screen/patrols", "screen", "巡查图层",
+              "My area's grid workers on patrol now, today's tracks and the grids they covered",
+              (Answer(200, "OK", out.PatrolsNowSchema),), query=PatrolsQuery, auth=True, errors=(401, 422, 503),
+              description="On patrol: a patrol not stopped whose newest fix is at most GRIDSVC_PATROL_LIVE_MINUTES "
+                          "old. Coverage is the indicators' rule for one day: a grid holding a counted fix of "
+                          "one of my area's grid workers today (docs/screen.md)."),
     # -- numbers (gridsvc.web.numbers_api)
     Operation("get", "/api/v1/numbers", "numbers", "大屏统计", "The command screen's figures for the caller's cases",
               (Answer(200, "today, the period [from, to), what is overdue now", out.NumbersSchema),),

@@ -397,7 +397,10 @@ class CaseListSchema(Shape):
     total = _req(fields.Integer)
     limit = _req(fields.Integer)
     offset = _req(fields.Integer)
+    sort = _req(fields.String, metadata={"description": "the order of the page (`sort`)"})
     cases = _req(fields.List, fields.Nested(CaseSchema))
+    places = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata={
+        "description": "the names of the listed cases' grids, villages and townships, by code"})
 
 
 class RecordEntrySchema(Shape):
@@ -423,6 +426,8 @@ class StepChoiceSchema(Shape):
     label_zh = _req(fields.String)
     needs_note = _req(fields.Boolean)
     to_status = _nullable(fields.String)
+    public_note = _req(fields.Boolean, metadata={
+        "description": "the step's note is published on the public page (不予立案, 结案; not for enforcement cases)"})
 
 
 class StepChoicesSchema(Shape):
@@ -592,6 +597,11 @@ class AttachmentSchema(Shape):
     size_bytes = _req(fields.Integer)
     exif = _nullable(fields.Nested, ExifSchema, metadata={"description": "null when EXIF said neither place nor time"})
     distance_m = _nullable(fields.Float, metadata={"description": "from the EXIF GPS point to the case's point"})
+    location_mismatch = _nullable(fields.Boolean, metadata={
+        "description": "`distance_m` is over GRIDSVC_PHOTO_MISMATCH_M (the case is flagged `photo_location_mismatch`); "
+                       "null: the photo has no GPS"})
+    location_check_zh = _req(fields.String, metadata={"description": "the same check in words, for the screen",
+                                                      "example": "拍摄位置距案件位置 35 米，与上报位置相符"})
     uploaded_by = _req(fields.Integer)
     uploaded_at = _req(fields.DateTime)
     urls = _req(fields.Nested, AttachmentUrlsSchema)
@@ -647,6 +657,10 @@ class ScreenConfigSchema(Shape):
     domains = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
     roles = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
     flags = _req(fields.Dict, keys=fields.String(), values=fields.String(), metadata=_NAMES)
+    flags_to_act_on = _req(fields.List, fields.String(), metadata={
+        "description": "the flags that ask a commander to act (待确认); the others only inform (docs/screen.md)"})
+    location_flags = _req(fields.List, fields.String(), metadata={
+        "description": "the flags that ask where the case is: the 位置待确认 queue's (立案 with the grid answers them)"})
     open_statuses = _req(fields.List, fields.String(validate=OneOf(CASE_STATUSES)))
 
 
@@ -687,6 +701,46 @@ class GridCardSchema(Shape):
     open_cases = _req(fields.List, fields.Nested(GridCaseSchema))
 
 
+class PatrollingSchema(Shape):
+    user_id = _req(fields.Integer)
+    name = _req(fields.String)
+    grid_codes = _req(fields.List, fields.String(), metadata={"description": "the worker's grids in my area"})
+    lon = _req(fields.Float, metadata={"description": "the newest fix, in `crs`"})
+    lat = _req(fields.Float)
+    accuracy_m = _nullable(fields.Float)
+    fix_at = _req(fields.DateTime, metadata={"description": "when the phone took the fix (its clock)"})
+    age_s = _req(fields.Integer, metadata={"description": "seconds from `fix_at` to the answer's `at`"})
+    patrol_started_at = _req(fields.DateTime)
+
+
+class CoveredGridSchema(Shape):
+    code = _req(fields.String)
+    walked_by = _req(fields.List, fields.String(), metadata={"description": "the grid workers whose counted fixes "
+                                                                            "lie in it today"})
+
+
+class PatrolCoverageSchema(Shape):
+    base_grids = _req(fields.Integer, metadata={"description": "base grids of my area"})
+    covered_base_grids = _req(fields.Integer, metadata={"description": "of which walked today"})
+    share = _nullable(fields.Float, metadata={"description": "covered_base_grids / base_grids, 4 places"})
+    grids = _req(fields.List, fields.Nested(CoveredGridSchema),
+                 metadata={"description": "every grid walked today, special ones too"})
+
+
+class PatrolsNowSchema(Shape):
+    crs = _req(fields.String)
+    at = _req(fields.DateTime, metadata={"description": "the service's now"})
+    live_minutes = _req(fields.Float, metadata={"description": "GRIDSVC_PATROL_LIVE_MINUTES: on patrol while the "
+                                                               "newest fix of an open patrol is at most this old"})
+    grid_workers = _req(fields.Integer, metadata={"description": "active grid workers with a grid in my area"})
+    on_patrol = _req(fields.Integer, metadata={"description": "of whom on patrol now (在岗)"})
+    patrolling = _req(fields.List, fields.Nested(PatrollingSchema))
+    day = fields.String(metadata={"description": "with tracks: today, the China day (YYYY-MM-DD)"})
+    tracks = fields.Dict(metadata={"description": "with tracks: a GeoJSON FeatureCollection, one cleaned "
+                                                  "(Multi)LineString per worker who walked today, in `crs`"})
+    coverage = fields.Nested(PatrolCoverageSchema)  # with tracks: today's 巡查覆盖
+
+
 class BilingualNameSchema(Shape):
     name_zh = _req(fields.String)
     name_en = _req(fields.String)
@@ -695,6 +749,8 @@ class BilingualNameSchema(Shape):
 class CategoryNameSchema(BilingualNameSchema):
     domain = _req(fields.String, validate=OneOf(DOMAINS))
     township_may_act = _req(fields.Boolean, metadata={"description": "false: only a county department may take it"})
+    feedback_photo_required = _req(fields.Boolean, metadata={
+        "description": "处置反馈 must name a photo, and 核查通过 needs a photo of the result (docs/workflow.md)"})
 
 
 class ReporterSchema(Shape):
@@ -716,8 +772,19 @@ class CaseNamesSchema(Shape):
 class StageClockSchema(Shape):
     stage_zh = _req(fields.String, metadata={"example": "处置时限"})
     due_at = _req(fields.DateTime)
-    working_hours_left = _req(fields.Float, metadata={"description": "in office hours; negative: that long overdue"})
+    working_hours_left = fields.Float(metadata={
+        "description": "in office hours; negative: that long overdue (every stage's clock but 签收时限)"})
+    minutes_left = fields.Integer(metadata={
+        "description": "签收时限 only (a dispatched case, 待签收): wall-clock minutes until the department is late to "
+                       "pick it up (`dispatch_alert_minutes` after the dispatch); negative: that long late"})
+    acknowledged_at = fields.DateTime(allow_none=True, metadata={
+        "description": "签收时限 only: when a phone of the department confirmed the dispatch notice"})
     overdue = _req(fields.Boolean)
+
+
+class CodeAndNameSchema(Shape):
+    code = _req(fields.String)
+    name_zh = _req(fields.String)
 
 
 class NamedRecordEntrySchema(Shape):
@@ -726,6 +793,23 @@ class NamedRecordEntrySchema(Shape):
     action = _req(fields.String)
     action_zh = _req(fields.String)
     actor = _nullable(fields.String, metadata={"description": "who; null for the service (the deadline sweep)"})
+    actor_role = _nullable(fields.String, validate=OneOf(ROLES))
+    actor_department = _nullable(fields.Nested, CodeAndNameSchema, metadata={"description": "the actor's department"})
+    actor_team = _nullable(fields.Nested, CodeAndNameSchema, metadata={"description": "the actor's team (中队)"})
+    actor_zh = _nullable(fields.String, metadata={
+        "description": "the actor with their team and department, or their role", "example": "执法队员（城管中队（综合行政执法队））"})
+    to_department = _nullable(fields.Nested, CodeAndNameSchema, metadata={
+        "description": "立案, 派遣, 上报县级, 重新办理: the department the step gave the case to"})
+    to_team = _nullable(fields.Nested, CodeAndNameSchema, metadata={"description": "派遣: the team named"})
+    to_zh = _nullable(fields.String, metadata={"example": "城管中队（综合行政执法队）"})
+    distance_m = _nullable(fields.Float, metadata={
+        "description": "到达现场: metres from where the officer stood to the case's point; 上传照片: from the photo's "
+                       "EXIF GPS point"})
+    far_from_case = _nullable(fields.Boolean, metadata={
+        "description": "the distance is over the limit (the case was flagged); null without a distance"})
+    place_zh = _nullable(fields.String, metadata={"description": "the distance in words",
+                                                  "example": "到场位置距案件位置 35 米"})
+    attachments = _req(fields.List, fields.Integer(), metadata={"description": "the photos the step named or added"})
     from_status = _nullable(fields.String)
     to_status = _nullable(fields.String)
     note = _nullable(fields.String)
@@ -737,6 +821,29 @@ class CaseSheetSchema(Shape):
     clock = _nullable(fields.Nested, StageClockSchema, metadata={"description": "null for a finished case"})
     record = _req(fields.List, fields.Nested(NamedRecordEntrySchema))
     steps = _req(fields.List, fields.Nested(StepChoiceSchema))
+    merge_candidates = _req(fields.List, fields.Nested("MergeCandidateSchema"), metadata={
+        "description": "合并: the cases this one likely repeats, to pick from (empty unless I may merge it)"})
+    public_notes = _req(fields.Nested, "SheetPublicNotesSchema")
+    evidence = _req(fields.Nested, "ResultPhotosSchema")
+
+
+class MergeCandidateSchema(Shape):
+    tracking_no = _req(fields.String)
+    status = _req(fields.String)
+    status_name_zh = _req(fields.String)
+    description = _req(fields.String)
+    received_at = _req(fields.DateTime)
+    distance_m = _nullable(fields.Integer, metadata={"description": "from this case's point; null without points"})
+    noted = _req(fields.Boolean, metadata={"description": "intake noted it as a possible duplicate of this report"})
+
+
+class ResultPhotosSchema(Shape):
+    photo_required = _req(fields.Boolean, metadata={"description": "the category's `feedback_photo_required`"})
+    result_photos = _req(fields.List, fields.Integer(), metadata={
+        "description": "photos the last 处置反馈 names that were uploaded after the case was last sent to a "
+                       "department: the evidence 核查 looks at"})
+    photo_missing = _req(fields.Boolean, metadata={
+        "description": "a photo is required and there is none: 核查通过 is refused (409 `result_photo_missing`)"})
 
 
 # -- hotspots (gridsvc.web.hotspots_api; definitions in docs/hotspots.md) ----------------------------
@@ -855,6 +962,26 @@ class PublicNoteSchema(Shape):
     step_name_zh = _req(fields.String)
     on = _req(fields.Date, metadata={"description": "the China day"})
     note = _req(fields.String)
+    corrected_on = _nullable(fields.Date, metadata={
+        "description": "the China day a commander last corrected the note (POST …/public-note); null: never"})
+
+
+class SheetPublicNoteSchema(PublicNoteSchema):
+    seq = _req(fields.Integer, metadata={"description": "the step's record entry: what POST …/public-note names"})
+    note = _nullable(fields.String, metadata={"description": "null: the step was taken without a note"})
+
+
+class SheetPublicNotesSchema(Shape):
+    published = _req(fields.Boolean, metadata={"description": "false for an enforcement case: nothing is published"})
+    may_correct = _req(fields.Boolean, metadata={"description": "the viewer may correct them (POST …/public-note)"})
+    notes = _req(fields.List, fields.Nested(SheetPublicNoteSchema), metadata={
+        "description": "the 不予立案 and 结案 entries with the text the public page shows"})
+
+
+class CorrectedNoteSchema(Shape):
+    tracking_no = _req(fields.String)
+    record_seq = _req(fields.Integer, metadata={"description": "the case's record, with the correction's entry"})
+    note = _req(fields.Nested, SheetPublicNoteSchema)
 
 
 class PublicRatingSchema(Shape):

@@ -7,6 +7,7 @@ not give in one call. Thin: gridsvc.oversight.screen_map and gridsvc.web.basemap
                                            event number to follow them live from
     GET /api/v1/screen/grids/<code>      -> a grid's card: workers and open cases
     GET /api/v1/screen/cases/<no>/sheet  -> a case with names, clock, record, my steps
+    GET /api/v1/screen/patrols?crs=&tracks=  -> my area's grid workers on patrol now, today's tracks and coverage
 
 Every layer comes in the base map's datum unless `crs` says otherwise.
 """
@@ -14,7 +15,7 @@ Every layer comes in the base map's datum unless `crs` says otherwise.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from marshmallow import EXCLUDE, Schema, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from gridsvc.kernel.runtime import runtime
 from gridsvc.web.grids_api import CommaSeparated, CrsField
@@ -25,9 +26,10 @@ from gridsvc.cases import view
 from gridsvc.web.cases_api import TRACKING_NO, visible_case
 from gridsvc.web.errors import ApiError
 from gridsvc.events import outbox
-from gridsvc.cases.intake import FLAG_NAMES_ZH
+from gridsvc.cases.flags import ACT_ON, FLAG_NAMES_ZH, LOCATION_FLAGS
 from gridsvc.kernel.models import DOMAIN_NAMES_ZH, OPEN_STATUSES, ROLE_NAMES_ZH, STATUS_NAMES_ZH
 from gridsvc.kernel.clock import utcnow
+from gridsvc.oversight.patrols_now import patrols_now
 from gridsvc.oversight.screen_map import case_rows, grid_card, network_layers
 
 screen_api = Blueprint("screen_api", __name__, url_prefix="/api/v1/screen")
@@ -53,6 +55,11 @@ class CaseRowsQuery(LayersQuery):
         "description": "only these cases, whatever their status (a screen refreshing what changed)"})
 
 
+class PatrolsQuery(LayersQuery):
+    tracks = fields.Boolean(load_default=True, metadata={
+        "description": "false: only who is on patrol now (the 在岗 figure's poll), without today's tracks and coverage"})
+
+
 def screen_datum(query: dict):
     """The datum a layer is asked in (`crs`), else the base map's: what the screen draws on."""
     return query["crs"] or drawing_datum(basemap_of(runtime().settings))
@@ -70,6 +77,8 @@ def config():
         "domains": DOMAIN_NAMES_ZH,
         "roles": ROLE_NAMES_ZH,
         "flags": FLAG_NAMES_ZH,
+        "flags_to_act_on": sorted(ACT_ON),
+        "location_flags": list(LOCATION_FLAGS),
         "open_statuses": list(OPEN_STATUSES),
     })
 
@@ -109,4 +118,16 @@ def sheet(tracking_no: str):
     with rt.sessions() as session:
         user = signed_in_user(session)
         case = visible_case(session, tracking_no, user)
-        return jsonify({"case": view.full(case), **case_sheet(session, rt.calendar.get(), user, case, utcnow())})
+        sheet = case_sheet(session, rt.calendar.get(), user, case, utcnow(), rt.settings)
+        return jsonify({"case": view.full(case), **sheet})
+
+
+@screen_api.get("/patrols")
+def patrols():
+    query = PatrolsQuery().load(request.args)
+    rt = runtime()
+    with rt.sessions() as session:
+        answer = patrols_now(session, rt.index.get(), rt.settings, signed_in_user(session), screen_datum(query),
+                             utcnow(), query["tracks"])
+        session.commit()  # the patrol days it counted are kept (gridsvc.patrols.days)
+    return jsonify(answer)

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from gridsvc.kernel.clock import as_utc
+
 CHINA = ZoneInfo("Asia/Shanghai")
 # How far ahead a deadline may lie: far beyond the longest handling limit (250
 # working days); a search that runs past it means the calendar has no working time.
@@ -62,6 +64,11 @@ class OfficeHours:
 def china_midnight(day: date) -> datetime:
     """The first moment of a China day (00:00 Asia/Shanghai): where every day-based figure starts."""
     return datetime.combine(day, time(0), tzinfo=CHINA)
+
+
+def china_day(moment: datetime | None) -> str | None:
+    """The China day of a moment, ISO (what the public is told: a day, not a time)."""
+    return as_utc(moment).astimezone(CHINA).date().isoformat() if moment else None
 
 
 def _seconds(start: time, end: time) -> float:

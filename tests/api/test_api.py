@@ -194,22 +194,22 @@ def test_nested_errors_are_named_by_their_path_each_with_a_list_of_reasons():
         _Nested().load({"location": {"lon": "125.5", "lat": 43.5}, "attachments": [1, "2"],
                         "points": [{"lon": 1, "lat": 2}, "x", {"lat": 2}, {"lon": 1, "lat": None}]})
     assert flat_fields(caught.value.messages) == {
-        "location.lon": ["Not a valid number."],
-        "points[1]": ["Invalid input type."],
-        "points[2].lon": ["Missing data for required field."],
-        "points[3].lat": ["Field may not be null."],
-        "attachments[1]": ["Not a valid integer."],
+        "location.lon": ["须为数字 / Not a valid number."],
+        "points[1]": ["类型无效 / Invalid input type."],
+        "points[2].lon": ["必填 / Missing data for required field."],
+        "points[3].lat": ["不能为空 / Field may not be null."],
+        "attachments[1]": ["须为整数 / Not a valid integer."],
     }
     with pytest.raises(ValidationError) as caught:
         _Nested().load([])
-    assert flat_fields(caught.value.messages) == {"_schema": ["Invalid input type."]}
+    assert flat_fields(caught.value.messages) == {"_schema": ["类型无效 / Invalid input type."]}
 
 
 def test_a_list_items_error_in_a_body_is_a_flat_field(client):
     response = client.post("/api/v1/cases/20260101-AAAAAAAA/steps/file", json={"attachments": ["x", 7, 1.5]})
     assert response.status_code == 422
     assert response.get_json()["error"] == {"code": "invalid_parameters", "message": INVALID_PARAMETERS, "fields": {
-        "attachments[0]": ["Not a valid integer."], "attachments[2]": ["Not a valid integer."]}}
+        "attachments[0]": ["须为整数 / Not a valid integer."], "attachments[2]": ["须为整数 / Not a valid integer."]}}
 
 
 def test_a_report_body_takes_json_numbers_and_booleans_only(client):

@@ -163,7 +163,7 @@ def test_phones_get_the_one_error_shape(field):
 
 # -- the error contract (issue 14): one bad item alone, JSON numbers, flat field names ----------------------------
 
-MISSING = ["Missing data for required field."]
+MISSING = ["必填 / Missing data for required field."]
 
 
 def test_a_null_or_a_number_in_a_string_in_the_queue_is_rejected_alone(field):
@@ -177,7 +177,8 @@ def test_a_null_or_a_number_in_a_string_in_the_queue_is_rejected_alone(field):
         "code": "invalid_parameters",
         "fields": {name: MISSING for name in ("client_uuid", "category", "description", "lon", "lat", "crs")}}}
     assert [r["error"]["fields"] for r in results[2:5]] == [
-        {"lon": ["Not a valid number."]}, {"urgent": ["Not a valid boolean."]}, {"accuracy": ["Not a valid number."]}]
+        {"lon": ["须为数字 / Not a valid number."]}, {"urgent": ["须为布尔值 / Not a valid boolean."]},
+        {"accuracy": ["须为数字 / Not a valid number."]}]
     assert results[2]["client_uuid"] == queue[2]["client_uuid"]
 
 
@@ -188,16 +189,17 @@ def test_numbers_and_booleans_in_json_bodies_are_json_numbers_and_booleans(field
         assert refused.get_json()["error"]["fields"] == {name: [reason] for name in change}
     number = post(field, WORKER, "/reports", json=report_body(field, urgent=True)).get_json()["tracking_no"]
     for step, body, fields in (
-        ("file", {"expected_seq": "1"}, {"expected_seq": ["Not a valid integer."]}),
-        ("file", {"attachments": [1, "2", True]}, {"attachments[1]": ["Not a valid integer."],
-                                                   "attachments[2]": ["Not a valid integer."]}),
-        ("arrive", {"lon": "125.5", "lat": 43.5, "crs": "gcj02"}, {"lon": ["Not a valid number."]}),
+        ("file", {"expected_seq": "1"}, {"expected_seq": ["须为整数 / Not a valid integer."]}),
+        ("file", {"attachments": [1, "2", True]}, {"attachments[1]": ["须为整数 / Not a valid integer."],
+                                                   "attachments[2]": ["须为整数 / Not a valid integer."]}),
+        ("arrive", {"lon": "125.5", "lat": 43.5, "crs": "gcj02"}, {"lon": ["须为数字 / Not a valid number."]}),
     ):
         refused = field["phone"].post(f"/mobile/v1/cases/{number}/steps/{step}", json=body,
                                       headers=field["headers"](COMMANDER))
         assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == fields, body
     rating = post(field, WORKER, f"/cases/{number}/rating", json={"stars": "5"})
-    assert rating.status_code == 422 and rating.get_json()["error"]["fields"] == {"stars": ["Not a valid integer."]}
+    assert rating.status_code == 422
+    assert rating.get_json()["error"]["fields"] == {"stars": ["须为整数 / Not a valid integer."]}
     # A query string is text by nature: its numbers and booleans keep being read from text.
     assert get(field, WORKER, "/my/reports", query_string={"open": "yes", "limit": "5"}).status_code == 200
 
@@ -232,7 +234,7 @@ def test_a_page_of_my_reports_needs_a_cursor_of_my_own(field):
     theirs = post(field, STRANGER, "/reports", json=report_body(field)).get_json()["tracking_no"]
     for query, reason in (({"before": theirs}, f"{theirs} is not one of your reports"),
                           ({"before": "20260101-AAAAAAAA"}, "20260101-AAAAAAAA is not one of your reports"),
-                          ({"before": "the last one"}, "a tracking number")):
+                          ({"before": "the last one"}, "须为案件编号 / a tracking number")):
         refused = get(field, WORKER, "/my/reports", query_string=query)
         assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == {"before": [reason]}
     for limit in (0, 201, "many"):
@@ -243,6 +245,7 @@ def test_a_page_of_my_reports_needs_a_cursor_of_my_own(field):
 # -- what the field app needs: hand-picked spots, photos with feedback, task lists in one call ---------------------
 
 PICKED = "location_picked_by_hand"
+NOT_A_SOURCE = "须为以下之一：gps, map, grid / Must be one of: gps, map, grid."
 
 
 def test_a_spot_picked_by_hand_is_flagged_for_the_commander_alone_or_in_the_queue(field):
@@ -253,14 +256,14 @@ def test_a_spot_picked_by_hand_is_flagged_for_the_commander_alone_or_in_the_queu
     assert PICKED not in by_gps.get_json()["flags"]  # no location_source: a GPS fix
     unknown = post(field, WORKER, "/reports", json=report_body(field, location_source="wifi"))
     assert unknown.status_code == 422
-    assert unknown.get_json()["error"]["fields"] == {"location_source": ["Must be one of: gps, map, grid."]}
+    assert unknown.get_json()["error"]["fields"] == {"location_source": [NOT_A_SOURCE]}
     queue = [report_body(field, category="02001", location_source="grid"),
              report_body(field, category="02002", location_source="gps"),
              report_body(field, location_source="satellite")]
     results = post(field, WORKER, "/reports/batch", json={"reports": queue}).get_json()["results"]
     assert [r["result"] for r in results] == ["created", "created", "rejected"]
     assert PICKED in results[0]["case"]["flags"] and PICKED not in results[1]["case"]["flags"]
-    assert results[2]["error"]["fields"] == {"location_source": ["Must be one of: gps, map, grid."]}
+    assert results[2]["error"]["fields"] == {"location_source": [NOT_A_SOURCE]}
     # The commander finds them by the flag, and the screen names it.
     listed = field["phone"].get("/api/v1/cases", query_string={"flag": PICKED}, headers=field["headers"](COMMANDER))
     assert {c["tracking_no"] for c in listed.get_json()["cases"]} == {

@@ -145,7 +145,8 @@ def test_the_strict_check_refuses_undocumented_fields_and_wrong_nested_objects(s
     assert check("Exif", exif) == []
     assert check("Exif", {**exif, "taken_at": "yesterday"})
     attachment = {"id": 1, "sha256": "a" * 64, "content_type": "image/jpeg", "width": 1, "height": 1,
-                  "size_bytes": 9, "exif": None, "distance_m": None, "uploaded_by": 1,
+                  "size_bytes": 9, "exif": None, "distance_m": None, "location_mismatch": None,
+                  "location_check_zh": "照片无 GPS 位置信息，无法核对拍摄地点", "uploaded_by": 1,
                   "uploaded_at": "2026-05-01T08:00:00+00:00", "urls": {"photo": "/p", "thumbnail": "/t"}}
     assert check("Attachment", attachment) == []
     assert check("Attachment", {**attachment, "exif": exif}) == []
@@ -439,7 +440,7 @@ def test_signed_in_answers_fit_the_document(client, rt):
     assert_documented(spec, "post", "/api/v1/reports", conflict, 409)
     invalid = client.post("/api/v1/reports", json={**body, "lat": "north"}, headers=as_worker)
     assert_documented(spec, "post", "/api/v1/reports", invalid, 422)
-    assert invalid.get_json()["error"]["fields"] == {"lat": ["Not a valid number."]}
+    assert invalid.get_json()["error"]["fields"] == {"lat": ["须为数字 / Not a valid number."]}
 
     number = reported.get_json()["tracking_no"]
     case_path = "/api/v1/cases/{tracking_no}"

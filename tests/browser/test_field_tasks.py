@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from tests.support import (COMMANDER, OFFICER, WALL, WORKER, case_marker, check_phone_screen, file_report, geolocation,
-                           jpeg_photo, report_over_http, sign_in_phone, sign_in_screen, wait_until, wait_until_sent)
+                           jpeg_photo, open_sheet_from_marker, report_over_http, sign_in_phone, sign_in_screen,
+                           wait_until, wait_until_sent)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -62,8 +63,7 @@ def test_an_officer_works_a_dispatch_from_the_phone_and_the_worker_verifies_it(s
 
     number = report_over_http(server, town)
     screen.wait_for_selector(case_marker(number))
-    screen.click(case_marker(number))
-    screen.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
+    open_sheet_from_marker(screen, number)
     for step in ("file", "dispatch"):
         screen.click(f"#case-sheet button[data-step={step}]")
         if step == "dispatch":

@@ -36,7 +36,8 @@ from gridsvc.cases.intake import Intake, Report, submit
 from gridsvc.kernel.models import AuthToken, Case, User
 from gridsvc.kernel.clock import utcnow
 from tests.support import (COMMANDER, LUXIANG_COMMANDER, OFFICER, PASSWORD, STRANGER, WALL, WORKER, case_marker,
-                           report_over_http, serve, shared_edge_points, sign_in_screen, wait_until)
+                           open_sheet_from_marker, report_over_http, serve, shared_edge_points, sign_in_screen,
+                           wait_until)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -84,8 +85,7 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
         .map(([, layer]) => layer.options.fillColor)""")
     assert set(others) == {"#334155"}  # no open case elsewhere
 
-    page.click(case_marker(number))
-    page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
+    open_sheet_from_marker(page, number)
     assert "位置待确认" in page.inner_text("#case-sheet")
     page.click("#case-sheet button[data-step=file]")
     assert page.input_value("#case-sheet input[name=grid]") == located["grid"]
@@ -113,13 +113,14 @@ def test_a_report_appears_live_is_filed_and_dispatched_from_the_desk(server, tow
 
     # 考核排名 (docs/indicators.md): this month's villages with the report's one, and the departments
     # as the Excel file a county office keeps
-    village = f"#numbers .ranking tr[data-code='{located['grid'][:12]}']"
+    page.click("#numbers button[data-open=ranking]")  # its own view, over the map
+    village = f"#ranking-view tr[data-code='{located['grid'][:12]}']"
     wait_until(page, f"document.querySelector(\"{village}\")")
     assert page.inner_text(f"{village} td:nth-child(4)") == "1"  # 上报
-    page.select_option("#numbers .ranking select[name=level]", "department")
-    wait_until(page, "document.querySelector('#numbers .ranking').dataset.level === 'department'")
+    page.select_option("#ranking-view select[name=level]", "department")
+    wait_until(page, "document.querySelector('#ranking-view').dataset.level === 'department'")
     with page.expect_download() as download:
-        page.click("#numbers .ranking button[data-file=xlsx]")
+        page.click("#ranking-view button[data-file=xlsx]")
     assert download.value.suggested_filename.startswith("indicators-department-")
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert book.sheetnames == ["部门指标", "说明"]
@@ -174,8 +175,7 @@ def test_an_open_sheet_closes_when_its_case_leaves_the_users_view(server, town, 
                                timeout=10)
         assert answer.status_code == 200, answer.text
     sign_in_screen(page, server, OFFICER)  # the department the case was dispatched to
-    page.click(case_marker(number))
-    page.wait_for_selector(f"#case-sheet h2:has-text('{number}')")
+    open_sheet_from_marker(page, number)
     escalated = requests.post(f"{server}/mobile/v1/cases/{number}/steps/escalate", json={"note": "需县级执法"},
                               headers=commander, timeout=10)
     assert escalated.status_code == 200, escalated.text
@@ -253,7 +253,14 @@ def test_the_demo_township_fits_a_wall_screen_and_a_laptop(viewport, name, sampl
         for part in ("#map", "#side", "#kpis", "#queues"):
             box = page.locator(part).bounding_box()
             assert box["width"] > 100 and box["x"] + box["width"] <= viewport["width"] + 1, part
-        wait_until(page, "document.querySelectorAll('[data-kpi]').length === 6")
+        wait_until(page, "document.querySelectorAll('[data-kpi]').length === 7")  # the six figures and 在岗
+        # The tiles stand side by side inside the strip, none over another (an overdue count's tile once took
+        # the alarm pop-up's style and covered three of them).
+        strip = page.locator("#kpis").bounding_box()
+        tiles = sorted((page.locator(f"[data-kpi] >> nth={i}").bounding_box() for i in range(7)), key=lambda b: b["x"])
+        for tile in tiles:
+            assert strip["y"] <= tile["y"] and tile["y"] + tile["height"] <= strip["y"] + strip["height"] + 1, tile
+        assert all(left["x"] + left["width"] <= right["x"] + 1 for left, right in zip(tiles, tiles[1:])), tiles
         save_screenshot(page, name)
 
 

@@ -43,7 +43,7 @@ def test_steps_offered_depend_on_status_and_role(office):
 def test_rejection_needs_a_reason_and_ends_the_case(office, rt):
     case = report(office)
     refused = step(office, "commander", case, "reject", expect=422)
-    assert refused["error"]["fields"] == {"note": ["a reason or description is required"]}
+    assert refused["error"]["fields"] == {"note": ["请填写原因或说明 / a reason or description is required"]}
     assert step(office, "commander", case, "reject", note="重复上报，已有处理")["status"] == "rejected"
     assert step(office, "commander", case, "file", expect=409)["error"]["code"] == "step_not_allowed"
     assert actions(office, case) == ["report", "reject"]
@@ -125,7 +125,7 @@ def test_escalation_goes_to_the_county_department(office, rt):
     township_dept = step(office, "commander", report(office, offset_m=400), "escalate", expect=422,
                          note="上报", department=office["local"])
     assert township_dept["error"]["fields"] == {
-        "department": [f"{office['local']} is not a department of the case's county"]}
+        "department": [f"所选部门不是案件所在县的县级部门 / {office['local']} is not a department of the case's county"]}
 
 
 def test_a_reserved_matter_cannot_be_dispatched_to_a_township_body(office):

@@ -10,19 +10,19 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from fixtures.sample import CATALOGUE_FILE
 from gridsvc.cases import record as case_record, view
 from gridsvc.cases.attachments import MediaStore, attach
-from gridsvc.cases.intake import ARRIVED_FAR_FROM_CASE, LOCATION_UNCONFIRMED, Intake, Report, submit
+from gridsvc.cases.flags import ARRIVED_FAR_FROM_CASE, LOCATION_UNCONFIRMED
+from gridsvc.cases.intake import Intake, Report, submit
 from gridsvc.cases.workflow import (COMMANDER, DEPARTMENT, GRID_WORKER, REPORTER, SUPERVISOR, Context, StepInput,
                                     WorkflowError, act, available_steps, relations, reopen)
-from gridsvc.catalogue.store import area_chain, current_category, load_catalogue, read_json, responsibility_list
+from gridsvc.catalogue.store import area_chain, responsibility_list
 from gridsvc.geo.crs import from_cgcs2000, parse_crs
 from gridsvc.kernel.clock import as_utc
 from gridsvc.kernel.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND
 from gridsvc.kernel.models import Case, CaseEvent, Category, Event, User
 from tests.support import (COUNTY, LOCAL_CATEGORY, LUXIANG, OFFICE_PHONES, QIJIA, RESERVED_CATEGORY, at, moved,
-                           phone_jpeg)
+                           phone_jpeg, photo_required_for)
 
 NOW = at("2026-05-11T09:00")  # a Monday, a working day
 LATER = NOW + timedelta(minutes=10)
@@ -381,16 +381,6 @@ def test_the_arrival_limit_is_a_setting(office, rt):
         assert case.flags == []
         entry = session.scalar(sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "arrive"))
         assert (entry.data["max_distance_m"], entry.data["far_from_case"]) == (5000.0, False)
-
-
-def photo_required_for(rt, code: str) -> None:
-    """Load the sample catalogue with `code` asking for a photo with its feedback: a new version of it."""
-    data = read_json(CATALOGUE_FILE)
-    next(c for c in data["categories"] if c["code"] == code)["feedback_photo_required"] = True
-    with rt.sessions.begin() as session:
-        assert load_catalogue(session, data).changed == 1
-    with rt.sessions() as session:
-        assert current_category(session, code).feedback_photo_required
 
 
 def test_feedback_of_a_category_that_wants_a_photo_needs_one(office, rt, tmp_path):

@@ -328,13 +328,14 @@ def test_the_endpoints_refuse_bad_input_with_the_field(api):
         return api(path, 422, **query)["error"]["fields"]
 
     for path in ("grids", "hexagons"):
-        assert fields(path, **{"from": "last week"})["from"][0].startswith("must be an ISO 8601")
+        assert fields(path, **{"from": "last week"})["from"][0].startswith(
+            "须为 ISO 8601 日期或时间，如 2026-05-01T08:00:00+08:00 / must be an ISO 8601")
         assert fields(path, **{"from": "2026-05-02T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"}) == {
-            "to": ["must lie after `from`"]}
+            "to": ["截止时间须晚于起始时间 / must lie after `from`"]}
         assert list(fields(path, **{"from": "2026-01-01T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"})) == [
             "to"]
         assert list(fields(path, **{"from": "2026-01-01T00:00:00+08:00"})) == ["from"]
-        assert fields(path, category="12") == {"category": ["a 5-digit category code"]}
+        assert fields(path, category="12") == {"category": ["须为 5 位分类代码 / a 5-digit category code"]}
         assert list(fields(path, category="99999")) == ["category"]
         assert list(fields(path, domain="roads")) == ["domain"]
         assert list(fields(path, crs="nowhere")) == ["crs"]

@@ -255,15 +255,16 @@ def test_the_endpoint_defaults_to_this_china_month(town, api):
 
 
 def test_the_endpoint_refuses_bad_input_with_the_field(api):
-    assert api(422, **{"from": "last week"})["error"]["fields"]["from"][0].startswith("must be an ISO 8601")
+    assert api(422, **{"from": "last week"})["error"]["fields"]["from"][0].startswith(
+        "须为 ISO 8601 日期或时间，如 2026-05-01T08:00:00+08:00 / must be an ISO 8601")
     assert api(422, **{"from": "2026-05-01T00:00:00+08:00", "to": "2026-04-01T00:00:00+08:00"})["error"] == {
         "code": "invalid_parameters", "message": "参数无效 / invalid parameters",
-        "fields": {"to": ["must lie after `from`"]}}
+        "fields": {"to": ["截止时间须晚于起始时间 / must lie after `from`"]}}
     too_long = api(422, **{"from": "2026-01-01T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"})
-    assert too_long["error"]["fields"] == {"to": ["the period may span at most 92 days"]}
+    assert too_long["error"]["fields"] == {"to": ["统计期不得超过 92 天 / the period may span at most 92 days"]}
     alone = api(422, **{"from": "2026-01-01T00:00:00+08:00"})  # `to` is now: the caller's `from` is at fault
-    assert alone["error"]["fields"] == {"from": ["the period may span at most 92 days"]}
-    assert api(422, area="2201121")["error"]["fields"] == {"area": ["a 12-digit administrative code"]}
+    assert alone["error"]["fields"] == {"from": ["统计期不得超过 92 天 / the period may span at most 92 days"]}
+    assert api(422, area="2201121")["error"]["fields"] == {"area": ["须为 12 位区划代码 / a 12-digit administrative code"]}
     unknown = api(422, area="220112999000")["error"]["fields"]
     assert unknown == {"area": ["220112999000 is not a known administrative unit"]}
 

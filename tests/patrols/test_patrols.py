@@ -321,10 +321,11 @@ def test_a_null_fix_or_a_number_in_a_string_is_rejected_alone(patrol_desk):
     assert [r["result"] for r in body["results"]] == ["added"] + ["rejected"] * len(bad) + ["added", "added"]
     assert body["results"][1] == {"index": 1, "seq": None, "result": "rejected", "error": {
         "code": "invalid_parameters",
-        "fields": {name: ["Missing data for required field."] for name in ("seq", "lon", "lat", "crs", "recorded_at")}}}
+        "fields": {name: ["必填 / Missing data for required field."]
+                   for name in ("seq", "lon", "lat", "crs", "recorded_at")}}}
     assert [r["error"]["fields"] for r in body["results"][2:6]] == [
-        {"lon": ["Not a valid number."]}, {"accuracy": ["Not a valid number."]}, {"seq": ["Not a valid integer."]},
-        {"seq": ["Not a valid integer."]}]
+        {"lon": ["须为数字 / Not a valid number."]}, {"accuracy": ["须为数字 / Not a valid number."]},
+        {"seq": ["须为整数 / Not a valid integer."]}, {"seq": ["须为整数 / Not a valid integer."]}]
     assert [r["seq"] for r in body["results"][1:6]] == [None, 10, 11, None, None]  # true is no seq, nor is "12"
 
 

@@ -66,8 +66,8 @@ export function render(c) {
   if (!c.enforcement) {
     rows.push(fact("rating", "群众评价", c.rating
       ? `${stars(c.rating.stars)} ${c.rating.stars} 星（${day(c.rating.rated_on)}评价）` : "暂无评价"));
-    const notes = (c.notes || []).map((n) => `<li><span class="when">${escape(n.step_name_zh)} · ${day(n.on)}</span>`
-      + `<div class="note">${escape(n.note)}</div></li>`);
+    const notes = (c.notes || []).map((n) => `<li><span class="when">${escape(n.step_name_zh)} · ${day(n.on)}`
+      + `${n.corrected_on ? `（${day(n.corrected_on)}更正）` : ""}</span><div class="note">${escape(n.note)}</div></li>`);
     rows.push(fact("notes", "公开说明", notes.length ? `<ul class="notes">${notes.join("")}</ul>` : "暂无"));
   }
   const listLink = c.department

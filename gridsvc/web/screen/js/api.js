@@ -19,17 +19,30 @@ function keep(pair) {
 /** Call `listener(pair)` whenever the token pair changes (null: signed out). */
 export function onTokens(listener) { listeners.add(listener); }
 
+/** The Chinese half of a text the service writes "zh / English" (gridsvc.kernel.errors), or null if it has none. */
+function chinese(text) {
+  const [zh, ...en] = String(text ?? "").split(" / ");
+  return /[^\x00-\x7f]/.test(zh) ? (en.length ? zh : String(text)) : null;
+}
+
 export class ApiError extends Error {
+  /** `message` is the Chinese half of the service's message (the screen is in Chinese), else a plain
+   * Chinese sentence for the status: a proxy's or the network's refusal has none. */
   constructor(status, body) {
     const error = (body && body.error) || {};
-    super(error.message || `HTTP ${status}`);
+    super(chinese(error.message) ?? (status ? `请求未成功（状态 ${status}）` : "网络连接失败"));
     this.status = status;
     this.code = error.code || "http_error";
     this.fields = error.fields || {};
   }
-  /** The message with each offending field's reasons, as the service gave them. */
-  describe() {
-    const reasons = Object.entries(this.fields).map(([field, why]) => `${field}: ${[].concat(why).join("; ")}`);
+  /** The message with each offending field's reasons, in Chinese only: each field named by `labels[field]`
+   * (the form's own words for it) and each reason by its Chinese half (取值无效 for one the service gave
+   * in English only). */
+  describe(labels = {}) {
+    const reasons = Object.entries(this.fields).map(([field, why]) => {
+      const said = [].concat(why).map((reason) => chinese(reason) ?? "取值无效").join("；");
+      return labels[field] ? `${labels[field]}：${said}` : said;
+    });
     return [this.message, ...reasons].join("\n");
   }
 }
@@ -98,4 +111,17 @@ export async function signOut() {
 export async function imageUrl(path) {
   const answer = await api(path, { raw: true });
   return URL.createObjectURL(await answer.blob());
+}
+
+/** A file the API serves behind the token, handed to the browser as a download, named as the service
+ * names it (Content-Disposition), else `fallback`. */
+export async function downloadFile(path, fallback) {
+  const answer = await api(path, { raw: true, headers: { Accept: "*/*" } });
+  const name = /filename="([^"]+)"/.exec(answer.headers.get("Content-Disposition") ?? "")?.[1] ?? fallback;
+  const url = URL.createObjectURL(await answer.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

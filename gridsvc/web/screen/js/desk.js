@@ -3,31 +3,58 @@
 // (GET …/steps via the sheet); this page only offers what it is told and shows why a step failed.
 
 import { api, imageUrl } from "./api.js";
-import { escape, moment } from "./format.js";
+import { escape, moment, reportedMoment } from "./format.js";
+import { correctionForm, mayCorrect, previewAsTyped, publicNoteField, publishedNotes } from "./public_note.js";
+import { CaseFilePreview, downloadCaseFile } from "./casefile.js";
+import { PhotoViewer } from "./photos.js";
 
-const QUEUES = [
-  { key: "new", label: "新上报", query: () => "status=reported" },
-  { key: "location", label: "位置待确认", query: () => "flag=location_unconfirmed&status=reported,filed" },
-  { key: "dispatch", label: "待派遣", query: () => "status=filed" },
-  { key: "overdue", label: "超期", query: (open) => `overdue=true&status=${open.join(",")}` },
-  { key: "verify", label: "待核查", query: () => "status=handled" },
-];
+const OVERDUE = { key: "overdue", label: "超期", query: (open) => `overdue=true&status=${open.join(",")}` };
+// The queues of each desk. A township's (its commander's, and every role's but the county's) follows its
+// cases from intake to verification. The county supervisor's (县级督办) holds what reached the county: the
+// open cases escalated to a county department (上报县级), those the deadline sweep alerted the county of
+// (县级预警: still overdue a while after the deadline), those under 督办, and all that is overdue.
+const QUEUES = {
+  township: [
+    { key: "new", label: "新上报", query: () => "status=reported" },
+    // Every flag that asks where the case is (`location_flags`: a boundary, an accuracy circle across one, a spot
+    // placed by hand), so that no 待确认 badge of the kind sits outside this queue; 立案 with the grid ends them.
+    { key: "location", label: "位置待确认",
+      query: (open, config) => `flag=${config.location_flags.join(",")}&status=reported,filed` },
+    { key: "dispatch", label: "待派遣", query: () => "status=filed" },
+    OVERDUE,
+    { key: "verify", label: "待核查", query: () => "status=handled" },
+  ],
+  county: [
+    { key: "escalated", label: "上报县级", query: (open) => `escalated=true&status=${open.join(",")}` },
+    { key: "county_alert", label: "县级预警", query: (open) => `county_alerted=true&status=${open.join(",")}` },
+    { key: "supervised", label: "督办中", query: (open) => `supervised=true&status=${open.join(",")}` },
+    OVERDUE,
+  ],
+};
+const DESK_OF_ROLE = { county_supervisor: "county" };
 const PAGE = 50;
 // Steps that need what only a phone has on the spot: its position (到达现场), a photo (自行处置).
 const PHONE_STEPS = new Set(["arrive", "self_handle"]);
 
 export class CaseDesk {
-  /** @param context {config, categories: Map, departments: [], map: NetworkMap, onChanged()} */
+  /** @param context {config, role: the user's, categories: Map, departments: [], map: NetworkMap,
+   *   townships: Map code → name of the area's townships (filled when the map is read), onChanged()} */
   constructor(elements, context) {
     this.el = elements;
     this.context = context;
-    this.queue = QUEUES[0].key;
+    this.queues = QUEUES[DESK_OF_ROLE[context.role] ?? "township"];
+    this.queue = this.queues[0].key;
     this.open = null;  // tracking_no of the sheet on show
     this.shown = 0;  // request generations: only the latest answer is drawn
     this.listed = 0;
     this.photoUrls = [];
     this.drawnSeq = -1;  // the record_seq of the case the sheet shows
-    this.el.queues.innerHTML = QUEUES.map((q) =>
+    this.actOn = new Set(context.config.flags_to_act_on);  // flags that ask for a decision: 待确认
+    this.viewer = new PhotoViewer();
+    this.photos = [];  // the open case's photos as the viewer shows them
+    this.evidence = null;  // the open case's photos of the result, for 核查 (the sheet's `evidence`)
+    this.caseFile = new CaseFilePreview();
+    this.el.queues.innerHTML = this.queues.map((q) =>
       `<button data-queue="${q.key}">${q.label} <b class="count" data-count="${q.key}">…</b></button>`).join("");
     this.el.queues.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-queue]");
@@ -39,7 +66,22 @@ export class CaseDesk {
     });
     this.el.sheet.addEventListener("click", (event) => {
       if (event.target.closest("[data-close]")) this.hide();
+      const photo = event.target.closest("[data-photo]");
+      if (photo) this.viewer.open(this.photos, Number(photo.dataset.photo));
+      const file = event.target.closest("[data-case-file]");
+      if (file) this.fileAction(file.dataset.caseFile).catch((exc) => this.say(exc));
     });
+  }
+
+  /** 打印案卷 or 下载PDF for the open case. */
+  async fileAction(action) {
+    if (action === "print") await this.caseFile.print(this.open);
+    else await downloadCaseFile(this.open);
+  }
+
+  say(exc) {
+    const error = this.el.sheet.querySelector(".error");
+    if (error) error.textContent = exc.describe ? exc.describe() : String(exc);
   }
 
   categoryName(code) { return this.context.categories.get(code)?.name_zh ?? code; }
@@ -51,25 +93,33 @@ export class CaseDesk {
     }
     const generation = ++this.listed;
     const open = this.context.config.open_statuses;
-    const answers = await Promise.all(QUEUES.map((q) =>
-      api(`/api/v1/cases?${q.query(open)}&limit=${q.key === this.queue ? PAGE : 1}`)));
+    const answers = await Promise.all(this.queues.map((q) =>
+      api(`/api/v1/cases?${q.query(open, this.context.config)}&limit=${q.key === this.queue ? PAGE : 1}`)));
     if (generation !== this.listed) return;  // a later refresh is under way
-    QUEUES.forEach((q, i) => {
+    this.queues.forEach((q, i) => {
       this.el.queues.querySelector(`[data-count="${q.key}"]`).textContent = answers[i].total;
     });
-    const chosen = answers[QUEUES.findIndex((q) => q.key === this.queue)];
-    this.el.list.innerHTML = chosen.cases.length ? chosen.cases.map((c) => this.row(c)).join("")
+    const chosen = answers[this.queues.findIndex((q) => q.key === this.queue)];
+    this.el.list.innerHTML = chosen.cases.length ? chosen.cases.map((c) => this.row(c, chosen.places)).join("")
       : `<li class="empty">暂无案件</li>`;
   }
 
-  row(c) {
-    const badges = [c.overdue_level > 0 ? `<span class="badge red">超期</span>` : "",
+  /** `places`: the list's names of grids, villages and townships by code. */
+  row(c, places) {
+    const badges = [c.overdue_level > 1 ? `<span class="badge red">县级预警</span>`
+                      : c.overdue_level > 0 ? `<span class="badge red">超期</span>` : "",
+                    c.escalated ? `<span class="badge blue">上报县级</span>` : "",
+                    c.supervision_count ? `<span class="badge purple">督办 ${c.supervision_count}</span>` : "",
                     c.urgent ? `<span class="badge orange">紧急</span>` : "",
-                    c.flags.length ? `<span class="badge yellow">待确认</span>` : ""].join("");
+                    c.flags.some((f) => this.actOn.has(f)) ? `<span class="badge yellow">待确认</span>` : ""].join("");
+    // An area of several townships (a county's) names each case's township first.
+    const townships = this.context.townships;
+    const township = townships.size > 1
+      ? `<span class="township" data-township="${escape(c.township ?? "")}">${escape(townships.get(c.township) ?? "未定位")}</span>` : "";
     return `<li data-tracking-no="${escape(c.tracking_no)}">
-      <div class="line"><b>${escape(this.categoryName(c.category))}</b>${badges}
+      <div class="line">${township}<b>${escape(this.categoryName(c.category))}</b>${badges}
         <span class="status status-${c.status}">${escape(c.status_name_zh)}</span></div>
-      <div class="line muted">${escape(c.tracking_no)} · ${escape(c.grid ?? "未定位")} · ${moment(c.received_at)}</div>
+      <div class="line muted">${escape(c.tracking_no)} · ${gridName(c.grid, places[c.grid])} · ${reportedMoment(c)}</div>
       <div class="line desc">${escape(c.description)}</div></li>`;
   }
 
@@ -77,6 +127,8 @@ export class CaseDesk {
     this.open = null;
     this.shown += 1;
     this.el.sheet.hidden = true;
+    this.viewer.close();
+    this.caseFile.close();  // a file of a case that left the user's view, or a sheet closed under it
     this.clear();
   }
 
@@ -115,6 +167,7 @@ export class CaseDesk {
   /** Open (or redraw) the sheet of a case. */
   async show(trackingNo) {
     const redraw = this.open === trackingNo && !this.el.sheet.hidden;
+    if (!redraw) this.viewer.close();  // another case's photos; a redraw (a live change) leaves them on show
     this.open = trackingNo;
     const generation = ++this.shown;
     const [sheet, rows, photos] = await Promise.all([
@@ -131,33 +184,45 @@ export class CaseDesk {
     this.drawnSeq = sheet.case.record_seq;
     const c = sheet.case;
     const names = sheet.names;
-    const flags = c.flags.map((f) => `<span class="badge yellow">${escape(this.context.config.flags[f] ?? f)}</span>`);
+    this.evidence = sheet.evidence;
+    this.mergeCandidates = sheet.merge_candidates;
+    this.photos = viewerPhotos(photos.attachments, sheet);
+    // Flags to act on as yellow badges (待确认); the ones that only inform, plainly (提示).
+    const flagName = (f) => escape(this.context.config.flags[f] ?? f);
+    const toConfirm = c.flags.filter((f) => this.actOn.has(f)).map((f) => `<span class="badge yellow">${flagName(f)}</span>`);
+    const toKnow = c.flags.filter((f) => !this.actOn.has(f)).map((f) => `<span class="flag-info">${flagName(f)}</span>`);
     this.el.sheet.hidden = false;
     this.el.sheet.innerHTML = `
       <header><h2>${escape(c.tracking_no)} <span class="status status-${c.status}">${escape(c.status_name_zh)}</span>
         ${c.urgent ? '<span class="badge orange">紧急</span>' : ""}</h2><button data-close title="关闭">✕</button></header>
       <p class="changed" hidden>案件已被他人更新 <button data-reload>刷新</button></p>
+      <p class="file-tools"><button data-case-file="print">打印案卷</button>
+        <button data-case-file="pdf">下载PDF</button></p>
       ${this.clock(sheet.clock)}
       <dl class="facts">
         <dt>事项类别</dt><dd>${escape(names.category?.name_zh ?? c.category)}
-          <span class="muted">${escape(names.category?.name_en ?? "")} · ${escape(c.category)}</span></dd>
+          <span class="muted">${escape(names.category?.name_en ?? "")} · ${escape(c.category)}</span>
+          ${names.category?.feedback_photo_required ? '<span class="badge blue">反馈须附照片</span>' : ""}</dd>
         <dt>问题描述</dt><dd>${escape(c.description)}</dd>
-        <dt>所在网格</dt><dd>${escape(names.grid ?? "未定位")} <span class="muted">${escape(c.grid ?? "")}</span></dd>
+        <dt>所在网格</dt><dd>${gridName(c.grid, names.grid)}</dd>
         <dt>村（社区）</dt><dd>${escape(names.village ?? "—")} · ${escape(names.township ?? "")}</dd>
         <dt>责任部门</dt><dd>${escape(names.department?.name_zh ?? "未指定")}${names.team ? " · " + escape(names.team.name_zh) : ""}</dd>
         <dt>上报人</dt><dd>${escape(names.reporter?.name ?? "—")}</dd>
-        <dt>上报时间</dt><dd>${moment(c.received_at)}</dd>
+        <dt>上报时间</dt><dd>${reportedMoment(c)}</dd>
         <dt>办理期限</dt><dd>${moment(c.handling_due_at)}</dd>
-        ${flags.length ? `<dt>待确认</dt><dd>${flags.join(" ")}</dd>` : ""}
+        ${toConfirm.length ? `<dt>待确认</dt><dd>${toConfirm.join(" ")}</dd>` : ""}
+        ${toKnow.length ? `<dt>提示</dt><dd>${toKnow.join("；")}</dd>` : ""}
       </dl>
-      <div class="photos">${photos.attachments.map((p) =>
-        `<img data-thumbnail="${escape(p.urls.thumbnail)}" alt="现场照片">`).join("") || '<span class="muted">无照片</span>'}</div>
+      <div class="photos">${photos.attachments.map((p) => `<button class="thumb ${p.location_mismatch ? "mismatch" : ""}"
+        data-photo="${p.id}" title="${escape(p.location_check_zh)}"><img data-thumbnail="${escape(p.urls.thumbnail)}"
+        alt="照片 #${p.id}">${sheet.evidence.result_photos.includes(p.id) ? '<span class="tag">处置</span>' : ""}</button>`)
+        .join("") || '<span class="muted">无照片</span>'}</div>
       <div class="mini-map"></div>
-      <section class="actions"><h3>办理</h3>${this.actions(sheet.steps)}<div class="step-form"></div>
-        <p class="error" role="alert"></p></section>
-      <section class="timeline"><h3>办理记录</h3><ol>${sheet.record.map((e) => `
-        <li><time>${moment(e.at)}</time> <b>${escape(e.action_zh)}</b> ${escape(e.actor ?? "系统")}
-          ${e.note ? `<div class="note">${escape(e.note)}</div>` : ""}</li>`).join("")}</ol></section>`;
+      <section class="actions"><h3>办理</h3>${this.actions(sheet.steps)}
+        ${mayCorrect(sheet.public_notes) ? '<button class="step" data-correct-note>更正公示说明</button>' : ""}
+        <div class="step-form"></div><p class="error" role="alert"></p></section>
+      ${publishedNotes(sheet.public_notes)}
+      <section class="timeline"><h3>办理记录</h3><ol>${sheet.record.map(recordEntry).join("")}</ol></section>`;
     for (const img of this.el.sheet.querySelectorAll("img[data-thumbnail]")) {
       imageUrl(img.dataset.thumbnail).then((url) => {
         if (generation !== this.shown) { URL.revokeObjectURL(url); return; }
@@ -169,6 +234,7 @@ export class CaseDesk {
     this.el.sheet.querySelector(".actions").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-step]");
       if (button) this.stepForm(c, names, sheet.steps.find((s) => s.step === button.dataset.step));
+      if (event.target.closest("button[data-correct-note]")) this.noteCorrection(c, sheet.public_notes);
     });
     this.el.sheet.querySelector("[data-reload]").addEventListener("click", () => {
       this.el.sheet.querySelector(".step-form").innerHTML = "";  // the user chose the new state over the form
@@ -176,12 +242,15 @@ export class CaseDesk {
     });
   }
 
+  /** The current stage's deadline: in working hours, or for 签收 (a dispatched case) in minutes. */
   clock(clock) {
     if (!clock) return "";
-    const hours = Math.abs(clock.working_hours_left).toFixed(1);
-    const text = clock.overdue ? `已超期 ${hours} 个工作小时` : `还剩 ${hours} 个工作小时`;
+    const left = clock.minutes_left === undefined ? `${Math.abs(clock.working_hours_left).toFixed(1)} 个工作小时`
+      : `${Math.abs(clock.minutes_left)} 分钟`;
+    const text = clock.overdue ? `已超期 ${left}` : `还剩 ${left}`;
+    const acknowledged = clock.acknowledged_at ? `，${moment(clock.acknowledged_at)} 已确认收到派遣` : "";
     return `<p class="clock ${clock.overdue ? "overdue" : ""}">${escape(clock.stage_zh)}：${text}
-      <span class="muted">（截止 ${moment(clock.due_at)}）</span></p>`;
+      <span class="muted">（截止 ${moment(clock.due_at)}${acknowledged}）</span></p>`;
   }
 
   actions(steps) {
@@ -230,11 +299,14 @@ export class CaseDesk {
     }
     if (step.step === "dispatch") parts.push('<label>队伍 <select name="team"></select></label>');
     if (step.step === "file") {
-      parts.push(`<label>确认网格 <input name="grid" value="${escape(c.grid ?? "")}" pattern="\\d{15}"></label>`);
+      parts.push(`<label>确认网格 <input name="grid" value="${escape(c.grid ?? "")}" pattern="\\d{15}"
+        title="网格编码（15 位）"></label><p class="muted">现为：${gridName(c.grid, names.grid)}</p>`);
     }
     if (step.step === "request_extension") parts.push('<label>延期至 <input type="datetime-local" name="until" required></label>');
-    if (step.step === "merge") parts.push('<label>并入案件 <input name="into" placeholder="案件编号" required></label>');
-    if (step.needs_note) parts.push('<label>说明 <textarea name="note" required rows="3"></textarea></label>');
+    if (step.step === "merge") parts.push(mergeField(this.mergeCandidates));
+    if (step.step === "verify") parts.push(evidenceNote(this.evidence));
+    if (step.public_note) parts.push(publicNoteField(step));  // 不予立案, 结案: published (docs/public.md)
+    else if (step.needs_note) parts.push('<label>说明 <textarea name="note" required rows="3"></textarea></label>');
     form.innerHTML = `<form data-step="${step.step}">${parts.join("")}
       <button type="submit" class="primary">确认${escape(step.label_zh)}</button></form>`;
     const element = form.querySelector("form");
@@ -245,6 +317,11 @@ export class CaseDesk {
         `<option value="${escape(t.code)}">${escape(t.name_zh)}</option>`).join("");
     };
     if (teams) { fillTeams(); element.department.addEventListener("change", fillTeams); }
+    if (step.public_note) previewAsTyped(element, step.label_zh);
+    element.querySelector(".merge-candidates")?.addEventListener("click", (event) => {
+      const pick = event.target.closest("[data-into]");
+      if (pick) element.into.value = pick.dataset.into;
+    });
     element.addEventListener("submit", (event) => {
       event.preventDefault();
       this.take(c, step, new FormData(element));
@@ -257,16 +334,94 @@ export class CaseDesk {
       if (value === "") continue;
       body[name] = name === "until" ? `${value}:00+08:00` : value;  // the office's time, whatever the PC's zone
     }
+    await this.send(c, `/api/v1/cases/${c.tracking_no}/steps/${step.step}`, body, `已${step.label_zh}`);
+  }
+
+  /** 更正公示说明: the case's commander replaces a published 不予立案 or 结案 note (js/public_note.js). */
+  noteCorrection(c, publicNotes) {
+    const holder = this.el.sheet.querySelector(".step-form");
+    holder.innerHTML = '<form data-step="public-note"></form>';
+    const form = holder.querySelector("form");
+    correctionForm(form, publicNotes);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = { seq: Number(form.seq.value), note: form.note.value };
+      this.send(c, `/api/v1/cases/${c.tracking_no}/public-note`, body, "已更正公示说明");
+    });
+  }
+
+  /** Send what the open form says; on success the sheet is drawn again, else the service's reason shows. */
+  async send(c, url, body, done) {
     const error = this.el.sheet.querySelector(".error");
     try {
-      await api(`/api/v1/cases/${c.tracking_no}/steps/${step.step}`, { method: "POST", json: body });
+      await api(url, { method: "POST", json: body });
     } catch (exc) {
-      error.textContent = exc.describe ? exc.describe() : String(exc);
+      // In Chinese only, each field named as the form names it (并入案件：…), not by the API's field name.
+      const form = this.el.sheet.querySelector(".step-form form");
+      error.textContent = exc.describe ? exc.describe(form ? fieldLabels(form) : {}) : String(exc);
       return;
     }
     this.context.onChanged([c.tracking_no]);
     this.el.sheet.querySelector(".step-form").innerHTML = "";  // done with it: the sheet is drawn again
     // After 退回 the case may have left the user's view: then the sheet closes.
-    await this.showOrClose(c.tracking_no, `已${step.label_zh}`);
+    await this.showOrClose(c.tracking_no, done);
   }
+}
+
+/** A grid by its name, its code on hover (a 15-digit code is no name to read from a wall screen). */
+function gridName(code, name) {
+  return code ? `<span class="grid-name" title="${escape(code)}">${escape(name ?? code)}</span>` : "未定位";
+}
+
+/** 合并's field: the tracking number of the case to merge into, typed, or picked from the likely duplicates the
+ * sheet names (`merge_candidates`: intake's possible duplicates first, then the nearest of the same category). */
+function mergeField(candidates) {
+  const picks = candidates.map((m) => `<li><button type="button" data-into="${escape(m.tracking_no)}">
+    <b>${escape(m.tracking_no)}</b> ${m.noted ? '<span class="badge yellow">疑似重复</span>' : ""}
+    <span class="status status-${escape(m.status)}">${escape(m.status_name_zh)}</span>
+    ${m.distance_m === null ? "" : `相距 ${m.distance_m} 米 · `}${moment(m.received_at)}
+    <div class="desc">${escape(m.description)}</div></button></li>`);
+  return `<label>并入案件 <input name="into" placeholder="从下列案件中选择，或输入案件编号" required autocomplete="off"></label>
+    ${picks.length ? `<ul class="merge-candidates" aria-label="可能重复的案件">${picks.join("")}</ul>`
+      : '<p class="muted">附近没有同类在办案件</p>'}`;
+}
+
+/** A form's fields by name, with the words of their labels ("并入案件"), for naming them in a refusal. */
+function fieldLabels(form) {
+  return Object.fromEntries([...form.querySelectorAll("label")].flatMap((label) => {
+    const field = label.querySelector("[name]");
+    return field ? [[field.name, label.firstChild.textContent.trim()]] : [];
+  }));
+}
+
+/** One step of the record: what, where it sent the case, who with their department and team, how far
+ * from the case an arrival or a photo was, the note and the photos it named (each opens the viewer). */
+function recordEntry(e) {
+  const photos = e.attachments.map((id) => `<button type="button" class="photo-link" data-photo="${id}">照片 #${id}</button>`);
+  return `<li data-seq="${e.seq}"><time>${moment(e.at)}</time> <b>${escape(e.action_zh)}</b>${
+    e.to_zh ? ` → <span class="to">${escape(e.to_zh)}</span>` : ""} · <span class="actor">${escape(e.actor_zh ?? "系统")}</span>
+    ${e.place_zh ? `<div class="place ${e.far_from_case ? "far" : ""}">${escape(e.place_zh)}</div>` : ""}
+    ${e.note ? `<div class="note">${escape(e.note)}</div>` : ""}
+    ${photos.length ? `<div class="photo-links">${photos.join(" ")}</div>` : ""}</li>`;
+}
+
+/** The case's photos for the viewer, each with who uploaded it (from the record) and whether it shows the result. */
+function viewerPhotos(attachments, sheet) {
+  const uploaders = new Map(sheet.record.filter((e) => e.action === "attach").map((e) => [e.attachments[0], e.actor_zh]));
+  return attachments.map((p) => ({
+    ...p,
+    about: [`照片 #${p.id}`, sheet.evidence.result_photos.includes(p.id) ? "处置照片" : null,
+            uploaders.get(p.id) ?? null].filter(Boolean).join(" · "),
+  }));
+}
+
+/** 核查: the photos of the result the verifier should look at, or that one is missing where the category asks for it. */
+function evidenceNote(evidence) {
+  if (evidence.photo_missing) {
+    return `<p class="evidence missing" data-evidence="missing">本类事项须附处置照片，但处置反馈未附派遣后上传的现场照片：
+      不能核查通过，请返工</p>`;
+  }
+  if (!evidence.result_photos.length) return '<p class="evidence muted" data-evidence="none">处置反馈未附照片（本类事项不要求）</p>';
+  return `<p class="evidence" data-evidence="present">处置照片：${evidence.result_photos.map((id) =>
+    `<button type="button" class="photo-link" data-photo="${id}">照片 #${id}</button>`).join(" ")}</p>`;
 }

@@ -2,17 +2,21 @@
 // the live channel. Changes are applied by asking the service for the changed cases again, so
 // what the screen shows is always what the API says, in the map's datum.
 
+import { Alarm, alarmKind } from "./alarm.js";
 import { api, onTokens, signIn, signOut, tokens } from "./api.js";
+import { casePopup } from "./case_popup.js";
 import { CaseDesk } from "./desk.js";
-import { escape, moment } from "./format.js";
+import { escape } from "./format.js";
 import { Hotspots } from "./hotspots.js";
 import { LiveChannel } from "./live.js";
 import { NetworkMap } from "./map.js";
 import { Numbers } from "./numbers.js";
+import { Patrols } from "./patrols.js";
+import { CaseSearch } from "./search.js";
+import { EventStrip } from "./strip.js";
 
 const $ = (selector) => document.querySelector(selector);
 const STATES = { connecting: "连接中…", live: "实时", offline: "已断开，正在重连…", signed_out: "登录失效，正在续期…" };
-const FEED_LENGTH = 30;
 const ROWS_PER_REQUEST = 200;  // GET /api/v1/screen/cases takes at most 200 tracking numbers
 const RELOAD_OVER = 1000;  // more changed cases than this at once (a long catch-up): read everything again
 const RETRY_MS = 3000;
@@ -38,9 +42,12 @@ class Screen {
   constructor() {
     this.changed = new Set();  // tracking numbers heard of and not yet fetched again
     this.work = Promise.resolve();  // loading and applying changes, one at a time, in order
-    this.fetchChanged = throttled(() => this.serially(() => this.refreshChanged()), 100, 500);
+    // Timers start these, and nobody waits for them: a failure (the network, or a fetch cut off by a reload) is
+    // logged, not left as an unhandled rejection; refreshChanged keeps what failed and tries again itself.
+    const logged = (error) => console.error(error);
+    this.fetchChanged = throttled(() => this.serially(() => this.refreshChanged()).catch(logged), 100, 500);
     // Every screen refreshes its panels after a change; a little jitter spreads their queries.
-    this.refreshPanels = throttled(() => this.panels(), 800 + Math.random() * 400, 2500);
+    this.refreshPanels = throttled(() => this.panels().catch(logged), 800 + Math.random() * 400, 2500);
     // The hotspot layer, when shown, is asked again 2–3 s after a burst of changes, at least every 15 s
     // while they keep coming (5,000 grids: 2 MB of counts and outlines and up to 0.7 MB of weeks a time).
     this.refreshHotspots = throttled(() => this.hotspots.refresh(), 2000 + Math.random() * 1000, 15000);
@@ -72,20 +79,33 @@ class Screen {
     this.open = new Set(config.open_statuses);
     $("#user-name").textContent = `${me.name} · ${config.roles[me.role] ?? me.role}`;
     const categories = new Map(catalogue.categories.map((c) => [c.code, c]));
+    this.categoryName = (code) => categories.get(code)?.name_zh ?? code;
+    this.townships = new Map();  // code → name of the area's townships, from the map's layers
     this.map = new NetworkMap($("#map"), config, {
       onGrid: (code, latlng) => this.gridCard(code, latlng),
       onCase: (trackingNo) => this.desk.show(trackingNo),
-      describe: (row) => [categories.get(row.category)?.name_zh ?? row.category, config.statuses[row.status],
-                          row.overdue_level > 0 ? "超期" : "", row.tracking_no].filter(Boolean).join(" · "),
+      popup: (row) => casePopup(row, { category: this.categoryName(row.category), status: config.statuses[row.status],
+                                       place: this.map.placeOf(row.grid) }),
     });
     this.desk = new CaseDesk({ queues: $("#queues"), list: $("#queue-list"), sheet: $("#case-sheet") }, {
-      config, categories, departments: departments.departments, map: this.map,
+      config, role: me.role, categories, departments: departments.departments, map: this.map, townships: this.townships,
       onChanged: (numbers) => numbers.forEach((n) => this.heard(n)),
     });
-    this.numbers = new Numbers($("#numbers"), $("#kpis"), { config, categories });
+    this.numbers = new Numbers($("#numbers"), $("#case-kpis"), { config, categories, rankingView: $("#ranking-view") });
+    this.search = new CaseSearch($("#search"), {
+      config, categories, departments: departments.departments, map: this.map, desk: this.desk });
     this.hotspots = new Hotspots(this.map, config, { onDrawn: () => this.legend() });
+    this.patrols = new Patrols(this.map, $("#patrol-kpi"), { onDrawn: () => this.legend() });
     $("#hot-domain").insertAdjacentHTML("beforeend", Object.entries(config.domains)
       .map(([key, name]) => `<option value="${escape(key)}">${escape(name)}</option>`).join(""));
+    // A case picked on the strip or in the alarm: the ranking's view would lie over the map and the sheet.
+    const pick = (trackingNo) => {
+      if (this.numbers.ranking.isOpen) this.numbers.ranking.close();
+      this.map.focusCase(trackingNo);
+      this.desk.show(trackingNo).catch((error) => console.error(error));
+    };
+    this.strip = new EventStrip($("#feed"), pick);
+    this.alarm = new Alarm({ popup: $("#alarm"), mute: $("#alarm-mute") }, pick);
     this.live = new LiveChannel({
       onEvent: (event) => this.onEvent(event),
       onResync: () => this.reload(),
@@ -96,6 +116,8 @@ class Screen {
     });
     this.legend();
     await this.reload();
+    this.search.restore();  // a search in the address (a shared link, a reload), on the network just read
+    this.patrols.start();
     this.live.connect();
   }
 
@@ -105,8 +127,9 @@ class Screen {
     const [layers, cases] = await Promise.all([api("/api/v1/screen/map"), api("/api/v1/screen/cases")]);
     this.map.setNetwork(layers);
     this.map.setCases(cases.fields, cases.rows);
-    const townships = layers.townships.features.map((f) => f.properties.name);
-    $("#area-name").textContent = townships.join("、");
+    this.townships.clear();
+    layers.townships.features.forEach((f) => this.townships.set(f.properties.code, f.properties.name));
+    $("#area-name").textContent = [...this.townships.values()].join("、");
     this.live.startAt(cases.events_head);
     this.refreshHotspots();  // (when shown) the counts may have changed too
     await this.panels();
@@ -128,8 +151,11 @@ class Screen {
       this.feed(event);
       if (COUNTED_KINDS.has(event.kind)) this.refreshHotspots();
     } else if (event.kind === "event.acknowledged") {
-      // A phone confirmed a dispatch (or a warning): the feed says who, and when.
-      this.feedItem(event, `${event.data.name} 已确认收到`, event.data.tracking_no, "event-acknowledged");
+      // A phone confirmed a dispatch (or a warning): the strip says who, and when.
+      this.strip.add({ label: `${event.data.name} 已确认收到`, trackingNo: event.data.tracking_no,
+                       className: "event-acknowledged", at: event.at });
+    } else if (event.kind === "patrol.started" || event.kind === "patrol.stopped") {
+      this.patrols.refresh().catch(() => {});  // the next poll tries again
     } else if (event.kind === "network.changed") {
       // A new grid network: redraw it (in turn with the changes); a failure waits for the next change.
       this.serially(async () => {
@@ -172,22 +198,21 @@ class Screen {
     this.map.upsertCases(answer.fields, [...answer.rows, ...gone], this.open);
   }
 
+  /** A case event on the strip (what, which category, where, when); an urgent report, an overdue case or a
+   * county alert also raises the alarm (js/alarm.js). */
   feed(event) {
     const c = event.data.case;
-    const label = { "case.created": "新上报", "case.overdue": "超期", "case.dispatched": "已派遣",
-                    "case.status_changed": c.status_zh ?? "状态变化", "case.county_alert": "县级预警" }[event.kind];
-    if (label) this.feedItem(event, label, c.tracking_no, event.kind.replace(".", "-"));
-  }
-
-  feedItem(event, label, trackingNo, className) {
-    const list = $("#feed");
-    const item = document.createElement("li");
-    item.dataset.trackingNo = trackingNo;
-    item.className = className;
-    item.innerHTML = `<time>${moment(event.at)}</time> <b>${escape(label)}</b> ${escape(trackingNo)}`;
-    item.addEventListener("click", () => { this.map.focusCase(trackingNo); this.desk.show(trackingNo); });
-    list.prepend(item);
-    while (list.children.length > FEED_LENGTH) list.lastChild.remove();
+    const alarm = alarmKind(event);
+    const label = alarm ?? { "case.created": "新上报", "case.dispatched": "已派遣",
+                             "case.status_changed": c.status_zh ?? "状态变化" }[event.kind];
+    if (!label) return;
+    const item = { label, trackingNo: c.tracking_no, at: event.at, category: this.categoryName(c.category_code),
+                   place: this.map.placeOf(c.grid_code),
+                   className: `${event.kind.replace(".", "-")}${alarm ? " raised-alarm" : ""}` };
+    this.strip.add(item);
+    if (alarm) {
+      this.alarm.raise({ title: alarm, trackingNo: c.tracking_no, at: event.at, lines: [item.category, item.place] });
+    }
   }
 
   async gridCard(code, latlng) {
@@ -197,8 +222,7 @@ class Screen {
     const cases = card.open_cases.map((c) => `<li data-tracking-no="${escape(c.tracking_no)}">
       ${escape(c.tracking_no)} · ${escape(this.config.statuses[c.status])}${c.overdue_level ? " · <b>超期</b>" : ""}</li>`);
     const more = card.open_case_count > card.open_cases.length ? `<li class="muted">……（共 ${card.open_case_count} 件）</li>` : "";
-    const html = `<div class="grid-card"><h3>${escape(card.name)}</h3>
-      <p class="muted">${escape(card.code)}</p>
+    const html = `<div class="grid-card"><h3 class="grid-name" title="${escape(card.code)}">${escape(card.name)}</h3>
       <p>${escape(card.village?.name ?? "")} · ${escape(card.township?.name ?? "")}</p>
       <p>领域：${card.domains.map((d) => escape(this.config.domains[d] ?? d)).join("、") || "—"}
         · 户数 ${card.households ?? "—"} · 人口 ${card.population ?? "—"}</p>
@@ -217,7 +241,17 @@ class Screen {
     // The case markers' own classes, so the legend cannot disagree with the map (screen.css).
     const marker = (classes, label) => `<span class="marker-key"><b class="case-marker ${classes}"><i></i></b>${label}</span>`;
     const cases = [...this.open].map((s) => marker(`status-${s}`, escape(this.config.statuses[s])));
-    $("#legend").innerHTML = [...grids, ...cases, marker("overdue", "超期"), marker("flagged", "待确认位置等")].join("");
+    const patrols = this.patrols?.on ? this.patrols.legend() : [];
+    $("#legend").innerHTML = [...grids, ...cases, marker("overdue", "超期"), marker("flagged", "待确认位置等"), ...patrols]
+      .join("");
+  }
+
+  /** Esc closes what lies on top: the ranking's view over the map, else the case sheet. A viewer opened over
+   * them (a photo) that closes on Esc itself calls preventDefault, and this leaves the rest open. */
+  escape(event) {
+    if (event.defaultPrevented) return;
+    if (this.numbers?.ranking.isOpen) this.numbers.ranking.close();
+    else if (this.desk?.open) this.desk.hide();
   }
 
   setMode(mode) {
@@ -244,6 +278,7 @@ class Screen {
 
   stop() {
     this.live?.close();
+    this.patrols?.stop();
   }
 }
 
@@ -289,9 +324,18 @@ function wire() {
     showScreen().catch((exc) => showSignIn(exc.message)).finally(() => { button.disabled = false; });
   });
   $("#sign-out").addEventListener("click", () => signOut());
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !window.gridsvcScreen) return;
+    // In a field of a step form the first Esc only leaves the field, so that a note being typed is not lost.
+    if (event.target.closest?.("input, select, textarea")) event.target.blur();
+    else window.gridsvcScreen.escape(event);
+  });
   $("#color-mode").addEventListener("change", (event) => window.gridsvcScreen.setMode(event.target.value));
   $("#show-cases").addEventListener("change", (event) => { window.gridsvcScreen.map.showCases = event.target.checked; });
   $("#hotspots").addEventListener("change", (event) => window.gridsvcScreen.showHotspots(event.target.checked));
+  $("#patrols").addEventListener("change", (event) => {
+    window.gridsvcScreen.patrols.show(event.target.checked).catch((error) => console.error(error));
+  });
   for (const [select, option] of [["#hot-period", "period"], ["#hot-domain", "domain"], ["#hot-unit", "unit"]]) {
     $(select).addEventListener("change", (event) => window.gridsvcScreen.hotspots.set({ [option]: event.target.value }));
   }
@@ -306,6 +350,7 @@ function wire() {
         $(`#${other.dataset.tab}`).hidden = other !== tab;
       }
       if (tab.dataset.tab === "numbers") window.gridsvcScreen.numbers.shown();
+      if (tab.dataset.tab === "search") window.gridsvcScreen.search.shown();
     });
   }
   onTokens((pair) => {

@@ -17,6 +17,7 @@
 // hexagons on the same canvas; off, the grids take their domain or load colours again.
 
 import { escape } from "./format.js";
+import { ZoomLabels } from "./labels.js";
 
 export const DOMAIN_STYLE = {
   all: { fillColor: "#38bdf8", label: "综治·执法·服务（全要素）" },
@@ -83,7 +84,8 @@ function inPolygon(point, polygon) {
 }
 
 export class NetworkMap {
-  /** @param handlers {onGrid(code, latlng), onCase(trackingNo), describe(row): a case's hover text} */
+  /** @param handlers {onGrid(code, latlng), onCase(trackingNo), popup(row): the HTML of a case's pop-up (with a
+   *   [data-open-sheet] button)} */
   constructor(element, config, handlers) {
     this.handlers = handlers;
     this.mode = "domain";
@@ -115,6 +117,7 @@ export class NetworkMap {
     }).addTo(this.map);
     this.villages = outline({ color: "#e2e8f0", weight: 1.5, dashArray: "6 4", fill: false }).addTo(this.map);
     this.townships = outline({ color: "#fde68a", weight: 3, fill: false }).addTo(this.map);
+    this.townshipLabels = L.layerGroup().addTo(this.map);  // a county's screen: which township is which
     this.hexagons = L.geoJSON(null, {  // hotspots per H3 hexagon, over the grids, on the same canvas
       renderer: this.renderer,
       style: (feature) => ({ color: "#0b1220", weight: 0.6, opacity: 0.8, fillOpacity: 0.75,
@@ -130,6 +133,38 @@ export class NetworkMap {
     this.clusters = null;
     this.drawPending = false;
     this.map.on("moveend", () => this.drawCases());
+    this.labels = new ZoomLabels(this.map);
+    this.homeButton().addTo(this.map);
+  }
+
+  /** 全镇: back to the whole area after zooming in (a wall screen has no "home" key). */
+  homeButton() {
+    const control = L.control({ position: "topleft" });
+    control.onAdd = () => {
+      const button = L.DomUtil.create("button", "home-control");
+      button.textContent = "全镇";
+      button.title = "显示全部辖区";
+      L.DomEvent.disableClickPropagation(button);
+      L.DomEvent.on(button, "click", () => this.fitArea());
+      return button;
+    };
+    return control;
+  }
+
+  /** Fit the whole area (its grids) into the view, above the event strip along the map's foot (screen.css
+   * `--strip-height`); the view the screen opens with. */
+  fitArea() {
+    const bounds = this.grids.getBounds();
+    const strip = parseFloat(getComputedStyle(this.map.getContainer()).getPropertyValue("--strip-height")) || 0;
+    if (bounds.isValid()) this.map.fitBounds(bounds, { paddingTopLeft: [20, 20], paddingBottomRight: [20, 20 + strip] });
+    else this.map.setView([43.6, 125.6], 11);
+  }
+
+  /** A grid's place by name, "village · grid" (as the strip and the pop-ups say where a case is). */
+  placeOf(gridCode) {
+    const properties = this.gridLayers.get(gridCode)?.feature.properties;
+    if (!properties) return gridCode || "未定位";
+    return [properties.village_name, properties.name].filter(Boolean).join(" · ");
   }
 
   /** The network layers from GET /api/v1/screen/map; the view fits them the first time. */
@@ -140,13 +175,27 @@ export class NetworkMap {
     this.grids.addData(layers.grids);
     this.villages.addData(layers.villages);
     this.townships.addData(layers.townships);
+    this.labelTownships(layers.townships.features);
     this.restyle();
-    const bounds = this.grids.getBounds();
-    if (first && bounds.isValid()) this.map.fitBounds(bounds, { padding: [20, 20] });
-    else if (first) this.map.setView([43.6, 125.6], 11);
+    if (first) this.fitArea();
+    this.labels.set(this.villages.getLayers(), this.grids.getLayers());
   }
 
   gridCount() { return this.gridLayers.size; }
+
+  /** Each township's name at its `label` point (inside it), when the area holds more than one. */
+  labelTownships(features) {
+    this.townshipLabels.clearLayers();
+    if (features.length < 2) return;
+    for (const feature of features) {
+      const [lon, lat] = feature.properties.label;
+      this.townshipLabels.addLayer(L.marker([lat, lon], {
+        icon: L.divIcon({ className: "township-label", iconSize: [0, 0],
+                          html: `<span data-township="${escape(feature.properties.code)}">${escape(feature.properties.name)}</span>` }),
+        interactive: false, keyboard: false, zIndexOffset: -1000,
+      }));
+    }
+  }
 
   /** Open cases per grid, from the cases this map holds (so markers and colours never disagree). */
   loads() {
@@ -392,16 +441,27 @@ export class NetworkMap {
     if (row.overdue_level > 0) classes.push("overdue");
     if (row.flagged) classes.push("flagged");
     if (row.urgent) classes.push("urgent");
-    // Fill by status, the domain's first character inside (综 / 执 / 服), the category on hover.
+    // Fill by status, the domain's first character inside (综 / 执 / 服); a click opens its pop-up.
     const letter = DOMAIN_STYLE[row.domain]?.label.slice(0, 1) ?? "";
     const marker = L.marker([lat, lon], {
       icon: L.divIcon({ className: classes.join(" "), iconSize: [20, 20],
-                        html: `<i data-tracking-no="${escape(row.tracking_no)}" data-domain="${escape(row.domain)}"
-                                 title="${escape(this.handlers.describe(row))}">${escape(letter)}</i>` }),
+                        html: `<i data-tracking-no="${escape(row.tracking_no)}" data-domain="${escape(row.domain)}">${
+                          escape(letter)}</i>` }),
       keyboard: false, riseOnHover: true,
     });
-    marker.on("click", () => this.handlers.onCase(row.tracking_no));
+    marker.on("click", () => this.casePopup(row, [lat, lon]));
     return marker;
+  }
+
+  /** A case's pop-up, on the map rather than on its marker: live changes remake markers, and the pop-up
+   * stays open over them. Its button opens the case's sheet. */
+  casePopup(row, latlng) {
+    const popup = L.popup({ className: "case-popup", maxWidth: 340, offset: [0, -6] })
+      .setLatLng(latlng).setContent(this.handlers.popup(row)).openOn(this.map);
+    popup.getElement().querySelector("[data-open-sheet]").addEventListener("click", () => {
+      this.map.closePopup(popup);
+      this.handlers.onCase(row.tracking_no);
+    });
   }
 
   set showCases(show) { this._hidden = !show; this.drawCases(); }
@@ -409,6 +469,20 @@ export class NetworkMap {
 
   focusCase(trackingNo) {
     const row = this.cases.get(trackingNo);
-    if (row) this.map.flyTo([row.lat, row.lon], Math.max(this.map.getZoom(), 16));
+    if (row) this.flyClose(row.lat, row.lon);
+  }
+
+  /** A case found by the search (js/search.js), open or closed, at its point in the map's datum: the map
+   * flies there and rings it in HIGHLIGHT until the next one (a closed case has no marker of its own). */
+  showFound(trackingNo, lon, lat) {
+    this.found?.remove();
+    this.found = L.circleMarker([lat, lon], { radius: 16, color: HIGHLIGHT, weight: 3, fill: false, interactive: false })
+      .addTo(this.map);
+    this.found.trackingNo = trackingNo;
+    this.flyClose(lat, lon);
+  }
+
+  flyClose(lat, lon) {
+    this.map.flyTo([lat, lon], Math.max(this.map.getZoom(), 16));
   }
 }

@@ -3,9 +3,10 @@
 // them. Charts are ECharts, the convention of these screens.
 
 import { api } from "./api.js";
-import { escape, hours, moment, percent } from "./format.js";
+import { day, escape, hours, moment, percent } from "./format.js";
 import { DOMAIN_STYLE } from "./map.js";
 import { Ranking } from "./ranking.js";
+import { TownshipComparison } from "./townships.js";
 
 const PERIODS = [
   { key: "month", label: "本月" },
@@ -48,12 +49,15 @@ export class Numbers {
       <h3>超期最久</h3><div class="worst"></div>
       <h3>各村（社区）</h3><div class="by-village"></div>
       <h3>各部门</h3><div class="by-department"></div>
-      <h3>考核排名</h3><div class="ranking"></div>`;
-    this.ranking = new Ranking(this.el.querySelector(".ranking"), () => bounds(this.period));
+      <section class="townships" hidden><h3>乡镇对比</h3><div class="chart"></div></section>
+      <h3>考核排名</h3><button type="button" data-open="ranking">打开考核排名表</button>`;
+    this.ranking = new Ranking(context.rankingView, () => bounds(this.period));
+    this.el.querySelector("[data-open=ranking]").addEventListener("click", () => this.ranking.open());
+    this.townships = new TownshipComparison(this.el.querySelector(".townships"), () => bounds(this.period));
     this.el.querySelector("select[name=period]").addEventListener("change", (event) => {
       this.period = event.target.value;
       this.refresh();
-      this.ranking.refresh().catch(() => {});
+      this.assessments();
     });
     this.charts = Object.fromEntries(["trend", "domains", "categories"].map((name) =>
       [name, echarts.init(this.el.querySelector(`.chart.${name}`), "dark", { renderer: "canvas" })]));
@@ -61,10 +65,16 @@ export class Numbers {
 
   resize() { Object.values(this.charts).forEach((chart) => chart.resize()); }
 
-  /** The tab is shown: the charts take their size, and the ranking is read afresh. */
+  /** The tab is shown: the charts take their size, and the ranking and comparison are read afresh. */
   shown() {
     this.resize();
-    this.ranking.refresh().catch(() => {});
+    this.assessments();
+  }
+
+  /** The period's indicators: the ranking (when its view is open), and the townships compared (js/townships.js). */
+  assessments() {
+    if (this.ranking.isOpen) this.ranking.refresh().catch(() => {});
+    this.townships.refresh().catch(() => {});
   }
 
   async refresh() {
@@ -106,9 +116,10 @@ export class Numbers {
   chart(figures) {
     const transparent = { backgroundColor: "transparent" };
     this.charts.trend.setOption({
-      ...transparent, tooltip: { trigger: "axis" }, legend: { data: ["上报", "结案"] },
-      grid: { left: 36, right: 12, top: 30, bottom: 24 },
-      xAxis: { type: "category", data: figures.trend.map((d) => d.day.slice(5)) },
+      // The legend in a band of its own above the plot (grid.top leaves it room): over the plot it hid the lines.
+      ...transparent, tooltip: { trigger: "axis" }, legend: { data: ["上报", "结案"], top: 0, right: 12 },
+      grid: { left: 36, right: 12, top: 36, bottom: 24 },
+      xAxis: { type: "category", data: figures.trend.map((d) => day(d.day)) },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ name: "上报", type: "line", smooth: true, data: figures.trend.map((d) => d.received) },
                { name: "结案", type: "line", smooth: true, data: figures.trend.map((d) => d.closed) }],
