@@ -1,7 +1,8 @@
 """The command screen's 查找 tab in a real headless Chromium, against gunicorn, on both databases: a
 commander finds a case by a word of its description, by its tracking number, and by village + category +
-date; pages reach the 120th case of a list; a result opens the case's sheet and flies the map to it; the
-search lives in the address, so reloading the page restores it; another township's case is not found."""
+date; pages reach the 120th case of a list; a result opens the case's sheet and flies the map to it; a
+matching report arriving live joins the answer shown; the search lives in the address, so reloading the
+page restores it; another township's case is not found."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from gridsvc.geo.crs import parse_crs
 from gridsvc.kernel.clock import utcnow
 from gridsvc.kernel.models import Case, User
 from gridsvc.worktime.calendar import CHINA
-from tests.support import COMMANDER, QIJIA, STRANGER, V2, WALL, WORKER, serve, sign_in_screen, wait_until
+from tests.support import (COMMANDER, QIJIA, STRANGER, V2, WALL, WORKER, report_over_http, serve, sign_in_screen,
+                           wait_until)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -90,8 +92,18 @@ def test_a_commander_finds_cases_by_words_number_and_filters_and_the_address_kee
         save_screenshot(page, "screen-search.png")
         page.click("#case-sheet [data-close]")
 
+        # a report that matches arrives while the answer is shown: the answer is asked again, as it was asked
+        page.fill("#search input[name=q]", "未发送的词")  # typed, not sent: the refresh keeps to the search sent
+        arrived = report_over_http(base, town, description="村西水渠垃圾堵塞")
+        wait_until(page, "document.querySelector('#search .search-summary').textContent === '共 2 件 · 第 1–2 件'",
+                   timeout=10)
+        assert page.eval_on_selector_all("#search tbody tr", "rows => rows.map((r) => r.dataset.trackingNo)") == [
+            arrived, history["needle"]]
+        assert page.input_value("#search input[name=q]") == "未发送的词"
+        newest = [arrived, *history["newest"]]  # the township's cases now, newest first
+
         # a tracking number; another township's number finds nothing
-        one = history["newest"][7]
+        one = newest[7]
         find(page, one)
         assert searched(page, "共 1 件 · 第 1–1 件") == [one]
         find(page, history["theirs"])
@@ -118,15 +130,15 @@ def test_a_commander_finds_cases_by_words_number_and_filters_and_the_address_kee
         # every case of the township, a page at a time, to the 120th and beyond
         page.click("#search [data-clear]")
         page.click("#search button[type=submit]")
-        total = len(history["newest"])
-        assert searched(page, f"共 {total} 件 · 第 1–50 件") == history["newest"][:50]
+        total = len(newest)
+        assert searched(page, f"共 {total} 件 · 第 1–50 件") == newest[:50]
         page.click("#search .pager [data-page='1']")
-        assert searched(page, f"共 {total} 件 · 第 51–100 件") == history["newest"][50:100]
+        assert searched(page, f"共 {total} 件 · 第 51–100 件") == newest[50:100]
         page.click("#search .pager [data-page='1']")
-        assert searched(page, f"共 {total} 件 · 第 101–{total} 件") == history["newest"][100:]
+        assert searched(page, f"共 {total} 件 · 第 101–{total} 件") == newest[100:]
         assert page.inner_text("#search .pager span") == "第 3 / 3 页"
-        assert page.is_visible(f"#search tr[data-tracking-no='{history['newest'][119]}']")  # the 120th
+        assert page.is_visible(f"#search tr[data-tracking-no='{newest[119]}']")  # the 120th
         assert page.is_disabled("#search .pager [data-page='1']")
         page.reload()
         wait_until(page, "window.gridsvcScreen?.search")
-        assert searched(page, f"共 {total} 件 · 第 101–{total} 件") == history["newest"][100:]
+        assert searched(page, f"共 {total} 件 · 第 101–{total} 件") == newest[100:]

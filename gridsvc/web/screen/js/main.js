@@ -136,7 +136,7 @@ class Screen {
   }
 
   async panels() {
-    await Promise.all([this.desk.refresh(), this.numbers.refresh()]);
+    await Promise.all([this.desk.refresh(), this.numbers.refresh(), this.search.refresh()]);
   }
 
   heard(trackingNo) {

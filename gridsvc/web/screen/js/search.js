@@ -145,6 +145,16 @@ export class CaseSearch {
     this.draw(answer, query, generation);
   }
 
+  /** After live changes: the answer drawn is asked again as it was asked (its choices, its page), so a new case
+   * that matches appears and a case that moved on shows its new status; what is typed and not yet sent stays. */
+  async refresh() {
+    if (!this.result) return;
+    const { query } = this.result;
+    const generation = ++this.asked;
+    const answer = await api(`/api/v1/cases?${query}`);
+    if (generation === this.asked) this.draw(answer, query, generation);
+  }
+
   /** The search in the address, replacing it: a link to this page shows the same results (no choices: none). */
   remember(choices, page) {
     const url = new URL(window.location.href);
