@@ -84,15 +84,8 @@ def find_cases(session: Session, user: User, wanted: CaseFilter) -> tuple[int, l
 def place_names(index: GridIndex, cases: list[Case]) -> dict[str, str]:
     """The names of the grids, villages and townships of `cases`, by code, as the network stands (a county
     supervisor's list needs each case's township by name)."""
-    names = {}
-    for case in cases:
-        position = index.position_of(case.grid_code) if case.grid_code else None
-        if position is not None:
-            names[case.grid_code] = index.cells[position].name
-        for code in (case.village_code, case.township_code):
-            if code in index.admin:
-                names[code] = index.admin[code].name
-    return names
+    codes = {code for case in cases for code in (case.grid_code, case.village_code, case.township_code) if code}
+    return {code: name for code in sorted(codes) if (name := index.name_of(code)) is not None}
 
 
 def _check(wanted: CaseFilter) -> None:

@@ -250,6 +250,13 @@ class GridIndex:
     def position_of(self, code: str) -> int | None:
         return self._by_code.get(code)
 
+    def name_of(self, code: str) -> str | None:
+        """The name of an administrative unit's or a grid's code, as the network stands; None if unknown."""
+        if code in self.admin:
+            return self.admin[code].name
+        position = self._by_code.get(code)
+        return self.cells[position].name if position is not None else None
+
     def hierarchy(self, village_code: str) -> tuple[AdminInfo | None, AdminInfo | None, AdminInfo | None]:
         """(village, township, county) of a village code."""
         village = self.admin.get(village_code)

@@ -72,7 +72,7 @@ def published_list():
     return jsonify({"rules": [
         {
             "area_code": r.area_code,
-            "area_name": _area_name(index, r.area_code),
+            "area_name": index.name_of(r.area_code),
             "subject_kind": r.subject_kind,
             "subject": r.subject,
             "subject_name_zh": rules.categories[r.subject].name_zh if r.subject_kind == "category" else None,
@@ -82,13 +82,6 @@ def published_list():
         }
         for r in rules.rules
     ]})
-
-
-def _area_name(index, code: str) -> str | None:
-    if code in index.admin:
-        return index.admin[code].name
-    position = index.position_of(code)
-    return index.cells[position].name if position is not None else None
 
 
 @catalogue_api.get("/responsibility/coverage")
