@@ -4,28 +4,23 @@
 // frame made from the page's text (srcdoc): the frame runs no script and loads nothing from elsewhere.
 
 import { api, downloadFile } from "./api.js";
+import { Overlay } from "./overlay.js";
 
 export class CaseFilePreview {
   constructor() {
-    this.el = document.createElement("div");
-    this.el.className = "case-file";
-    this.el.hidden = true;
-    this.el.setAttribute("role", "dialog");
-    this.el.setAttribute("aria-label", "案卷");
-    this.el.innerHTML = `<div class="tools"><b>案卷</b><span class="spacer"></span>
+    this.layer = new Overlay("case-file", "案卷", `<div class="tools"><b>案卷</b><span class="spacer"></span>
         <button data-print class="primary">打印</button> <button data-close title="关闭 (Esc)">✕</button></div>
-      <iframe sandbox="allow-same-origin allow-modals" title="案卷"></iframe>`;
-    document.body.append(this.el);
+      <iframe sandbox="allow-same-origin allow-modals" title="案卷"></iframe>`, (event) => {
+      if (event.key !== "Escape") return;
+      event.stopPropagation();
+      this.close();
+    });
+    this.el = this.layer.el;
     this.frame = this.el.querySelector("iframe");
     this.el.addEventListener("click", (event) => {
       if (event.target.closest("[data-print]")) this.frame.contentWindow.print();
       if (event.target.closest("[data-close]")) this.close();
     });
-    this.keys = (event) => {
-      if (event.key !== "Escape") return;
-      event.stopPropagation();
-      this.close();
-    };
   }
 
   /** Show the case's file and print it (the dialog is the browser's: it may also save a PDF). */
@@ -35,15 +30,13 @@ export class CaseFilePreview {
     this.frame.onload = () => this.frame.contentWindow.print();
     this.frame.srcdoc = page;
     this.el.dataset.trackingNo = trackingNo;
-    if (this.el.hidden) document.addEventListener("keydown", this.keys, true);
-    this.el.hidden = false;
+    this.layer.show();
   }
 
   close() {
-    this.el.hidden = true;
+    this.layer.hide();
     this.frame.onload = null;
     this.frame.srcdoc = "";
-    document.removeEventListener("keydown", this.keys, true);
   }
 }
 

@@ -6,23 +6,25 @@
 
 import { imageUrl } from "./api.js";
 import { moment } from "./format.js";
+import { Overlay } from "./overlay.js";
 
 export class PhotoViewer {
   constructor() {
-    this.el = document.createElement("div");
-    this.el.className = "photo-viewer";
-    this.el.hidden = true;
-    this.el.setAttribute("role", "dialog");
-    this.el.setAttribute("aria-modal", "true");
-    this.el.setAttribute("aria-label", "照片查看");
-    this.el.innerHTML = `
+    this.layer = new Overlay("photo-viewer", "照片查看", `
       <button class="close" data-close title="关闭 (Esc)">✕</button>
       <button class="nav prev" data-go="-1" title="上一张 (←)">‹</button>
       <figure><img alt=""><figcaption>
         <span class="counter"></span> <span class="about"></span>
         <span class="check"></span></figcaption></figure>
-      <button class="nav next" data-go="1" title="下一张 (→)">›</button>`;
-    document.body.append(this.el);
+      <button class="nav next" data-go="1" title="下一张 (→)">›</button>`, (event) => {
+      if (event.key === "ArrowLeft") this.go(-1);
+      else if (event.key === "ArrowRight") this.go(1);
+      else if (event.key === "Escape") this.close();
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    this.el = this.layer.el;
     this.photos = [];
     this.loads = new Map();  // attachment id → its large photo's object URL (a promise), while the viewer is open
     this.index = 0;
@@ -31,32 +33,19 @@ export class PhotoViewer {
       if (go) this.go(Number(go.dataset.go));
       else if (event.target.closest("[data-close]") || event.target === this.el) this.close();
     });
-    this.keys = (event) => {
-      if (event.key === "ArrowLeft") this.go(-1);
-      else if (event.key === "ArrowRight") this.go(1);
-      else if (event.key === "Escape") this.close();
-      else return;
-      event.preventDefault();
-      event.stopPropagation();
-    };
   }
-
-  get isOpen() { return !this.el.hidden; }
 
   /** Show `photos` (the case's attachments as GET …/attachments gives them, each with `about`: who
    * uploaded it and what it is, in words) from the one with id `id`. */
   open(photos, id) {
     this.photos = photos;
     this.index = Math.max(0, photos.findIndex((p) => p.id === id));
-    if (!this.isOpen) document.addEventListener("keydown", this.keys, true);
-    this.el.hidden = false;
+    this.layer.show();
     this.draw();
   }
 
   close() {
-    if (!this.isOpen) return;
-    this.el.hidden = true;
-    document.removeEventListener("keydown", this.keys, true);
+    if (!this.layer.hide()) return;
     this.el.querySelector("img").removeAttribute("src");
     this.loads.forEach((loading) => loading.then((url) => URL.revokeObjectURL(url), () => {}));
     this.loads.clear();
