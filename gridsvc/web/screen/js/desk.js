@@ -165,6 +165,8 @@ export class CaseDesk {
   }
 
   /** Open (or redraw) the sheet of a case. */
+  /** Draw the case's sheet. Resolves with its map row (GET /api/v1/screen/cases, in the map's datum) for a
+   * caller that also shows the case on the map; with nothing when another case was opened meanwhile. */
   async show(trackingNo) {
     const redraw = this.open === trackingNo && !this.el.sheet.hidden;
     if (!redraw) this.viewer.close();  // another case's photos; a redraw (a live change) leaves them on show
@@ -178,7 +180,7 @@ export class CaseDesk {
     if (generation !== this.shown) return;  // another case was opened, or this one redrawn, meanwhile
     if (redraw && this.el.sheet.querySelector(".step-form form")) {  // a form was opened meanwhile: keep it
       this.el.sheet.querySelector(".changed").hidden = false;
-      return;
+      return rows;
     }
     this.clear();
     this.drawnSeq = sheet.case.record_seq;
@@ -240,6 +242,7 @@ export class CaseDesk {
       this.el.sheet.querySelector(".step-form").innerHTML = "";  // the user chose the new state over the form
       this.showOrClose(trackingNo, "案件已转出您的视野");
     });
+    return rows;
   }
 
   /** The current stage's deadline: in working hours, or for 签收 (a dispatched case) in minutes. */

@@ -195,10 +195,9 @@ export class CaseSearch {
   /** A result: its sheet, and the map flown to it (open or closed, in the map's datum). */
   async open(trackingNo) {
     for (const row of this.el.querySelectorAll("tbody tr")) row.classList.toggle("chosen", row.dataset.trackingNo === trackingNo);
-    this.context.desk.show(trackingNo).catch((exc) => this.say(this.refusal(exc)));
     try {
-      const rows = await api(`/api/v1/screen/cases?tracking_no=${encodeURIComponent(trackingNo)}`);
-      const row = rows.rows[0];
+      const rows = await this.context.desk.show(trackingNo);  // the sheet, and the case's row for the map
+      const row = rows?.rows[0];
       if (row) this.context.map.showFound(trackingNo, row[rows.fields.indexOf("lon")], row[rows.fields.indexOf("lat")]);
     } catch (exc) {
       this.say(this.refusal(exc));
